@@ -1,0 +1,47 @@
+"""Errors a user can fix: each names where the problem is and what was expected.
+
+The CLI prints these without a traceback and exits with status 2; anything else is a
+bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class KpiError(Exception):
+    """A problem with the user's input or request, not with the program."""
+
+
+class InputError(KpiError):
+    """A bad value at a known place in an input file."""
+
+    def __init__(
+        self,
+        file: str,
+        problem: str,
+        *,
+        sheet: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        kpi_id: str | None = None,
+    ):
+        self.file, self.problem = str(file), problem
+        self.sheet, self.row, self.column, self.kpi_id = sheet, row, column, kpi_id
+        where = [self.file]
+        if sheet:
+            where.append(f"sheet {sheet!r}")
+        if row is not None:
+            where.append(f"row {row}")
+        if kpi_id:
+            where.append(f"KPI {kpi_id}")
+        if column:
+            where.append(f"column {column!r}")
+        super().__init__(f"{', '.join(where)}: {problem}")
+
+
+class InputErrors(KpiError):
+    """Several input errors found in one pass, reported together."""
+
+    def __init__(self, errors: list[InputError]):
+        self.errors = errors
+        head = f"{len(errors)} problem(s) found:"
+        super().__init__("\n".join([head, *(f"  - {e}" for e in errors)]))

@@ -1,0 +1,270 @@
+"""Japanese notation as written in strategy tables and official statistics.
+
+Three things are read here, each exactly or not at all:
+
+* years: era years (``H30``, ``平成30年度``, ``令和元年度``), Western years, fiscal (年度,
+  April–March) kept apart from calendar (年);
+* quantities: ``1,234``, ``△100``/``▲5.1`` (negative), ``106,043千円`` (× 1,000 yen),
+  ``93%``, ``35,000件``, ranges ``▲5.1～▲10.5``, placeholders ``基準値なし``/``未策定``;
+* target rules: ``基準値を維持``, ``5年間で10%程度の増加``, ``5年後に基準値の6%削減``,
+  ``5年間で200件``, ``5年後に△100人``, ``50%以上``, ``全国平均以上``,
+  ``2024年度(令和6年度)中の計画策定``.
+
+Anything else raises :class:`NotationError`, which quotes the text it could not read.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal
+
+YearBasis = Literal["fiscal", "calendar"]
+Comparator = Literal[">=", "<=", ">", "<"]
+
+
+class NotationError(ValueError):
+    """Text that does not follow any notation this module knows."""
+
+    def __init__(self, text: str, expected: str):
+        self.text = text
+        self.expected = expected
+        super().__init__(f"cannot read {text!r}: expected {expected}")
+
+
+# First Western year of each era minus one: era year N is OFFSET + N.
+ERA_OFFSETS = {"明治": 1867, "大正": 1911, "昭和": 1925, "平成": 1988, "令和": 2018}
+ERA_LETTERS = {"M": "明治", "T": "大正", "S": "昭和", "H": "平成", "R": "令和"}
+
+COMPARATORS: dict[str, Comparator] = {"以上": ">=", "以下": "<=", "超": ">", "未満": "<"}
+
+# Unit prefixes that scale the number: 千円 is thousands of yen.
+SCALED_UNITS = {
+    "千円": (1_000, "円"),
+    "万円": (10_000, "円"),
+    "百万円": (1_000_000, "円"),
+    "億円": (100_000_000, "円"),
+    "千人": (1_000, "人"),
+}
+
+# Placeholders that stand where a value would be.
+PLACEHOLDERS = {"基準値なし": "none", "なし": "none", "未策定": "not_adopted", "-": "none"}
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width digits and letters to ASCII) with all white space removed.
+
+    The strategy was extracted from a PDF, so spaces inside numbers and units ("0 件",
+    "kg-CO ₂") are layout, not meaning.
+    """
+    text = unicodedata.normalize("NFKC", str(text))
+    text = text.replace("〜", "~").replace("−", "-")
+    return re.sub(r"\s+", "", text)
+
+
+@dataclass(frozen=True)
+class JpYear:
+    year: int
+    basis: YearBasis | None  # None: the text does not say (H30 in a table header)
+
+
+_ERA_RE = re.compile(
+    r"^(?P<era>明治|大正|昭和|平成|令和|[MTSHR])(?P<n>元|\d{1,2})(?P<suffix>年度|年)?$"
+)
+_WESTERN_RE = re.compile(r"^(?P<y>\d{4})(?P<suffix>年度|年)?$")
+
+
+def parse_year(text: str) -> JpYear:
+    """Read one year: ``H30``, ``平成30年度``, ``令和元年度``, ``2024年度``, ``2018年``.
+
+    ``年度`` gives a fiscal year, ``年`` a calendar year; a bare era year (``H30``, as in
+    the strategy's column headers) leaves the basis to the caller.
+    """
+    norm = normalize(text)
+    norm = norm[:1].upper() + norm[1:]  # 'h30' as 'H30'
+    basis_of = {"年度": "fiscal", "年": "calendar", None: None}
+    m = _ERA_RE.match(norm)
+    if m:
+        era = ERA_LETTERS.get(m["era"], m["era"])
+        n = 1 if m["n"] == "元" else int(m["n"])
+        if n < 1:
+            raise NotationError(text, f"an era year of 1 (元) or more in {era}")
+        return JpYear(ERA_OFFSETS[era] + n, basis_of[m["suffix"]])
+    m = _WESTERN_RE.match(norm)
+    if m:
+        return JpYear(int(m["y"]), basis_of[m["suffix"]])
+    raise NotationError(text, "a year such as H30, R6, 平成30年度, 令和元年度 or 2024年度")
+
+
+def to_era(year: int) -> str:
+    """FY2018 -> 'H30', FY2019 -> 'R1' (the strategy's own short form)."""
+    if year >= 2019:
+        return f"R{year - 2018}"
+    if year >= 1989:
+        return f"H{year - 1988}"
+    if year >= 1926:
+        return f"S{year - 1925}"
+    raise ValueError(f"year {year} is before 昭和")
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A number with its unit, in base units (千円 is stored as 円 × 1,000)."""
+
+    value: float | None
+    unit: str | None = None
+    placeholder: str | None = None  # 'none' (基準値なし) or 'not_adopted' (未策定)
+    per_year: bool = False  # '3人／年'
+    low: float | None = None  # ranges '▲5.1～▲10.5'
+    high: float | None = None
+    text: str = ""
+
+    @property
+    def is_range(self) -> bool:
+        return self.low is not None
+
+
+_NUMBER = r"[△▲\-+]?\d[\d,]*(?:\.\d+)?"
+_NUMBER_RE = re.compile(rf"^(?P<num>{_NUMBER})$")
+# Units a KPI is counted in. Latin units may hold digits ('kg-CO2'); anything else is
+# refused, so that prose such as '5年間でたくさん' is never read as '5 年間でたくさん'.
+KNOWN_UNITS = (
+    "千円", "万円", "百万円", "億円", "千人", "円", "人", "名", "件", "戸", "社", "校", "台",
+    "回", "世帯", "施設", "事業", "間口", "団体", "箇所", "ポイント", "点", "%",
+)
+_UNIT = "|".join(sorted(map(re.escape, KNOWN_UNITS), key=len, reverse=True))
+_UNIT_RE = rf"(?:{_UNIT}|[a-zA-Z][a-zA-Z0-9\-]*)"
+_QUANTITY_RE = re.compile(rf"^(?P<all>全)?(?P<num>{_NUMBER})(?P<unit>{_UNIT_RE})?(?P<per>/年)?$")
+_RANGE_RE = re.compile(rf"^(?P<a>{_NUMBER})(?P<ua>{_UNIT_RE})?~(?P<b>{_NUMBER})(?P<ub>{_UNIT_RE})?$")
+
+
+def parse_number(text: str | float | int) -> float:
+    """A bare number as officials write it: ``1,234``, ``△12``, ``▲5.1``, ``１２３``."""
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        return float(text)
+    norm = normalize(str(text))
+    m = _NUMBER_RE.match(norm)
+    if not m:
+        raise NotationError(str(text), "a number such as 1,234, △12, ▲5.1 or 8,386.607")
+    return _to_float(m["num"], str(text))
+
+
+def _to_float(num: str, original: str) -> float:
+    negative = num[0] in "△▲-"
+    digits = num.lstrip("△▲-+")
+    if "," in digits and not re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", digits):
+        raise NotationError(original, "thousands separators every three digits (1,234,567)")
+    value = float(digits.replace(",", ""))
+    return -value if negative else value
+
+
+def _scale_unit(unit: str | None) -> tuple[float, str | None]:
+    unit = (unit or "").strip()
+    if unit in SCALED_UNITS:
+        return SCALED_UNITS[unit]
+    return 1, unit or None
+
+
+def parse_quantity(text: str) -> Quantity:
+    """A value cell: ``106,043千円``, ``93%``, ``全3校``, ``3人／年``, ``▲5.1～▲10.5``, ``基準値なし``."""
+    norm = normalize(text)
+    if norm in PLACEHOLDERS:
+        return Quantity(None, placeholder=PLACEHOLDERS[norm], text=text)
+    m = _RANGE_RE.match(norm)
+    if m:
+        scale, unit = _scale_unit(m["ub"] or m["ua"])
+        a, b = (_to_float(m[g], text) * scale for g in ("a", "b"))
+        return Quantity(None, unit, low=min(a, b), high=max(a, b), text=text)
+    m = _QUANTITY_RE.match(norm)
+    if m:
+        scale, unit = _scale_unit(m["unit"])
+        value = _to_float(m["num"], text) * scale
+        return Quantity(value, unit, per_year=bool(m["per"]), text=text)
+    raise NotationError(
+        text, "a value such as 1,234件, △100人, 106,043千円, 93%, 全3校, ▲5.1～▲10.5 or 基準値なし"
+    )
+
+
+TargetKind = Literal[
+    "level", "increase_pct", "decrease_pct", "maintain", "cumulative", "benchmark", "milestone"
+]
+
+
+@dataclass(frozen=True)
+class TargetRule:
+    """What a target cell says, before it is tied to a baseline and a year."""
+
+    kind: TargetKind
+    value: float | None = None  # level, cumulative total
+    unit: str | None = None
+    percent: float | None = None  # increase_pct / decrease_pct
+    years: int | None = None  # '5年間' (window length) or '5年後' (horizon)
+    comparator: Comparator | None = None
+    approximate: bool = False  # 程度
+    benchmark: str | None = None  # 'national_average'
+    deadline: int | None = None  # milestone: fiscal year by which it is done
+    per_year: bool = False  # '3人／年': a yearly rate
+
+
+_RULES: list[tuple[re.Pattern, str]] = [
+    (re.compile(r"^基準値(を|の)?維持$"), "maintain"),
+    (re.compile(r"^(?P<y>\d+)年(間で|後に)(?P<p>\d+(\.\d+)?)%(?P<approx>程度)?(の)?増加$"), "increase_pct"),
+    (re.compile(r"^(?P<y>\d+)年(間で|後に)基準値の(?P<p>\d+(\.\d+)?)%(?P<approx>程度)?(の)?(削減|減少)$"), "decrease_pct"),
+    (re.compile(rf"^(?P<y>\d+)年間で(?P<q>{_NUMBER}{_UNIT_RE}?)(?P<approx>程度)?$"), "cumulative"),
+    (re.compile(rf"^(?P<y>\d+)年後に(?P<q>{_NUMBER}{_UNIT_RE}?)(?P<cmp>以上|以下|超|未満)?$"), "level"),
+    (re.compile(r"^全国平均(?P<cmp>以上|以下|超|未満)$"), "benchmark"),
+    (re.compile(r"^(?P<fy>\d{4})年度(\((令和|平成)(\d+|元)年度\))?(中)?(の|に)?計画(を)?策定$"), "milestone"),
+    (re.compile(rf"^(?P<q>全?{_NUMBER}{_UNIT_RE}?(/年)?)(?P<cmp>以上|以下|超|未満)?$"), "level"),
+]
+
+
+def parse_target(text: str) -> TargetRule:
+    """A target cell or phrase, e.g. ``5年間で10%程度の増加`` or ``5年後に△100人``."""
+    norm = normalize(text)
+    for pattern, kind in _RULES:
+        m = pattern.match(norm)
+        if not m:
+            continue
+        groups = m.groupdict()
+        years = int(groups["y"]) if groups.get("y") else None
+        cmp = COMPARATORS[groups["cmp"]] if groups.get("cmp") else None
+        approx = bool(groups.get("approx"))
+        if kind == "maintain":
+            return TargetRule("maintain")
+        if kind in ("increase_pct", "decrease_pct"):
+            return TargetRule(kind, percent=float(groups["p"]), years=years, approximate=approx)
+        if kind == "benchmark":
+            return TargetRule("benchmark", benchmark="national_average", comparator=cmp)
+        if kind == "milestone":
+            fy = int(groups["fy"])
+            _check_era_gloss(norm, fy, text)
+            return TargetRule("milestone", deadline=fy)
+        q = parse_quantity(groups["q"])
+        if q.value is None:
+            break
+        return TargetRule(
+            kind, value=q.value, unit=q.unit, years=years, comparator=cmp,
+            approximate=approx, per_year=q.per_year,
+        )
+    raise NotationError(
+        text,
+        "a target rule such as 基準値を維持, 5年間で10%程度の増加, 5年後に基準値の6%削減, "
+        "5年間で200件, 5年後に△100人, 50%以上, 全国平均以上 or 2024年度(令和6年度)中の計画策定",
+    )
+
+
+def _check_era_gloss(norm: str, fy: int, text: str) -> None:
+    """'2024年度(令和6年度)': the era gloss must name the same year."""
+    m = re.search(r"\(((令和|平成)(\d+|元)年度)\)", norm)
+    if m and parse_year(m[1]).year != fy:
+        raise NotationError(text, f"the era year in brackets to equal FY{fy}")
+
+
+def compare(actual: float, comparator: Comparator, target: float) -> bool:
+    return {
+        ">=": actual >= target,
+        "<=": actual <= target,
+        ">": actual > target,
+        "<": actual < target,
+    }[comparator]

@@ -1,0 +1,107 @@
+"""Writing tables for people and programs: table, csv, json or xlsx, whole or not at all."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import KpiError
+
+FORMATS = ("table", "csv", "json", "xlsx")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path beside `path`; move it into place only on success.
+
+    Readers never see a half-written file, and a failure leaves any old file as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def _json_value(v):
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if hasattr(v, "item"):
+        return _json_value(v.item())
+    return v
+
+
+def to_json(df: pd.DataFrame) -> str:
+    records = [{k: _json_value(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+    return json.dumps(records, ensure_ascii=False, indent=2, default=str)
+
+
+INTEGER_COLUMNS = ("goal", "n_points", "window_start", "window_end", "year", "month")
+
+
+def tidy_types(df: pd.DataFrame) -> pd.DataFrame:
+    """Years and counts as integers even where some are missing (2018, not 2018.0)."""
+    df = df.copy()
+    for col in df.columns:
+        if (col in INTEGER_COLUMNS or col.endswith("_year")) and df[col].dtype.kind in "fiO":
+            df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
+    return df
+
+
+def _table_cell(v) -> str:
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if isinstance(v, float):
+        return format(v, ",.10g")
+    return str(v)
+
+
+def render(df: pd.DataFrame, fmt: str) -> str:
+    """The text form of a table: an aligned table, CSV or JSON."""
+    df = tidy_types(df)
+    if fmt == "csv":
+        buf = io.StringIO()
+        df.to_csv(buf, index=False, lineterminator="\n")
+        return buf.getvalue()
+    if fmt == "json":
+        return to_json(df) + "\n"
+    if fmt == "table":
+        with pd.option_context("display.max_rows", None, "display.max_columns", None,
+                               "display.width", 250, "display.max_colwidth", 40):
+            cells = df.astype(object).map(_table_cell)
+            return cells.to_string(index=False) + "\n"
+    raise KpiError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+
+
+def emit(df: pd.DataFrame, fmt: str, out: str | Path | None, xlsx_writer=None) -> None:
+    """Print `df` or write it to `out`; xlsx needs a file and a writer function."""
+    if fmt == "xlsx":
+        if not out:
+            raise KpiError("--format xlsx needs --out FILE.xlsx")
+        if xlsx_writer is None:
+            raise KpiError("this command has no xlsx form; use table, csv or json")
+        with atomic_path(out) as tmp:
+            xlsx_writer(df, tmp)
+        print(f"wrote {out}", file=sys.stderr)
+        return
+    text = render(df, fmt)
+    if out:
+        with atomic_path(out) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+        print(f"wrote {out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
