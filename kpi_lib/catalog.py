@@ -26,8 +26,9 @@ from pydantic import (
 
 from .errors import InputError, InputErrors
 from .notation import Comparator, TargetKind
+from .paths import DEFAULT_CATALOG
 
-DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "data" / "kpis" / "ashibetsu_2nd_strategy.yaml"
+__all__ = ["DEFAULT_CATALOG", "Catalog", "Kpi", "load_catalog", "catalog_rows"]
 
 Number = StrictFloat | StrictInt
 Year = Annotated[StrictInt, Field(ge=1900, le=2100)]

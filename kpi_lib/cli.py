@@ -13,6 +13,7 @@ import pandas as pd
 from . import catalog as catalog_mod
 from .errors import KpiError
 from .output import emit
+from .paths import ASHIBETSU, DATA_DIR
 
 
 def _add_catalog_arg(p: argparse.ArgumentParser) -> None:
@@ -33,6 +34,78 @@ def cmd_catalog(args) -> int:
     return 0
 
 
+def _settings(args):
+    from .rules import RuleSettings
+
+    return RuleSettings(formula=args.formula, grades=args.grades)
+
+
+def cmd_scorecard(args) -> int:
+    from .scorecard import build_scorecard, load_observations, write_scorecard_xlsx
+
+    cat = catalog_mod.load_catalog(args.catalog)
+    obs = load_observations(cat, args.data, args.municipality, args.actuals)
+    settings = _settings(args)
+    card, _ = build_scorecard(cat, obs, args.as_of, settings)
+    if args.format == "table":
+        card = card[["kpi_id", "measure", "name_ja", "unit", "baseline_value", "target_resolved", "latest_year",
+                     "latest_value", "expected_value", "achievement_rate", "pace", "grade", "progress_status"]]
+        card = card.round({"achievement_rate": 3, "pace": 3, "expected_value": 1})
+    emit(card, args.format, args.out,
+         xlsx_writer=lambda df, path: write_scorecard_xlsx(df, path, as_of=args.as_of, catalog=cat, settings=settings))
+    return 0
+
+
+def cmd_ingest(args) -> int:
+    from .ingest import ingest
+
+    ingest(args.source, args.out)
+    return 0
+
+
+def cmd_series(args) -> int:
+    from .scorecard import load_observations
+
+    cat = catalog_mod.load_catalog(args.catalog)
+    kpi = cat.get(args.kpi_id)
+    obs = load_observations(cat, args.data, args.municipality, args.actuals)
+    obs = obs[obs["kpi_id"] == kpi.kpi_id].sort_values(["year", "provenance"])
+    if obs.empty:
+        raise KpiError(f"no observations of {kpi.kpi_id} ({kpi.label}) for municipality {args.municipality}: "
+                       "it has no public series; enter actuals with `kpi template`")
+    cols = ["year", "year_basis", "value", "unit", "provenance", "source"]
+    if args.format != "table":
+        cols += ["licence", "source_file", "as_of", "note"]
+    emit(obs[cols], args.format, args.out)
+    return 0
+
+
+def cmd_template(args) -> int:
+    from .actuals import write_template
+    from .output import atomic_path
+
+    cat = catalog_mod.load_catalog(args.catalog)
+    with atomic_path(args.out) as tmp:
+        write_template(cat, tmp)
+    print(f"wrote {args.out} ({len(cat.kpis)} KPIs)", file=sys.stderr)
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from .validate import validate_file
+
+    cat = catalog_mod.load_catalog(args.catalog)
+    for f in args.files:
+        print(f"OK {validate_file(f, cat)}")
+    return 0
+
+
+def _add_data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", default=str(DATA_DIR), help="data folder with public/ and actuals/ (default: bundled)")
+    p.add_argument("--municipality", default=ASHIBETSU, help="団体コード, 6 digits (default: 012165 芦別市)")
+    p.add_argument("--actuals", nargs="*", help="analysts' entry workbooks or CSVs (default: DATA/actuals/*)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kpi", description="効果検証 of a regional revitalization strategy's KPIs."
@@ -43,6 +116,38 @@ def build_parser() -> argparse.ArgumentParser:
     _add_catalog_arg(p)
     _add_format_args(p)
     p.set_defaults(func=cmd_catalog)
+
+    p = sub.add_parser("scorecard", help="judge every KPI as of a fiscal year")
+    p.add_argument("--as-of", type=int, required=True, metavar="YEAR", help="fiscal year of evaluation, e.g. 2021")
+    _add_catalog_arg(p)
+    _add_data_args(p)
+    _add_format_args(p, ("table", "csv", "json", "xlsx"))
+    p.add_argument("--formula", choices=["progress", "ratio"], default="progress",
+                   help="達成率: progress = (actual−baseline)/(target−baseline) (default); ratio = actual/target")
+    p.add_argument("--grades", choices=["ABCD", "symbols", "SABC"], default="ABCD", help="grade preset")
+    p.set_defaults(func=cmd_scorecard)
+
+    p = sub.add_parser("ingest", help="rebuild data/public from the publishers' files")
+    p.add_argument("--source", help="folder with jumin/, furusato/, hokkaido_tourism/ (default: ../shared/data)")
+    p.add_argument("--out", help="output folder (default: data/public)")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("series", help="one KPI's observations: year, value, unit, source")
+    p.add_argument("kpi_id")
+    _add_catalog_arg(p)
+    _add_data_args(p)
+    _add_format_args(p)
+    p.set_defaults(func=cmd_series)
+
+    p = sub.add_parser("template", help="write the analysts' entry workbook")
+    p.add_argument("--out", required=True, help="FILE.xlsx")
+    _add_catalog_arg(p)
+    p.set_defaults(func=cmd_template)
+
+    p = sub.add_parser("validate", help="check input files (entry workbook, CSV, catalog, official files)")
+    p.add_argument("files", nargs="+")
+    _add_catalog_arg(p)
+    p.set_defaults(func=cmd_validate)
     return parser
 
 

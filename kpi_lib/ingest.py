@@ -1,0 +1,117 @@
+"""`kpi ingest`: build the bundled public dataset in data/public from the publishers' files.
+
+Reproducible byte for byte: rows are sorted, floats written in their shortest exact form
+and gzip headers carry no time stamp or file name. The new folder is built and validated
+beside the old one and swapped in whole, so a bad input changes nothing already ingested.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import InputError
+from .loaders import furusato, jumin, tourism
+from .paths import DEFAULT_PUBLIC_DIR, DEFAULT_SHARED_DATA
+from .tidy import TIDY_COLUMNS
+
+BUNDLED_PREFECTURE = "北海道"  # Ashibetsu's peers; furusato is kept nation-wide
+SORT_KEYS = ["dataset", "level", "municipality_code", "municipality", "measure", "year", "month", "source_file"]
+
+
+def _progress(message: str) -> None:
+    print(f"[ingest] {message}", file=sys.stderr, flush=True)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def build_tables(source: Path) -> dict[str, pd.DataFrame]:
+    """Read and validate every input; nothing is written here."""
+    if not source.is_dir():
+        raise InputError(str(source), "source folder not found; pass --source DIR (the folder holding jumin/, furusato/ and hokkaido_tourism/)")
+    _progress(f"reading 住民基本台帳 files in {source / 'jumin'}")
+    jumin_all = jumin.load_jumin(source / "jumin")
+    codes = jumin.name_codes(jumin_all, BUNDLED_PREFECTURE)
+    jumin_bundled = jumin_all[(jumin_all["prefecture"] == BUNDLED_PREFECTURE) | (jumin_all["level"] == "nation")]
+
+    _progress("reading ふるさと納税 time series and R2_gain.xlsx")
+    workbook = source / "furusato" / "R2_gain.xlsx"
+    code_list = furusato.load_codes(workbook)
+    series = furusato.load_series(source / "furusato" / "soumu_kakudantai_timeseries_2008_2021.csv", code_list)
+    detail = furusato.load_r2_detail(workbook)
+
+    _progress(f"reading 北海道観光入込客数 files in {source / 'hokkaido_tourism'}")
+    visits = tourism.load_tourism(source / "hokkaido_tourism", codes)
+    return {"jumin": jumin_bundled, "furusato": series, "furusato_r2": detail, "tourism": visits}
+
+
+def _csv_gz(df: pd.DataFrame) -> bytes:
+    df = df[TIDY_COLUMNS].sort_values(SORT_KEYS, na_position="first", kind="mergesort")
+    text = df.to_csv(index=False, lineterminator="\n")
+    return gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
+
+
+def _input_files(source: Path) -> list[dict]:
+    files = sorted(p for p in source.rglob("*") if p.is_file())
+    return [{"path": str(p.relative_to(source)), "sha256": _sha256(p), "bytes": p.stat().st_size} for p in files]
+
+
+def ingest(source: Path | None = None, out: Path | None = None) -> dict:
+    """Rebuild `out` (default data/public) from `source` (default ../shared/data)."""
+    source = Path(source or DEFAULT_SHARED_DATA)
+    out = Path(out or DEFAULT_PUBLIC_DIR)
+    tables = build_tables(source)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; the data is for everyone
+    try:
+        outputs = []
+        for name, df in tables.items():
+            path = staging / f"{name}.csv.gz"
+            path.write_bytes(_csv_gz(df))
+            outputs.append({"file": path.name, "rows": len(df), "sha256": _sha256(path)})
+            _progress(f"{path.name}: {len(df):,} rows")
+        manifest = {
+            "description": "Public statistics bundled with kpi; rebuilt by `kpi ingest` from the publishers' files.",
+            "prefecture_scope": {"jumin": BUNDLED_PREFECTURE, "tourism": BUNDLED_PREFECTURE,
+                                 "furusato": "all", "furusato_r2": "all"},
+            "inputs": _input_files(source),
+            "outputs": outputs,
+        }
+        (staging / "MANIFEST.json").write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        _swap_in(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    _progress(f"wrote {out}")
+    return manifest
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    """Replace `out` with `staging` in two renames (the old folder is kept until then)."""
+    old = out.with_name(f".{out.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if out.exists():
+        out.rename(old)
+    staging.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def read_public(name: str, public_dir: Path | None = None) -> pd.DataFrame:
+    """One bundled table (jumin, furusato, furusato_r2, tourism) as ingested."""
+    path = Path(public_dir or DEFAULT_PUBLIC_DIR) / f"{name}.csv.gz"
+    if not path.exists():
+        raise InputError(str(path), "bundled data not found; run `kpi ingest` to build it")
+    with gzip.open(path, "rb") as fh:
+        data = fh.read()
+    return pd.read_csv(io.BytesIO(data), dtype={"municipality_code": str, "month": "Int64"}, keep_default_na=True)

@@ -1,0 +1,134 @@
+"""総務省「ふるさと納税に関する現況調査」: the long time series CSV and the FY2020 workbook.
+
+The CSV has no 団体コード: codes come from the official workbook's 団体コード sheet, joined
+on (都道府県, 市区町村) because names repeat across prefectures (伊達市 in 北海道 and 福島県).
+Rows labelled 合計 / 市町村合計 are subtotals mislabelled by the conversion and are dropped;
+rows whose 市区町村 is the prefecture itself are the prefecture's own receipts.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import InputError
+from ..notation import parse_number
+from ..tidy import finish
+from .excel import cell_text, code6, read_grid
+
+SOURCE_SERIES = "総務省「ふるさと納税に関する現況調査」各団体の受入額・受入件数（時系列）"
+SOURCE_R2 = "総務省「ふるさと納税に関する現況調査」令和2年度 受入額等の詳細（R2_gain.xlsx）"
+LICENCE = "CC BY 4.0（出典：総務省）"
+SUBTOTAL_LABELS = {"合計", "市町村合計"}
+NATION_LABEL = "全国合計"
+CSV_COLUMNS = ["都道府県", "市区町村", "年度", "受入額_億円", "受入件数"]
+
+
+def load_codes(workbook: str | Path) -> pd.DataFrame:
+    """団体コード, 都道府県, 市区町村 (empty for the prefecture) from R2_gain.xlsx."""
+    workbook = Path(workbook)
+    grid = read_grid(workbook, "団体コード")
+    codes = grid[0].map(code6)
+    rows = grid[codes.notna()]
+    if rows.empty:
+        raise InputError(str(workbook), "no 6-digit codes in column 1", sheet="団体コード")
+    return pd.DataFrame({
+        "municipality_code": codes[codes.notna()].values,
+        "prefecture": rows[1].map(cell_text).values,
+        "municipality": rows[2].map(cell_text).values,
+    })
+
+
+def _fiscal_year_end(year: int) -> str:
+    return f"{year + 1}-03-31"
+
+
+def load_series(path: str | Path, codes: pd.DataFrame) -> pd.DataFrame:
+    """The long CSV (FY2008–): 受入額 in 億円 as published, 受入件数 in 件."""
+    path = Path(path)
+    file = str(path)
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            rows = list(reader)
+    except FileNotFoundError:
+        raise InputError(file, "file not found") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(file, f"expected UTF-8 text: {exc}") from None
+    if header != CSV_COLUMNS:
+        raise InputError(file, f"expected the columns {CSV_COLUMNS}, found {header}", row=1)
+
+    records = []
+    for line, row in enumerate(rows, start=2):
+        if len(row) != len(CSV_COLUMNS):
+            raise InputError(file, f"expected {len(CSV_COLUMNS)} fields, found {len(row)}", row=line)
+        pref, name, year, amount, count = (c.strip() for c in row)
+        if pref in SUBTOTAL_LABELS or name in SUBTOTAL_LABELS:
+            continue
+        try:
+            fy = int(year)
+            values = {"受入額": parse_number(amount) if amount else None,
+                      "受入件数": parse_number(count) if count else None}
+        except ValueError as exc:
+            raise InputError(file, f"expected numbers: {exc}", row=line) from None
+        if pref == NATION_LABEL:
+            level, pref, name = "nation", "", ""
+        elif name == pref:
+            level, name = "prefecture", ""
+        else:
+            level = "municipality"
+        for measure, value in values.items():
+            if value is not None:
+                records.append((pref, name, level, measure, fy, value))
+    df = pd.DataFrame(records, columns=["prefecture", "name", "level", "measure", "year", "value"])
+
+    df = df.merge(codes.rename(columns={"municipality": "name"}), on=["prefecture", "name"], how="left")
+    missing = df[df["municipality_code"].isna() & df["level"].ne("nation")][["prefecture", "name"]].drop_duplicates()
+    if not missing.empty:
+        sample = ", ".join(f"{p} {n}" for p, n in missing.head(5).itertuples(index=False))
+        raise InputError(file, f"{len(missing)} name(s) have no 団体コード in the code list: {sample}")
+    df = df.assign(
+        dataset="furusato", prefecture=df["prefecture"].replace("", None),
+        municipality=df["name"].replace("", None), year_basis="fiscal", month=pd.NA,
+        unit=df["measure"].map({"受入額": "億円", "受入件数": "件"}), source=SOURCE_SERIES,
+        licence=LICENCE, source_file=path.name, as_of=df["year"].map(_fiscal_year_end),
+    )
+    return finish(df, file)
+
+
+def load_r2_detail(workbook: str | Path) -> pd.DataFrame:
+    """FY2020 受入件数 and 受入額 (円) from sheet 集計 of R2_gain.xlsx."""
+    workbook = Path(workbook)
+    file = str(workbook)
+    grid = read_grid(workbook, "集計")
+    codes = grid[0].map(code6)
+    data = grid[codes.notna()]
+    if data.empty:
+        raise InputError(file, "no rows with a 6-digit 団体コード", sheet="集計")
+    header = grid.iloc[: data.index[0]]
+    for col, word in ((3, "寄附件数"), (4, "寄附金額")):
+        if word not in " ".join(header[col].map(cell_text)):
+            raise InputError(file, f"expected {word!r} in the header", sheet="集計", column=f"column {col + 1}")
+    names = data[2].map(cell_text)
+    prefecture_row = codes[data.index].str[2:5].eq("000")
+    frames = []
+    for col, measure, unit in ((3, "受入件数", "件"), (4, "受入額", "円")):
+        values = pd.to_numeric(data[col], errors="coerce")
+        if values.isna().any():
+            row = int(values.isna().idxmax())
+            raise InputError(file, f"expected a number, found {data.at[row, col]!r}", sheet="集計",
+                             row=row + 1, column=f"column {col + 1}")
+        frames.append(pd.DataFrame({
+            "municipality_code": codes[data.index], "prefecture": data[1].map(cell_text),
+            "municipality": names.where(~prefecture_row, None),
+            "level": prefecture_row.map({True: "prefecture", False: "municipality"}),
+            "measure": measure, "value": values, "unit": unit,
+        }))
+    df = pd.concat(frames, ignore_index=True).assign(
+        dataset="furusato_r2", year=2020, year_basis="fiscal", month=pd.NA, source=SOURCE_R2,
+        licence=LICENCE, source_file=workbook.name, as_of=_fiscal_year_end(2020),
+    )
+    return finish(df, file)

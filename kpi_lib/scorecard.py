@@ -1,0 +1,153 @@
+"""The scorecard: every KPI of a catalog judged as of one fiscal year, one row each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from . import actuals as actuals_mod
+from .catalog import Catalog
+from .observations import OBS_COLUMNS, choose_values, public_observations, strategy_baselines
+from .paths import ASHIBETSU, DATA_DIR
+from .rules import PROGRESS_STATUSES, RuleSettings, evaluate
+
+SCORECARD_COLUMNS = [
+    "kpi_id", "goal", "measure", "name_ja", "unit", "direction", "target_kind",
+    "baseline_year", "baseline_value", "target_year", "target_resolved",
+    "latest_year", "latest_value", "cumulative_value", "expected_value",
+    "achievement_rate", "pace", "grade", "progress_status", "met", "n_points",
+    "year_basis", "source", "provenance", "rate_based", "calculation", "notes",
+]
+
+# Japanese headers for people (xlsx, notebooks).
+HEADERS_JA = {
+    "kpi_id": "KPI ID", "goal": "基本目標", "measure": "施策", "name_ja": "指標", "unit": "単位",
+    "direction": "方向", "target_kind": "目標の種類", "baseline_year": "基準年度", "baseline_value": "基準値",
+    "target_year": "目標年度", "target_resolved": "目標値", "latest_year": "実績年度", "latest_value": "実績値",
+    "cumulative_value": "累計", "expected_value": "目安値", "achievement_rate": "達成率", "pace": "進捗（目安値比）",
+    "grade": "評価", "progress_status": "進捗状況", "met": "目標達成", "n_points": "データ数",
+    "year_basis": "年の区分", "source": "出典", "provenance": "データの種類", "rate_based": "率による評価",
+    "calculation": "算定", "notes": "注記",
+}
+DIRECTIONS_JA = {"increase": "増加", "decrease": "減少", "maintain": "維持"}
+
+
+def load_observations(catalog: Catalog, data_dir: str | Path = DATA_DIR, municipality_code: str = ASHIBETSU,
+                      actuals: list[str | Path] | None = None) -> pd.DataFrame:
+    """Public series, analysts' actuals and the strategy's baselines in one tidy table.
+
+    Analysts' files are those given, or else every file in DATA_DIR/actuals.
+    """
+    frames = [public_observations(catalog, data_dir, municipality_code)]
+    if municipality_code == catalog.strategy.municipality_code:
+        files = actuals if actuals is not None else actuals_mod.default_files(Path(data_dir) / "actuals")
+        frames += [actuals_mod.read_actuals(f, catalog) for f in files]
+        frames.append(strategy_baselines(catalog))
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=OBS_COLUMNS)
+    return pd.concat(frames, ignore_index=True)
+
+
+def build_scorecard(catalog: Catalog, observations: pd.DataFrame, as_of: int,
+                    settings: RuleSettings | None = None) -> tuple[pd.DataFrame, dict]:
+    """One row per KPI, and the full evaluations by kpi_id (with history and inputs)."""
+    settings = settings or RuleSettings()
+    chosen = choose_values(observations)
+    rows, evaluations = [], {}
+    for kpi in catalog.kpis:
+        obs = chosen[chosen["kpi_id"] == kpi.kpi_id] if not chosen.empty else chosen
+        ev = evaluate(kpi, obs, as_of, settings)
+        evaluations[kpi.kpi_id] = ev
+        used = obs[obs["year"] <= as_of] if not obs.empty else obs
+        rows.append({
+            "kpi_id": kpi.kpi_id, "goal": kpi.goal, "measure": kpi.measure_code, "name_ja": kpi.label,
+            "unit": kpi.unit, "direction": kpi.direction, "target_kind": kpi.target.kind,
+            "baseline_year": ev.baseline_year, "baseline_value": ev.baseline_value,
+            "target_year": ev.target_year, "target_resolved": ev.target_resolved,
+            "latest_year": ev.latest_year, "latest_value": ev.latest_value,
+            "cumulative_value": ev.cumulative_value, "expected_value": ev.expected_value,
+            "achievement_rate": ev.achievement_rate, "pace": ev.pace, "grade": ev.grade,
+            "progress_status": ev.progress_status, "met": ev.met, "n_points": ev.n_points,
+            "year_basis": _joined(used, "year_basis"), "source": _joined(used, "source"),
+            "provenance": _joined(used, "provenance"), "rate_based": ev.rate_based,
+            "calculation": ev.calculation, "notes": " / ".join(ev.notes),
+        })
+    return pd.DataFrame(rows, columns=SCORECARD_COLUMNS), evaluations
+
+
+def _joined(obs: pd.DataFrame, column: str) -> str:
+    if obs.empty or column not in obs:
+        return ""
+    return " / ".join(dict.fromkeys(str(v) for v in obs[column].dropna()))
+
+
+def grade_counts(card: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+    """Grades per basic goal (rows) in the scale's order, with '−' for no data."""
+    order = [*labels, "−"]
+    counts = pd.crosstab(card["goal"], card["grade"]).reindex(columns=order, fill_value=0)
+    counts.loc["計"] = counts.sum()
+    return counts
+
+
+def write_scorecard_xlsx(card: pd.DataFrame, path: str | Path, *, as_of: int, catalog: Catalog,
+                         settings: RuleSettings | None = None) -> None:
+    """A workbook for people: Japanese headers, grouped by basic goal, rates as percentages."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    settings = settings or RuleSettings()
+    columns = ["kpi_id", "measure", "name_ja", "unit", "baseline_year", "baseline_value", "target_year",
+               "target_resolved", "latest_year", "latest_value", "cumulative_value", "expected_value",
+               "achievement_rate", "pace", "grade", "progress_status", "n_points", "source", "calculation", "notes"]
+    rates = {"achievement_rate", "pace"}
+    values = {"baseline_value", "target_resolved", "latest_value", "cumulative_value", "expected_value"}
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "スコアカード"
+    ws.append([f"{catalog.strategy.title_ja} 効果検証スコアカード（{as_of}年度時点）"])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append([f"達成率の算定: {'(実績−基準値)÷(目標値−基準値)' if settings.formula == 'progress' else '実績÷目標値'}"
+               f"／評価: {settings.grades}（" + "、".join(f"{k} ≥ {v:.0%}" for k, v in settings.scale.steps)
+               + f"、それ未満または基準値より悪化は {settings.scale.worst}、実績なしは −）"])
+    ws.append([HEADERS_JA[c] for c in columns])
+    header_row = ws.max_row
+    for cell in ws[header_row]:
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = PatternFill("solid", fgColor="305496")
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+    goal_fill = PatternFill("solid", fgColor="D9E1F2")
+    for goal, group in card.groupby("goal", sort=True):
+        ws.append([f"基本目標{goal} {catalog.goal_title(int(goal))}"])
+        r = ws.max_row
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=len(columns))
+        ws.cell(r, 1).font = Font(bold=True)
+        ws.cell(r, 1).fill = goal_fill
+        for _, row in group.iterrows():
+            ws.append([_cell(row[c], c) for c in columns])
+            r = ws.max_row
+            for j, c in enumerate(columns, start=1):
+                if c in rates:
+                    ws.cell(r, j).number_format = "0.0%"
+                elif c in values:
+                    ws.cell(r, j).number_format = "#,##0.##"
+    widths = {"kpi_id": 9, "measure": 6, "name_ja": 34, "unit": 7, "source": 40, "calculation": 60, "notes": 30,
+              "progress_status": 12}
+    for j, c in enumerate(columns, start=1):
+        ws.column_dimensions[get_column_letter(j)].width = widths.get(c, 11)
+    ws.freeze_panes = ws.cell(header_row + 1, 4)
+    wb.save(path)
+
+
+def _cell(value, column: str):
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+        return None
+    if column == "progress_status":
+        return PROGRESS_STATUSES.get(value, value)
+    if column == "direction":
+        return DIRECTIONS_JA.get(value, value)
+    if hasattr(value, "item"):
+        return value.item()
+    return value

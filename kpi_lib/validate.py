@@ -1,0 +1,44 @@
+"""`kpi validate FILE`: check any input the tool reads, without changing anything."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .actuals import read_actuals
+from .catalog import Catalog, load_catalog
+from .errors import InputError
+from .loaders import furusato, jumin, tourism
+
+
+def validate_file(path: str | Path, catalog: Catalog) -> str:
+    """Read `path` with the reader its name and shape call for; return a one-line summary.
+
+    Raises InputError / InputErrors naming the file, sheet, row and column of each problem.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(str(path), "file not found")
+    name = path.name
+    if re.match(r"^\d{4}ssjin\.xlsx?$", name):
+        df = jumin.load_jumin_file(path)
+        return f"{name}: 住民基本台帳 file, {df['municipality_code'].nunique()} bodies, {len(df):,} values, year {df['year'].iloc[0]} ({df['year_basis'].iloc[0]})"
+    if re.match(r"^tourism_stat_report_\d{4}_monthly\.csv$", name):
+        df = tourism.load_tourism_file(path)
+        return f"{name}: 観光入込客数 file, {df['municipality'].nunique()} municipalities, {len(df):,} values"
+    if name == "R2_gain.xlsx" or (path.suffix == ".xlsx" and "gain" in name):
+        df = furusato.load_r2_detail(path)
+        return f"{name}: ふるさと納税 detail workbook, {len(df):,} values"
+    if name.startswith("soumu_kakudantai"):
+        codes_file = path.with_name("R2_gain.xlsx")
+        if not codes_file.exists():
+            raise InputError(str(path), "the 団体コード list R2_gain.xlsx must lie beside this CSV")
+        df = furusato.load_series(path, furusato.load_codes(codes_file))
+        return f"{name}: ふるさと納税 time series, {len(df):,} values"
+    if path.suffix in (".yaml", ".yml"):
+        cat = load_catalog(path)
+        return f"{name}: KPI catalog, {len(cat.kpis)} indicators"
+    if path.suffix.lower() in (".xlsx", ".csv"):
+        df = read_actuals(path, catalog)
+        return f"{name}: analysts' actuals, {len(df)} values for {df['kpi_id'].nunique()} KPIs, nothing to fix"
+    raise InputError(str(path), "unknown kind of file: expected a KPI catalog (.yaml), an entry workbook or CSV, or an official file (YYMMssjin.xls, tourism_stat_report_YYYY_monthly.csv, R2_gain.xlsx, soumu_kakudantai_*.csv)")
