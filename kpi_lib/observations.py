@@ -49,8 +49,10 @@ def public_observations(catalog: Catalog, data_dir: str | Path = DATA_DIR,
 def series_for(kpi: Kpi, public_dir: str, municipality_code: str) -> pd.DataFrame:
     spec = kpi.public_series
     table = _public_table(spec.dataset, public_dir)
+    # One year basis per KPI series: the FY2012 住民基本台帳 figures (April–March) are
+    # left out of a calendar-year series rather than mixed into it.
     rows = table[(table["municipality_code"] == municipality_code) & (table["measure"] == spec.measure)
-                 & table["month"].isna()]
+                 & table["month"].isna() & (table["year_basis"] == spec.year_basis)]
     if rows.empty:
         return empty()
     published_unit = rows["unit"].iloc[0]

@@ -137,7 +137,7 @@ def write_scorecard_xlsx(card: pd.DataFrame, path: str | Path, *, as_of: int, ca
               "progress_status": 12}
     for j, c in enumerate(columns, start=1):
         ws.column_dimensions[get_column_letter(j)].width = widths.get(c, 11)
-    ws.freeze_panes = ws.cell(header_row + 1, 4)
+    ws.freeze_panes = f"D{header_row + 1}"
     wb.save(path)
 
 
