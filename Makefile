@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 report: $(STAMP)
-	$(BIN)/kpi catalog --format csv --out reports/catalog.csv
-	$(BIN)/kpi catalog
+	$(BIN)/kpi scorecard --as-of $(FY) --format xlsx --out reports/FY$(FY)/scorecard.xlsx
+	$(BIN)/kpi scorecard --as-of $(FY) --format csv --out reports/FY$(FY)/scorecard.csv
+	$(BIN)/kpi scorecard --as-of $(FY)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

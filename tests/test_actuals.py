@@ -19,12 +19,17 @@ def catalog():
     return load_catalog()
 
 
-def test_template_has_one_row_per_kpi_and_validation(catalog, tmp_path):
+@pytest.fixture
+def template(catalog, tmp_path):
+    """A freshly written entry workbook: (path, workbook, sheet, header)."""
     path = tmp_path / "entry.xlsx"
     write_template(catalog, path)
     wb = load_workbook(path)
-    ws = wb[SHEET]
-    header = [c.value for c in ws[3]]
+    return path, wb, wb[SHEET], [c.value for c in wb[SHEET][3]]
+
+
+def test_template_has_one_row_per_kpi_and_validation(catalog, template):
+    _, wb, ws, header = template
     assert header[:5] == ["kpi_id", "基本目標", "施策", "指標", "単位"]
     assert "2018年度(H30)" in header and "2024年度(R6)" in header and "2025年度(R7)" not in header
     ids = [ws.cell(r, 1).value for r in range(4, ws.max_row + 1)]
@@ -37,12 +42,8 @@ def test_template_has_one_row_per_kpi_and_validation(catalog, tmp_path):
     assert "記入方法" in wb.sheetnames
 
 
-def test_template_round_trips(catalog, tmp_path):
-    path = tmp_path / "entry.xlsx"
-    write_template(catalog, path)
-    wb = load_workbook(path)
-    ws = wb[SHEET]
-    header = [c.value for c in ws[3]]
+def test_template_round_trips(catalog, template):
+    path, wb, ws, header = template
     rows = {ws.cell(r, 1).value: r for r in range(4, ws.max_row + 1)}
     ws.cell(rows["G2-3-1"], header.index("2021年度(R3)") + 1, 15020)
     ws.cell(rows["G2-3-1"], header.index("2022年度(R4)") + 1, "△0")
