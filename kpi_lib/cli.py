@@ -46,11 +46,14 @@ def cmd_scorecard(args) -> int:
     cat = catalog_mod.load_catalog(args.catalog)
     obs = load_observations(cat, args.data, args.municipality, args.actuals)
     settings = _settings(args)
-    card, _ = build_scorecard(cat, obs, args.as_of, settings)
+    card, _ = build_scorecard(cat, obs, args.as_of, settings, forecast=not args.no_forecast, data_dir=args.data,
+                              municipality_code=args.municipality)
     if args.format == "table":
         card = card[["kpi_id", "measure", "name_ja", "unit", "baseline_value", "target_resolved", "latest_year",
-                     "latest_value", "expected_value", "achievement_rate", "pace", "grade", "progress_status"]]
-        card = card.round({"achievement_rate": 3, "pace": 3, "expected_value": 1})
+                     "latest_value", "expected_value", "achievement_rate", "pace", "grade", "progress_status",
+                     "forecast_value", "forecast_lower", "forecast_upper", "p_meet", "evidence"]]
+        card = card.round({"achievement_rate": 3, "pace": 3, "expected_value": 1, "p_meet": 2, "forecast_value": 0,
+                           "forecast_lower": 0, "forecast_upper": 0})
     emit(card, args.format, args.out,
          xlsx_writer=lambda df, path: write_scorecard_xlsx(df, path, as_of=args.as_of, catalog=cat, settings=settings))
     return 0
@@ -100,6 +103,40 @@ def cmd_validate(args) -> int:
     return 0
 
 
+def cmd_forecast_panel(args) -> int:
+    from .output import atomic_path
+    from .panel import forecast_panel, panel_from_long
+
+    try:
+        df = pd.read_csv(args.input, dtype={"series_id": str})
+    except FileNotFoundError:
+        raise KpiError(f"{args.input}: file not found") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise KpiError(f"{args.input}: not a readable CSV: {exc}") from None
+    panel = panel_from_long(df, args.input)
+    print(f"[forecast-panel] {len(panel.ids)} series, {panel.years.min()}–{panel.years.max()}; "
+          f"fitting through {args.through}, {args.horizon} years ahead", file=sys.stderr)
+    out = forecast_panel(panel, args.through, args.horizon, args.level, args.method)
+    for note in out.attrs.get("notes", []):
+        print(f"[forecast-panel] {note}", file=sys.stderr)
+    with atomic_path(args.out) as tmp:
+        out.to_csv(tmp, index=False)
+    print(f"wrote {args.out} ({len(out)} rows)", file=sys.stderr)
+    return 0
+
+
+def cmd_bench(args) -> int:
+    if args.what == "forecast":
+        from .bench import run_forecast_bench
+
+        print(run_forecast_bench(args.level))
+    else:
+        from .report_bench import run_report_bench
+
+        print(run_report_bench())
+    return 0
+
+
 def _add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=str(DATA_DIR), help="data folder with public/ and actuals/ (default: bundled)")
     p.add_argument("--municipality", default=ASHIBETSU, help="団体コード, 6 digits (default: 012165 芦別市)")
@@ -125,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--formula", choices=["progress", "ratio"], default="progress",
                    help="達成率: progress = (actual−baseline)/(target−baseline) (default); ratio = actual/target")
     p.add_argument("--grades", choices=["ABCD", "symbols", "SABC"], default="ABCD", help="grade preset")
+    p.add_argument("--no-forecast", action="store_true", help="leave out the forecasts (faster)")
     p.set_defaults(func=cmd_scorecard)
 
     p = sub.add_parser("ingest", help="rebuild data/public from the publishers' files")
@@ -143,6 +181,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="FILE.xlsx")
     _add_catalog_arg(p)
     p.set_defaults(func=cmd_template)
+
+    p = sub.add_parser("forecast-panel", help="forecast every series of a panel at once")
+    p.add_argument("--input", required=True, help="CSV with columns series_id, year, value")
+    p.add_argument("--through", type=int, required=True, metavar="YEAR", help="last year to fit on")
+    p.add_argument("--horizon", type=int, required=True, metavar="H", help="years ahead")
+    p.add_argument("--level", type=float, default=0.8, help="central interval, default 0.8")
+    p.add_argument("--method", default="auto", choices=["auto", "naive", "drift", "linear", "loglinear", "weather"])
+    p.add_argument("--out", required=True, help="output CSV: series_id, year, forecast, lower, upper, method")
+    p.set_defaults(func=cmd_forecast_panel)
+
+    p = sub.add_parser("bench", help="benchmarks: forecast speed and quality, or report time")
+    p.add_argument("what", nargs="?", choices=["forecast", "report"], default="forecast")
+    p.add_argument("--level", type=float, default=0.8)
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("validate", help="check input files (entry workbook, CSV, catalog, official files)")
     p.add_argument("files", nargs="+")

@@ -30,7 +30,7 @@ UNIT_FACTORS = {("千人", "人"): 1_000, ("億円", "円"): 100_000_000, ("人"
 
 
 @lru_cache(maxsize=16)
-def _public_table(name: str, public_dir: str) -> pd.DataFrame:
+def public_table(name: str, public_dir: str) -> pd.DataFrame:
     return read_public(name, Path(public_dir))
 
 
@@ -48,7 +48,7 @@ def public_observations(catalog: Catalog, data_dir: str | Path = DATA_DIR,
 
 def series_for(kpi: Kpi, public_dir: str, municipality_code: str) -> pd.DataFrame:
     spec = kpi.public_series
-    table = _public_table(spec.dataset, public_dir)
+    table = public_table(spec.dataset, public_dir)
     # One year basis per KPI series: the FY2012 住民基本台帳 figures (April–March) are
     # left out of a calendar-year series rather than mixed into it.
     rows = table[(table["municipality_code"] == municipality_code) & (table["measure"] == spec.measure)

@@ -129,6 +129,7 @@ class Evaluation:
     notes: list[str] = field(default_factory=list)
     history: list[tuple[int, float]] = field(default_factory=list)
     settings: dict = field(default_factory=dict)
+    outlook: object | None = None  # kpi_lib.outlook.Outlook, attached by the scorecard
 
 
 def _round(x: float | None, digits: int = 10) -> float | None:

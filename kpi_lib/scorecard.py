@@ -9,6 +9,7 @@ import pandas as pd
 from . import actuals as actuals_mod
 from .catalog import Catalog
 from .observations import OBS_COLUMNS, choose_values, public_observations, strategy_baselines
+from .outlook import ForecastConfig, load_config, outlook
 from .paths import ASHIBETSU, DATA_DIR
 from .rules import PROGRESS_STATUSES, RuleSettings, evaluate
 
@@ -17,6 +18,7 @@ SCORECARD_COLUMNS = [
     "baseline_year", "baseline_value", "target_year", "target_resolved",
     "latest_year", "latest_value", "cumulative_value", "expected_value",
     "achievement_rate", "pace", "grade", "progress_status", "met", "n_points",
+    "forecast_value", "forecast_lower", "forecast_upper", "p_meet", "forecast_method", "evidence",
     "year_basis", "source", "provenance", "rate_based", "calculation", "notes",
 ]
 
@@ -27,7 +29,8 @@ HEADERS_JA = {
     "target_year": "目標年度", "target_resolved": "目標値", "latest_year": "実績年度", "latest_value": "実績値",
     "cumulative_value": "累計", "expected_value": "目安値", "achievement_rate": "達成率", "pace": "進捗（目安値比）",
     "grade": "評価", "progress_status": "進捗状況", "met": "目標達成", "n_points": "データ数",
-    "year_basis": "年の区分", "source": "出典", "provenance": "データの種類", "rate_based": "率による評価",
+    "forecast_value": "見通し（目標年度）", "forecast_lower": "見通し下限", "forecast_upper": "見通し上限",
+    "p_meet": "達成確率", "forecast_method": "予測手法", "evidence": "根拠の強さ", "year_basis": "年の区分", "source": "出典", "provenance": "データの種類", "rate_based": "率による評価",
     "calculation": "算定", "notes": "注記",
 }
 DIRECTIONS_JA = {"increase": "増加", "decrease": "減少", "maintain": "維持"}
@@ -51,15 +54,22 @@ def load_observations(catalog: Catalog, data_dir: str | Path = DATA_DIR, municip
 
 
 def build_scorecard(catalog: Catalog, observations: pd.DataFrame, as_of: int,
-                    settings: RuleSettings | None = None) -> tuple[pd.DataFrame, dict]:
-    """One row per KPI, and the full evaluations by kpi_id (with history and inputs)."""
+                    settings: RuleSettings | None = None, *, forecast: bool = True,
+                    data_dir: str | Path = DATA_DIR, municipality_code: str | None = None,
+                    forecast_config: ForecastConfig | None = None) -> tuple[pd.DataFrame, dict]:
+    """One row per KPI, and per kpi_id the evaluation (with history and inputs) and outlook."""
     settings = settings or RuleSettings()
+    municipality_code = municipality_code or catalog.strategy.municipality_code
+    forecast_config = forecast_config or load_config()
     chosen = choose_values(observations)
     rows, evaluations = [], {}
     for kpi in catalog.kpis:
         obs = chosen[chosen["kpi_id"] == kpi.kpi_id] if not chosen.empty else chosen
         ev = evaluate(kpi, obs, as_of, settings)
+        ol = outlook(kpi, obs, as_of, data_dir=Path(data_dir), municipality_code=municipality_code,
+                     config=forecast_config, settings=settings, target_resolved=ev.target_resolved) if forecast else None
         evaluations[kpi.kpi_id] = ev
+        ev.outlook = ol
         used = obs[obs["year"] <= as_of] if not obs.empty else obs
         rows.append({
             "kpi_id": kpi.kpi_id, "goal": kpi.goal, "measure": kpi.measure_code, "name_ja": kpi.label,
@@ -70,6 +80,11 @@ def build_scorecard(catalog: Catalog, observations: pd.DataFrame, as_of: int,
             "cumulative_value": ev.cumulative_value, "expected_value": ev.expected_value,
             "achievement_rate": ev.achievement_rate, "pace": ev.pace, "grade": ev.grade,
             "progress_status": ev.progress_status, "met": ev.met, "n_points": ev.n_points,
+            "forecast_value": ol.forecast_value if ol else None,
+            "forecast_lower": ol.forecast_lower if ol else None,
+            "forecast_upper": ol.forecast_upper if ol else None,
+            "p_meet": ol.p_meet if ol else None, "forecast_method": ol.method if ol else None,
+            "evidence": ol.evidence if ol else None,
             "year_basis": _joined(used, "year_basis"), "source": _joined(used, "source"),
             "provenance": _joined(used, "provenance"), "rate_based": ev.rate_based,
             "calculation": ev.calculation, "notes": " / ".join(ev.notes),
@@ -101,9 +116,11 @@ def write_scorecard_xlsx(card: pd.DataFrame, path: str | Path, *, as_of: int, ca
     settings = settings or RuleSettings()
     columns = ["kpi_id", "measure", "name_ja", "unit", "baseline_year", "baseline_value", "target_year",
                "target_resolved", "latest_year", "latest_value", "cumulative_value", "expected_value",
-               "achievement_rate", "pace", "grade", "progress_status", "n_points", "source", "calculation", "notes"]
-    rates = {"achievement_rate", "pace"}
-    values = {"baseline_value", "target_resolved", "latest_value", "cumulative_value", "expected_value"}
+               "achievement_rate", "pace", "grade", "progress_status", "forecast_value", "forecast_lower",
+               "forecast_upper", "p_meet", "evidence", "n_points", "source", "calculation", "notes"]
+    rates = {"achievement_rate", "pace", "p_meet"}
+    values = {"baseline_value", "target_resolved", "latest_value", "cumulative_value", "expected_value",
+              "forecast_value", "forecast_lower", "forecast_upper"}
     wb = Workbook()
     ws = wb.active
     ws.title = "スコアカード"

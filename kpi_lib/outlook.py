@@ -1,0 +1,237 @@
+"""Will the FY2024 target be met? A forecast per KPI, with the evidence it rests on.
+
+Minimum data, stated in every result (``evidence``):
+* fewer than 2 points: ``none`` — unable to assess;
+* 2–3 points: ``low`` — endpoint growth only, no interval;
+* 4 points: ``moderate`` — a projection with an interval;
+* 5 points or more: ``sufficient`` — the probability of meeting the target (``p_meet``).
+
+Where a KPI has a public series, the other municipalities' series of the same statistic
+are its comparable panel: the method is chosen and the interval calibrated on the panel's
+rolling-origin backtest (kpi_lib.panel). Analysts' series are forecast on their own.
+Break years (data/forecast.yaml) are left out of the fit and named in the result. A target
+already met is still forecast to the target year: a count that overshot can fall back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+from scipy import stats
+
+from .catalog import Kpi
+from .errors import InputError
+from .forecast import forecast_series
+from .observations import public_table
+from .panel import panel_forecast_arrays
+from .paths import DATA_DIR
+from .rules import RuleSettings, maintain_tolerance
+
+DEFAULT_CONFIG = DATA_DIR / "forecast.yaml"
+
+
+class BreakYears(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    years: list[int]
+    treatment: str = Field(pattern="^(exclude|dummy)$")
+    reason_ja: str
+
+
+class ForecastConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    level: float = Field(0.8, gt=0, lt=1)
+    method: str = "auto"
+    break_years: dict[str, BreakYears] = {}  # by kpi_id
+
+
+def load_config(path: str | Path | None = None) -> ForecastConfig:
+    path = Path(path or DEFAULT_CONFIG)
+    if not path.exists():
+        return ForecastConfig()
+    try:
+        return ForecastConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    except Exception as exc:
+        raise InputError(str(path), f"not a valid forecast configuration: {exc}") from None
+
+
+@dataclass
+class Outlook:
+    kpi_id: str
+    evidence: str  # none, low, moderate, sufficient, not_applicable
+    n_points: int
+    method: str | None = None
+    target_year: int | None = None
+    forecast_value: float | None = None  # level in the target year, or the window's total
+    forecast_lower: float | None = None
+    forecast_upper: float | None = None
+    p_meet: float | None = None
+    level: float = 0.8
+    calibration: str | None = None
+    excluded_years: list[int] = field(default_factory=list)
+    path: list[tuple[int, float, float | None, float | None]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _evidence(n: int) -> str:
+    return "none" if n < 2 else "low" if n < 4 else "moderate" if n == 4 else "sufficient"
+
+
+def outlook(kpi: Kpi, obs: pd.DataFrame, as_of: int, *, data_dir: Path = DATA_DIR, municipality_code: str,
+            config: ForecastConfig | None = None, settings: RuleSettings | None = None,
+            target_resolved: float | None = None) -> Outlook:
+    """Forecast one KPI from its chosen observations (year, value) up to `as_of`."""
+    config = config or ForecastConfig()
+    settings = settings or RuleSettings()
+    t = kpi.target
+    hist = obs[obs["year"] <= as_of].sort_values("year") if not obs.empty else obs
+    breaks = config.break_years.get(kpi.kpi_id)
+    excluded = []
+    if breaks is not None and not hist.empty:
+        excluded = sorted(set(breaks.years) & set(hist["year"].astype(int)))
+        if breaks.treatment == "exclude":
+            hist = hist[~hist["year"].isin(breaks.years)]
+    n = len(hist)
+    out = Outlook(kpi.kpi_id, _evidence(n), n, target_year=t.year, level=config.level, excluded_years=excluded)
+    if breaks is not None:
+        out.notes.append(f"構造変化の年度 {breaks.years}（{breaks.treatment}）: {breaks.reason_ja}")
+    if t.kind in ("milestone", "benchmark"):
+        out.evidence = "not_applicable"
+        out.notes.append("計画策定・全国平均比較の目標は予測の対象外")
+        return out
+    if n < 2:
+        out.notes.append("データが2点未満のため評価不能")
+        return out
+    years = hist["year"].to_numpy(int)
+    values = hist["value"].to_numpy(float)
+    last_year = int(years[-1])
+    if t.kind == "cumulative":
+        w = t.window
+        future = list(range(max(last_year + 1, w.start), w.end + 1))
+    else:
+        future = list(range(last_year + 1, max(t.year, last_year) + 1))
+    if not future:  # the latest observation is already in the target year
+        future = []
+
+    if out.evidence == "low":
+        # Endpoint growth only: the straight line through the first and last points.
+        slope = (values[-1] - values[0]) / (years[-1] - years[0])
+        means = [values[-1] + slope * (y - last_year) for y in future]
+        out.method = "endpoint"
+        out.path = [(y, m, None, None) for y, m in zip(future, means, strict=True)]
+        out.notes.append("データが2〜3点のため端点の伸びのみ（区間なし、根拠は弱い）")
+        _finish(kpi, out, hist, as_of, target_resolved, settings, sd=None)
+        return out
+
+    if future:
+        mean, lower, upper, sd, method, calibration, notes = _project(
+            kpi, years, values, future, config, data_dir, municipality_code, breaks)
+        out.method, out.calibration = method, calibration
+        out.notes += notes
+        out.path = [(y, float(m), float(lo), float(hi)) for y, m, lo, hi in zip(future, mean, lower, upper, strict=True)]
+    else:
+        out.method, sd = "observed", np.array([])
+    _finish(kpi, out, hist, as_of, target_resolved, settings, sd=sd)
+    if out.evidence == "moderate":
+        out.p_meet = None
+        out.notes.append("データが4点のため達成確率は示さない（5点以上で算出）")
+    return out
+
+
+def _project(kpi, years, values, future, config, data_dir, municipality_code, breaks):
+    """Method, mean, interval and sd for the future years, with panel calibration if possible."""
+    level = config.level
+    consecutive = np.all(np.diff(years) == 1) and future[0] == years[-1] + 1
+    if config.method not in ("auto", "naive", "drift", "linear", "loglinear") or not consecutive \
+            or (breaks is not None and breaks.treatment == "dummy"):
+        method = config.method if config.method != "auto" else "drift"
+        f = forecast_series(years, values, future, method, level,
+                            break_years=breaks.years if breaks else None,
+                            treatment=breaks.treatment if breaks else "exclude")
+        return f.mean, f.lower, f.upper, f.sd, f.method, "model", f.notes
+    horizon = len(future)
+    peers = _peer_panel(kpi, data_dir, municipality_code, int(years[-1]), len(years)) if kpi.public_series else None
+    own = np.full((1, peers.shape[1] if peers is not None else len(values)), np.nan)
+    own[0, -len(values):] = values[-own.shape[1]:]
+    panel = own if peers is None else np.vstack([own, peers])
+    result = panel_forecast_arrays(panel, horizon, level, config.method)
+    notes = list(result.notes)
+    if peers is not None:
+        notes.insert(0, f"比較パネル: 同じ統計の他の{len(peers)}団体（手法選択と区間の較正）")
+    return (result.mean[0], result.lower[0], result.upper[0], result.sd[0], str(result.method[0]),
+            result.calibration, notes)
+
+
+@lru_cache(maxsize=32)
+def _peer_arrays(dataset: str, measure: str, basis: str, public_dir: str, exclude: str, end: int):
+    table = public_table(dataset, public_dir)
+    rows = table[(table["measure"] == measure) & table["month"].isna() & (table["year_basis"] == basis)
+                 & (table["level"] == "municipality") & table["municipality_code"].notna()
+                 & (table["municipality_code"] != exclude) & (table["year"] <= end)]
+    wide = rows.pivot_table(index="municipality_code", columns="year", values="value", aggfunc="first")
+    wide = wide.reindex(columns=range(int(wide.columns.min()), end + 1))
+    arr = wide.to_numpy(float)
+    # Only peers observed in the KPI's last year, without gaps at the end.
+    return arr[~np.isnan(arr[:, -1])]
+
+
+def _peer_panel(kpi, data_dir, municipality_code, end, n):
+    spec = kpi.public_series
+    arr = _peer_arrays(spec.dataset, spec.measure, spec.year_basis, str(Path(data_dir) / "public"),
+                       municipality_code, end)
+    if len(arr) < 10:
+        return None
+    return arr[:, -n:] if arr.shape[1] >= n else None
+
+
+def _finish(kpi, out: Outlook, hist, as_of, target_resolved, settings, sd) -> None:
+    """The value in the target year (or the window's total) and the probability of the target."""
+    t = kpi.target
+    target = target_resolved if target_resolved is not None else kpi.resolve_target()
+    path_years = [p[0] for p in out.path]
+    if t.kind == "cumulative":
+        w = t.window
+        observed = float(hist[(hist["year"] >= w.start) & (hist["year"] <= w.end)]["value"].sum())
+        future_sum = float(sum(p[1] for p in out.path))
+        out.forecast_value = observed + future_sum
+        if sd is not None and len(sd):
+            # Errors of successive years move together; adding sds is the cautious bound.
+            spread = float(np.sum(sd))
+            z = stats.norm.ppf(0.5 + out.level / 2)
+            out.forecast_lower, out.forecast_upper = out.forecast_value - z * spread, out.forecast_value + z * spread
+            out.p_meet = float(1 - stats.norm.cdf((target - out.forecast_value) / spread)) if spread > 0 else float(out.forecast_value >= target)
+        elif sd is not None:
+            out.p_meet = float(out.forecast_value >= target)
+        out.notes.append(f"累計 = 実績 {observed:,.0f} + 予測 {future_sum:,.0f}（{w.start}〜{w.end}年度）")
+        return
+    if t.year in path_years:
+        i = path_years.index(t.year)
+        _, mean, lo, hi = out.path[i]
+        s = None if sd is None or not len(sd) else float(sd[i])
+    else:  # observed in the target year already
+        mean, lo, hi, s = float(hist["value"].iloc[-1]), None, None, 0.0
+    out.forecast_value, out.forecast_lower, out.forecast_upper = mean, lo, hi
+    if s is None or target is None:
+        return
+    if kpi.direction == "maintain":
+        tol = maintain_tolerance(kpi, target, settings)
+        if kpi.target.comparator == ">=":
+            p = _p_above(mean, s, target)
+        else:
+            p = _p_above(mean, s, target - tol) - _p_above(mean, s, target + tol)
+    elif kpi.direction == "increase":
+        p = _p_above(mean, s, target)
+    else:
+        p = 1 - _p_above(mean, s, target)
+    out.p_meet = float(p)
+
+
+def _p_above(mean: float, sd: float, x: float) -> float:
+    if sd <= 0 or not np.isfinite(sd):
+        return float(mean >= x)
+    return float(1 - stats.norm.cdf((x - mean) / sd))

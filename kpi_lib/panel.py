@@ -1,0 +1,406 @@
+"""Forecasting whole panels at once: every series of a dataset in a few array operations.
+
+A panel is a (series × year) array with NaN before a series starts. Methods are the simple,
+well-understood ones, in closed form so that thousands of series cost milliseconds:
+
+* ``naive``: the last value; random-walk variance h·σ²;
+* ``drift``: the last value plus h times the mean annual change (the endpoint slope);
+  variance σ²·h·(1 + h/(n−1));
+* ``linear``: an OLS trend, with prediction intervals for a new observation;
+* ``loglinear``: an OLS trend of log values (constant growth, CAGR), positive series only;
+* ``weather``: the German statistical office's projection of the mean of the last five
+  annual changes, kept as a benchmark.
+
+``auto`` picks, per series, the method with the lowest scaled error in a rolling-origin
+backtest on that series's own history. Interval widths are checked on the same backtest:
+where the models' own intervals cover less than they claim, they are replaced by
+conformal intervals (quantiles of the backtest's scaled errors across the panel).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .errors import InputError, KpiError
+
+METHODS = ("naive", "drift", "linear", "loglinear")
+BENCHMARKS = ("weather",)
+MIN_TRAIN = 4  # the fewest points a backtest origin fits on
+RECENT_ORIGINS = 5
+
+
+@dataclass
+class Panel:
+    ids: np.ndarray  # (S,)
+    years: np.ndarray  # (T,) consecutive
+    values: np.ndarray  # (S, T), NaN before a series starts
+
+    def through(self, year: int) -> Panel:
+        keep = self.years <= year
+        return Panel(self.ids, self.years[keep], self.values[:, keep])
+
+
+def panel_from_long(df: pd.DataFrame, source: str = "input") -> Panel:
+    """Check and pivot a long table (series_id, year, value).
+
+    Refused with a message naming the series: missing columns, non-numeric years or
+    values, duplicate years, gaps inside a series, and series with no values.
+    """
+    missing = {"series_id", "year", "value"} - set(df.columns)
+    if missing:
+        raise InputError(source, f"missing column(s) {', '.join(sorted(missing))}; expected series_id, year, value")
+    if df.empty:
+        raise InputError(source, "no rows")
+    df = df[["series_id", "year", "value"]].copy()
+    df["series_id"] = df["series_id"].astype(str)
+    years = pd.to_numeric(df["year"], errors="coerce")
+    bad = years.isna() | (years % 1 != 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(source, f"expected a whole year, found {df['year'].iloc[i]!r}", row=i + 2, column="year")
+    values = pd.to_numeric(df["value"], errors="coerce")
+    bad = values.isna() & df["value"].notna() & df["value"].astype(str).str.strip().ne("")
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(source, f"expected a number, found {df['value'].iloc[i]!r}", row=i + 2, column="value")
+    df["year"], df["value"] = years.astype(int), values
+    dup = df.duplicated(["series_id", "year"], keep=False)
+    if dup.any():
+        first = df[dup].iloc[0]
+        raise InputError(source, f"series {first.series_id!r} has year {first.year} more than once", column="year")
+    has_value = df["value"].notna().groupby(df["series_id"]).any()
+    if not has_value.all():
+        raise InputError(source, f"series {has_value[~has_value].index[0]!r} has no values")
+    df = df.dropna(subset=["value"])
+    wide = df.pivot(index="series_id", columns="year", values="value")
+    wide = wide.reindex(columns=range(int(wide.columns.min()), int(wide.columns.max()) + 1))
+    arr = wide.to_numpy(dtype=float)
+    started = np.cumsum(~np.isnan(arr), axis=1) > 0
+    last = np.isnan(arr[:, ::-1]).argmin(axis=1)
+    ended = np.arange(arr.shape[1])[None, :] > (arr.shape[1] - 1 - last)[:, None]
+    gaps = started & ~ended & np.isnan(arr)
+    if gaps.any():
+        s, t = np.argwhere(gaps)[0]
+        raise InputError(source, f"series {wide.index[s]!r} has no value for {wide.columns[t]} between other years; "
+                         "fill the gap or split the series", column="year")
+    return Panel(wide.index.to_numpy(), wide.columns.to_numpy(), arr)
+
+
+# ── closed-form methods on the last observed block ────────────────────────────
+
+@dataclass
+class PanelForecast:
+    method: np.ndarray  # (S,) method name per series
+    mean: np.ndarray  # (S, H)
+    lower: np.ndarray
+    upper: np.ndarray
+    sd: np.ndarray  # (S, H) predictive standard deviation (on the value scale, approximate)
+    n: np.ndarray  # (S,) points used
+    calibration: str = "model"
+    notes: list[str] = field(default_factory=list)
+
+
+def _stats(values: np.ndarray):
+    """Per-series counts and positions of the observed block (values end at the last column)."""
+    mask = ~np.isnan(values)
+    n = mask.sum(axis=1)
+    T = values.shape[1]
+    x = np.arange(T, dtype=float)
+    return mask, n, x, T
+
+
+def _last(values: np.ndarray) -> np.ndarray:
+    return values[:, -1]
+
+
+def method_forecast(values: np.ndarray, method: str, horizon: int, level: float):
+    """Mean, model lower/upper and sd for h = 1..horizon, for every series (rows).
+
+    Every row must end at the last column (the forecast origin). Rows with too few points
+    for the method get NaN.
+    """
+    mask, n, x, T = _stats(values)
+    h = np.arange(1, horizon + 1, dtype=float)[None, :]
+    z = stats.norm.ppf(0.5 + level / 2)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # rows too short give NaN, masked below
+        if method in ("naive", "drift", "weather"):
+            diffs = np.diff(values, axis=1)  # NaN where either side is missing
+            nd = (~np.isnan(diffs)).sum(axis=1)
+            last = _last(values)[:, None]
+            if method == "naive":
+                mean = np.repeat(last, horizon, axis=1)
+                sigma = np.sqrt(np.nanmean(diffs**2, axis=1))[:, None]
+                sd = sigma * np.sqrt(h)
+            elif method == "drift":
+                first = np.take_along_axis(values, np.argmax(mask, axis=1)[:, None], axis=1)
+                c = ((last - first)[:, 0] / (n - 1))[:, None]
+                mean = last + h * c
+                resid = diffs - c
+                sigma = np.sqrt(np.nansum(resid**2, axis=1) / np.maximum(nd - 1, 1))[:, None]
+                sd = sigma * np.sqrt(h * (1 + h / (n[:, None] - 1)))
+            else:  # weather: mean of the last five annual changes
+                recent = diffs[:, -5:]
+                c = np.nanmean(recent, axis=1)[:, None]
+                mean = last + h * c
+                sigma = np.nanstd(recent, axis=1, ddof=1)[:, None]
+                sd = sigma * np.sqrt(h * (1 + h / 5))
+            lower, upper = mean - z * sd, mean + z * sd
+            enough = n >= 2
+        elif method in ("linear", "loglinear"):
+            y = values if method == "linear" else np.log(np.where(values > 0, values, np.nan))
+            ok = ~np.isnan(y)
+            if method == "loglinear":
+                ok_all = (ok.sum(axis=1) == n)  # every observed value positive
+            yz = np.where(ok, y, 0.0)
+            xm = np.where(ok, x[None, :], 0.0)
+            sx, sy = xm.sum(1), yz.sum(1)
+            xbar, ybar = sx / n, sy / n
+            sxx = (np.where(ok, (x[None, :] - xbar[:, None]) ** 2, 0)).sum(1)
+            sxy = (np.where(ok, (x[None, :] - xbar[:, None]) * (yz - ybar[:, None]), 0)).sum(1)
+            b = sxy / sxx
+            a = ybar - b * xbar
+            resid = np.where(ok, yz - (a[:, None] + b[:, None] * x[None, :]), 0)
+            s = np.sqrt((resid**2).sum(1) / (n - 2))
+            x0 = (T - 1) + h
+            se = s[:, None] * np.sqrt(1 + 1 / n[:, None] + (x0 - xbar[:, None]) ** 2 / sxx[:, None])
+            tq = stats.t.ppf(0.5 + level / 2, np.maximum(n - 2, 1))[:, None]
+            fit = a[:, None] + b[:, None] * x0
+            if method == "linear":
+                mean, lower, upper, sd = fit, fit - tq * se, fit + tq * se, se
+            else:  # median on the original scale; sd by the delta method
+                mean, lower, upper = np.exp(fit), np.exp(fit - tq * se), np.exp(fit + tq * se)
+                sd = mean * se
+            enough = n >= 3
+            if method == "loglinear":
+                enough &= ok_all
+        else:
+            raise KpiError(f"unknown method {method!r}; expected one of {', '.join(METHODS + BENCHMARKS)}")
+    bad = ~enough
+    for arr in (mean, lower, upper, sd):
+        arr[bad] = np.nan
+    return mean, lower, upper, sd
+
+
+def scale_of(values: np.ndarray) -> np.ndarray:
+    """Mean absolute annual change (the MASE denominator); 1 where it is zero or unknown."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows give NaN, handled below
+        s = np.nanmean(np.abs(np.diff(values, axis=1)), axis=1)
+    return np.where(np.isfinite(s) & (s > 0), s, 1.0)
+
+
+# ── rolling-origin backtest ───────────────────────────────────────────────────
+
+@dataclass
+class Backtest:
+    """Scaled errors per method, series, origin and horizon (NaN where not available)."""
+
+    errors: dict[str, np.ndarray]  # method -> (S, O, H) scaled signed errors
+    covered: dict[str, np.ndarray]  # method -> (S, O, H) 1/0 model-interval coverage, NaN n/a
+    horizon: int
+    log_errors: dict[str, np.ndarray] = field(default_factory=dict)  # log(truth / forecast), positive data
+
+
+def backtest(panel: Panel, horizon: int, level: float, methods=METHODS, min_train: int = MIN_TRAIN) -> Backtest:
+    """Forecast from every origin with at least `min_train` points; score against the truth."""
+    vals = panel.values
+    S, T = vals.shape
+    origins = range(min_train - 1, T - 1)
+    errors = {m: np.full((S, len(origins), horizon), np.nan) for m in methods}
+    covered = {m: np.full((S, len(origins), horizon), np.nan) for m in methods}
+    log_errors = {m: np.full((S, len(origins), horizon), np.nan) for m in methods}
+    for oi, o in enumerate(origins):
+        train = vals[:, : o + 1]
+        usable = ~np.isnan(train[:, -1]) & ((~np.isnan(train)).sum(1) >= min_train)
+        if not usable.any():
+            continue
+        scale = scale_of(train)
+        steps = min(horizon, T - 1 - o)
+        truth = vals[:, o + 1 : o + 1 + steps]
+        for m in methods:
+            mean, lo, hi, _ = method_forecast(train, m, steps, level)
+            err = (truth - mean) / scale[:, None]
+            err[~usable] = np.nan
+            errors[m][:, oi, :steps] = err
+            cov = ((truth >= lo) & (truth <= hi)).astype(float)
+            cov[np.isnan(err)] = np.nan
+            covered[m][:, oi, :steps] = cov
+            with np.errstate(invalid="ignore", divide="ignore"):
+                log_err = np.log(truth / mean)
+            log_err[np.isnan(err) | ~np.isfinite(log_err)] = np.nan
+            log_errors[m][:, oi, :steps] = log_err
+    return Backtest(errors, covered, horizon, log_errors)
+
+
+def choose_methods(bt: Backtest, default: str = "naive", min_scores: int = 30) -> tuple[np.ndarray, str]:
+    """The method per series: the panel's best, unless a series' own history says otherwise.
+
+    The panel's best has the lowest median absolute scaled error across all series and
+    origins (a pooled choice is steadier than one made on a few noisy errors). A series
+    with at least `min_scores` errors of its own takes its own best (lowest mean absolute
+    scaled error). Without any backtest, the documented default.
+    """
+    names = list(bt.errors)
+    S = next(iter(bt.errors.values())).shape[0]
+    pooled = {}
+    for m in names:
+        e = np.abs(bt.errors[m])
+        e = e[np.isfinite(e)]
+        if len(e) >= 20:
+            pooled[m] = float(np.median(e))
+    panel_best = min(pooled, key=pooled.get) if pooled else default
+    best = np.full(S, panel_best, dtype=object)
+    flat = {m: np.abs(bt.errors[m]).reshape(S, -1) for m in names}
+    counts = np.stack([np.isfinite(flat[m]).sum(1) for m in names], axis=1)
+    with np.errstate(invalid="ignore"):
+        mase = np.stack([np.nansum(flat[m], axis=1) / np.maximum(counts[:, i], 1) for i, m in enumerate(names)], axis=1)
+    mase = np.where(counts >= min_scores, mase, np.inf)
+    own = np.isfinite(mase).any(axis=1)
+    best[own] = np.array(names, dtype=object)[np.argmin(mase[own], axis=1)]
+    return best, panel_best
+
+
+def conformal_quantiles(errors: np.ndarray, level: float) -> np.ndarray:
+    """Per horizon, the `level` quantile of |scaled error| across series and origins.
+
+    Horizons with too few errors borrow the last good one, widened by √h.
+    """
+    H = errors.shape[-1]
+    flat = np.abs(errors).reshape(-1, H)
+    q = np.full(H, np.nan)
+    for h in range(H):
+        e = flat[:, h][np.isfinite(flat[:, h])]
+        if len(e) >= 20:
+            # finite-sample conformal quantile
+            k = min(len(e), int(np.ceil((len(e) + 1) * level)))
+            q[h] = np.sort(e)[k - 1]
+    good = np.flatnonzero(np.isfinite(q))
+    if len(good) == 0:
+        return q
+    for h in range(H):
+        if not np.isfinite(q[h]):
+            ref = good[good <= h].max() if (good <= h).any() else good.min()
+            q[h] = q[ref] * np.sqrt((h + 1) / (ref + 1))
+    return q
+
+
+# ── the panel forecast ────────────────────────────────────────────────────────
+
+def forecast_panel(panel: Panel, through: int, horizon: int, level: float = 0.8, method: str = "auto",
+                   calibrate: bool = True) -> pd.DataFrame:
+    """Fit on years ≤ `through` and forecast `through`+1 … `through`+`horizon`.
+
+    Returns a long table series_id, year, forecast, lower, upper, method (and the
+    interval's calibration in the frame's attrs).
+    """
+    if not 0 < level < 1:
+        raise KpiError(f"--level must lie between 0 and 1, got {level}")
+    if horizon < 1:
+        raise KpiError(f"--horizon must be at least 1, got {horizon}")
+    if through < panel.years.min():
+        raise KpiError(f"--through {through} is before the panel's first year {panel.years.min()}")
+    fit = panel.through(through)
+    vals = fit.values
+    # Series that ended before `through` are forecast from their own last year: shift them.
+    last_idx = vals.shape[1] - 1 - np.isnan(vals[:, ::-1]).argmin(axis=1)
+    aligned = np.full_like(vals, np.nan)
+    for shift in np.unique(vals.shape[1] - 1 - last_idx):
+        rows = (vals.shape[1] - 1 - last_idx) == shift
+        aligned[rows, shift:] = vals[rows, : vals.shape[1] - shift]
+    offset = (vals.shape[1] - 1 - last_idx)  # years between a series' end and `through`
+    H = horizon + int(offset.max())
+    result = panel_forecast_arrays(aligned, H, level, method, calibrate)
+    rows = []
+    ids = fit.ids
+    for s in range(len(ids)):
+        for k in range(horizon):
+            j = k + offset[s]
+            rows.append((ids[s], through + 1 + k, result.mean[s, j], result.lower[s, j], result.upper[s, j],
+                         result.method[s]))
+    out = pd.DataFrame(rows, columns=["series_id", "year", "forecast", "lower", "upper", "method"])
+    out.attrs["calibration"] = result.calibration
+    out.attrs["notes"] = result.notes
+    return out
+
+
+def panel_forecast_arrays(values: np.ndarray, horizon: int, level: float, method: str = "auto",
+                          calibrate: bool = True, default: str = "naive") -> PanelForecast:
+    """Forecast rows that all end at the last column; method per row by backtest if 'auto'."""
+    n = (~np.isnan(values)).sum(1)
+    names = METHODS if method == "auto" else (method,)
+    for m in names:
+        if m not in METHODS + BENCHMARKS:
+            raise KpiError(f"unknown method {m!r}; expected auto or one of {', '.join(METHODS + BENCHMARKS)}")
+    panel = Panel(np.arange(len(values)), np.arange(values.shape[1]), values)
+    bt = backtest(panel, horizon, level, names)
+    if method == "auto":
+        chosen, panel_best = choose_methods(bt, default=default)
+    else:
+        chosen, panel_best = np.full(len(values), method, dtype=object), method
+    mean = np.full((len(values), horizon), np.nan)
+    lower, upper, sd = mean.copy(), mean.copy(), mean.copy()
+    for m in np.unique(chosen):
+        rows = chosen == m
+        mu, lo, hi, s = method_forecast(values[rows], m, horizon, level)
+        mean[rows], lower[rows], upper[rows], sd[rows] = mu, lo, hi, s
+    result = PanelForecast(chosen, mean, lower, upper, sd, n)
+    if method == "auto":
+        result.notes.append(f"method chosen by rolling-origin backtest: {panel_best} for the panel, "
+                            f"{int((chosen != panel_best).sum())} series on their own history")
+    if calibrate:
+        _calibrate(result, bt, values, level, auto=method == "auto")
+    return result
+
+
+def _calibrate(result: PanelForecast, bt: Backtest, values: np.ndarray, level: float, auto: bool) -> None:
+    """Replace the models' intervals with conformal ones where the backtest shows them too narrow.
+
+    Positive panels (counts, visitors) use ratio errors log(actual / forecast), so that the
+    width follows the level of each series; panels with zero or negative values (net
+    migration) use errors scaled by each series' mean annual change.
+    """
+    S, H = result.mean.shape
+    pick = {}
+    for name, source in (("scaled", bt.errors), ("log", bt.log_errors), ("covered", bt.covered)):
+        arr = np.full((S, next(iter(bt.errors.values())).shape[1], bt.horizon), np.nan)
+        for m in np.unique(result.method):
+            rows = result.method == m
+            if m in source:
+                arr[rows] = source[m][rows]
+        pick[name] = arr
+    if not np.isfinite(pick["covered"]).any():
+        result.notes.append("no backtest to check the intervals: the models' own intervals are used")
+        return
+    coverage = float(np.nanmean(pick["covered"]))
+    # 'auto' chose each method on this same backtest, so its coverage there flatters it.
+    if coverage >= level and not auto:
+        result.notes.append(f"models' own intervals kept: backtest coverage {coverage:.0%} for a nominal {level:.0%}")
+        return
+    # Per series: ratio errors where every value is positive, scaled errors elsewhere.
+    positive = np.nanmin(values, axis=1) > 0
+    z = stats.norm.ppf(0.5 + level / 2)
+    lower, upper, sd = result.lower.copy(), result.upper.copy(), result.sd.copy()
+    for rows, kind in ((positive, "log"), (~positive, "scaled")):
+        if not rows.any():
+            continue
+        # The most recent origins speak for the regime the forecast starts in.
+        q = conformal_quantiles(pick[kind][rows][:, -RECENT_ORIGINS:, :], level)[:H]
+        if not np.isfinite(q).all():
+            result.notes.append(f"too few backtest errors for conformal intervals ({kind}): the models' own are used")
+            continue
+        mean = result.mean[rows]
+        if kind == "log":
+            lower[rows], upper[rows], sd[rows] = mean * np.exp(-q), mean * np.exp(q), mean * q / z
+        else:
+            half = q[None, :] * scale_of(values[rows])[:, None]
+            lower[rows], upper[rows], sd[rows] = mean - half, mean + half, half / z
+    result.lower, result.upper, result.sd = lower, upper, sd
+    result.calibration = "conformal"
+    result.notes.append(f"conformal intervals (ratio errors for positive series, scaled errors otherwise): "
+                        f"the models' own covered {coverage:.0%} in the backtest for a nominal {level:.0%}")
