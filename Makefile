@@ -6,25 +6,32 @@ FY ?= 2021
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: report test lint lab clean-venv
+.PHONY: report test lint lab clean-venv bench
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name kpi --display-name "kpi (効果検証)" >/dev/null
 	@touch $(STAMP)
 
 report: $(STAMP)
-	$(BIN)/kpi scorecard --as-of $(FY) --format xlsx --out reports/FY$(FY)/scorecard.xlsx
-	$(BIN)/kpi scorecard --as-of $(FY) --format csv --out reports/FY$(FY)/scorecard.csv
-	$(BIN)/kpi scorecard --as-of $(FY)
+	$(BIN)/kpi report --fiscal-year $(FY)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+	$(BIN)/pytest --nbval-lax --nbval-current-env -p no:randomly notebooks/
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean-venv:
 	rm -rf $(VENV)
+
+bench: $(STAMP)
+	$(BIN)/kpi bench forecast
+	$(BIN)/kpi bench report

@@ -137,6 +137,18 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from .report import ReportFailed, run_report
+
+    try:
+        run_report(args.fiscal_year, args.out, args.jobs, args.municipality, args.catalog, args.data,
+                   args.notebooks, args.deep_dive)
+    except ReportFailed as exc:
+        print(f"kpi report: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=str(DATA_DIR), help="data folder with public/ and actuals/ (default: bundled)")
     p.add_argument("--municipality", default=ASHIBETSU, help="団体コード, 6 digits (default: 012165 芦別市)")
@@ -181,6 +193,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="FILE.xlsx")
     _add_catalog_arg(p)
     p.set_defaults(func=cmd_template)
+
+    p = sub.add_parser("report", help="run the notebooks and write the annual report")
+    p.add_argument("--fiscal-year", type=int, required=True, metavar="YEAR", help="fiscal year of evaluation")
+    p.add_argument("--out", help="report folder (default: reports/FY<YEAR>)")
+    p.add_argument("--jobs", type=int, default=2, help="notebooks run at once (default 2)")
+    p.add_argument("--municipality", default=ASHIBETSU, help="団体コード (default: 012165 芦別市)")
+    _add_catalog_arg(p)
+    p.add_argument("--data", help="data folder with public/ and actuals/ (default: bundled)")
+    p.add_argument("--notebooks", help="folder of notebooks to run (default: the project's notebooks/)")
+    p.add_argument("--deep-dive", nargs="*", metavar="KPI_ID",
+                   help="KPIs for the deep-dive notebook (default: every KPI with data)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("forecast-panel", help="forecast every series of a panel at once")
     p.add_argument("--input", required=True, help="CSV with columns series_id, year, value")

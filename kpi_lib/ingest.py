@@ -8,7 +8,6 @@ beside the old one and swapped in whole, so a bad input changes nothing already 
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import json
 import shutil
@@ -20,6 +19,7 @@ import pandas as pd
 
 from .errors import InputError
 from .loaders import furusato, jumin, tourism
+from .output import sha256, swap_in
 from .paths import DEFAULT_PUBLIC_DIR, DEFAULT_SHARED_DATA
 from .tidy import TIDY_COLUMNS
 
@@ -29,10 +29,6 @@ SORT_KEYS = ["dataset", "level", "municipality_code", "municipality", "measure",
 
 def _progress(message: str) -> None:
     print(f"[ingest] {message}", file=sys.stderr, flush=True)
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def build_tables(source: Path) -> dict[str, pd.DataFrame]:
@@ -52,18 +48,23 @@ def build_tables(source: Path) -> dict[str, pd.DataFrame]:
 
     _progress(f"reading 北海道観光入込客数 files in {source / 'hokkaido_tourism'}")
     visits = tourism.load_tourism(source / "hokkaido_tourism", codes)
-    return {"jumin": jumin_bundled, "furusato": series, "furusato_r2": detail, "tourism": visits}
+    regions = tourism.load_regions(source / "hokkaido_tourism", codes)
+    return {"jumin": jumin_bundled, "furusato": series, "furusato_r2": detail, "tourism": visits,
+            "regions": regions}
 
 
 def _csv_gz(df: pd.DataFrame) -> bytes:
-    df = df[TIDY_COLUMNS].sort_values(SORT_KEYS, na_position="first", kind="mergesort")
+    if "measure" in df:  # a tidy statistics table
+        df = df[TIDY_COLUMNS].sort_values(SORT_KEYS, na_position="first", kind="mergesort")
+    else:  # a lookup table
+        df = df.sort_values(list(df.columns[:2]), na_position="first", kind="mergesort")
     text = df.to_csv(index=False, lineterminator="\n")
     return gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
 
 
 def _input_files(source: Path) -> list[dict]:
     files = sorted(p for p in source.rglob("*") if p.is_file())
-    return [{"path": str(p.relative_to(source)), "sha256": _sha256(p), "bytes": p.stat().st_size} for p in files]
+    return [{"path": str(p.relative_to(source)), "sha256": sha256(p), "bytes": p.stat().st_size} for p in files]
 
 
 def ingest(source: Path | None = None, out: Path | None = None) -> dict:
@@ -79,39 +80,30 @@ def ingest(source: Path | None = None, out: Path | None = None) -> dict:
         for name, df in tables.items():
             path = staging / f"{name}.csv.gz"
             path.write_bytes(_csv_gz(df))
-            outputs.append({"file": path.name, "rows": len(df), "sha256": _sha256(path)})
+            outputs.append({"file": path.name, "rows": len(df), "sha256": sha256(path)})
             _progress(f"{path.name}: {len(df):,} rows")
         manifest = {
             "description": "Public statistics bundled with kpi; rebuilt by `kpi ingest` from the publishers' files.",
             "prefecture_scope": {"jumin": BUNDLED_PREFECTURE, "tourism": BUNDLED_PREFECTURE,
-                                 "furusato": "all", "furusato_r2": "all"},
+                                 "regions": BUNDLED_PREFECTURE, "furusato": "all", "furusato_r2": "all"},
             "inputs": _input_files(source),
             "outputs": outputs,
         }
         (staging / "MANIFEST.json").write_text(
             json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        _swap_in(staging, out)
+        swap_in(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     _progress(f"wrote {out}")
     return manifest
 
 
-def _swap_in(staging: Path, out: Path) -> None:
-    """Replace `out` with `staging` in two renames (the old folder is kept until then)."""
-    old = out.with_name(f".{out.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if out.exists():
-        out.rename(old)
-    staging.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def read_public(name: str, public_dir: Path | None = None) -> pd.DataFrame:
-    """One bundled table (jumin, furusato, furusato_r2, tourism) as ingested."""
+    """One bundled table (jumin, furusato, furusato_r2, tourism, regions) as ingested."""
     path = Path(public_dir or DEFAULT_PUBLIC_DIR) / f"{name}.csv.gz"
     if not path.exists():
         raise InputError(str(path), "bundled data not found; run `kpi ingest` to build it")
     with gzip.open(path, "rb") as fh:
         data = fh.read()
-    return pd.read_csv(io.BytesIO(data), dtype={"municipality_code": str, "month": "Int64"}, keep_default_na=True)
+    dtypes = {"municipality_code": str, "month": "Int64"} if name != "regions" else {"municipality_code": str}
+    return pd.read_csv(io.BytesIO(data), dtype=dtypes, keep_default_na=True)

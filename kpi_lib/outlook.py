@@ -235,3 +235,37 @@ def _p_above(mean: float, sd: float, x: float) -> float:
     if sd <= 0 or not np.isfinite(sd):
         return float(mean >= x)
     return float(1 - stats.norm.cdf((x - mean) / sd))
+
+
+def backtest_record(kpi: Kpi, obs: pd.DataFrame, as_of: int, *, data_dir: Path = DATA_DIR,
+                    municipality_code: str, horizon: int = 3, level: float = 0.8) -> pd.DataFrame:
+    """Each method's rolling-origin record on this KPI's history and on its comparable panel.
+
+    MASE: mean |error| ÷ mean |annual change|; coverage: share of actuals inside the
+    models' own intervals.
+    """
+    from .panel import METHODS, Panel, backtest
+
+    hist = obs[obs["year"] <= as_of].sort_values("year") if not obs.empty else obs
+    if len(hist) < 5:
+        return pd.DataFrame(columns=["手法", "自系列MASE", "自系列の誤差数", "比較パネルMASE中央値", "区間の的中率"])
+    values = hist["value"].to_numpy(float)[None, :]
+    own = backtest(Panel(np.array([0]), np.arange(values.shape[1]), values), horizon, level)
+    peers = _peer_panel(kpi, data_dir, municipality_code, int(hist["year"].iloc[-1]), len(hist)) \
+        if kpi.public_series else None
+    pooled = backtest(Panel(np.arange(len(peers)), np.arange(peers.shape[1]), peers), horizon, level) \
+        if peers is not None else None
+    rows = []
+    for m in METHODS:
+        e = np.abs(own.errors[m]).ravel()
+        e = e[np.isfinite(e)]
+        row = {"手法": m, "自系列MASE": float(e.mean()) if len(e) else None, "自系列の誤差数": int(len(e))}
+        if pooled is not None:
+            pe = np.abs(pooled.errors[m]).ravel()
+            pe = pe[np.isfinite(pe)]
+            row["比較パネルMASE中央値"] = float(np.median(pe)) if len(pe) else None
+            cov = pooled.covered[m].ravel()
+            cov = cov[np.isfinite(cov)]
+            row["区間の的中率"] = float(cov.mean()) if len(cov) else None
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -102,3 +102,24 @@ def load_tourism(folder: str | Path, codes: dict[str, str] | None = None) -> pd.
     if not files:
         raise InputError(str(folder), "no files named like tourism_stat_report_2018_monthly.csv")
     return pd.concat([load_tourism_file(p, codes) for p in files], ignore_index=True)
+
+
+def load_regions(folder: str | Path, codes: dict[str, str]) -> pd.DataFrame:
+    """Municipality -> 振興局 (promotion_bureau) and area, from the newest survey file.
+
+    The peers of a town (芦別市's neighbours in 空知) come from here.
+    """
+    folder = Path(folder)
+    files = sorted(p for p in folder.iterdir() if _FILE_RE.search(p.name))
+    if not files:
+        raise InputError(str(folder), "no files named like tourism_stat_report_2018_monthly.csv")
+    newest = files[-1]
+    with newest.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))[1:]
+    seen = {}
+    for row in rows:
+        if len(row) >= 3 and row[2].strip() and row[2].strip() not in seen:
+            area, bureau, commune = (c.strip() for c in row[:3])
+            seen[commune] = (codes.get(commune), commune, bureau, area)
+    return pd.DataFrame(list(seen.values()), columns=["municipality_code", "municipality", "promotion_bureau", "area"]
+                        ).assign(prefecture="北海道", source=SOURCE, licence=LICENCE, source_file=newest.name)

@@ -1,0 +1,135 @@
+"""The analyses behind the thematic notebooks, on the bundled public tables.
+
+Each function returns a plain DataFrame with Japanese column names where analysts read
+them; the notebooks only display and chart these.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .observations import public_table
+from .paths import ASHIBETSU, DATA_DIR
+
+MONTH_ORDER = [4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3]
+
+
+def _table(name: str, data_dir) -> pd.DataFrame:
+    return public_table(name, str(Path(data_dir or DATA_DIR) / "public"))
+
+
+def municipality_name(code: str, data_dir=None) -> str:
+    j = _table("jumin", data_dir)
+    names = j.loc[j["municipality_code"] == code, "municipality"].dropna()
+    if names.empty:
+        f = _table("furusato", data_dir)
+        names = f.loc[f["municipality_code"] == code, "municipality"].dropna()
+    return str(names.iloc[-1]) if not names.empty else code
+
+
+def peers(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
+    """The municipalities of the same 振興局 (空知 for 芦別市)."""
+    regions = _table("regions", data_dir)
+    mine = regions.loc[regions["municipality_code"] == code, "promotion_bureau"]
+    if mine.empty:
+        return regions.iloc[0:0]
+    return regions[regions["promotion_bureau"] == mine.iloc[0]]
+
+
+# ── population migration ──────────────────────────────────────────────────────
+
+MIGRATION_MEASURES = {"転入者数": "転入", "転出者数": "転出", "その他記載": "その他記載", "その他消除": "その他消除",
+                      "社会増減数": "社会増減", "出生者数": "出生", "死亡者数": "死亡", "自然増減数": "自然増減", "人口": "人口"}
+
+
+def migration(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
+    """転入, 転出, 社会増減 and births by calendar year (FY2012 left out: another basis)."""
+    j = _table("jumin", data_dir)
+    rows = j[(j["municipality_code"] == code) & j["measure"].isin(MIGRATION_MEASURES) & (j["year_basis"] == "calendar")]
+    wide = rows.pivot_table(index="year", columns="measure", values="value", aggfunc="first")
+    return wide.rename(columns=MIGRATION_MEASURES).reindex(columns=list(MIGRATION_MEASURES.values()))
+
+
+def net_migration_ranking(year: int, data_dir=None, prefecture: str = "北海道") -> pd.DataFrame:
+    """社会増減率 (per 100 residents at the start of the year) of every municipality, ranked.
+
+    The rate is 社会増減数 over the population at the start of the calendar year (the
+    previous file's reference date), as the 住民基本台帳 tables define it.
+    """
+    j = _table("jumin", data_dir)
+    j = j[(j["prefecture"] == prefecture) & (j["level"] == "municipality") & (j["year_basis"] == "calendar")]
+    net = j[(j["measure"] == "社会増減数") & (j["year"] == year)].set_index("municipality_code")["value"]
+    pop = j[(j["measure"] == "人口") & (j["year"] == year - 1)].set_index("municipality_code")["value"]
+    names = j.drop_duplicates("municipality_code").set_index("municipality_code")["municipality"]
+    df = pd.DataFrame({"市町村": names, "社会増減数": net, "年初人口": pop}).dropna()
+    df = df[df["年初人口"] > 0]
+    df["社会増減率(%)"] = df["社会増減数"] / df["年初人口"] * 100
+    df["順位"] = df["社会増減率(%)"].rank(ascending=False, method="min").astype(int)
+    return df.sort_values("順位")
+
+
+# ── tourism ───────────────────────────────────────────────────────────────────
+
+def tourism_monthly(code: str = ASHIBETSU, data_dir=None, measure: str = "入込総数") -> pd.DataFrame:
+    """Fiscal year × month (April first), in thousands of persons."""
+    t = _table("tourism", data_dir)
+    rows = t[(t["municipality_code"] == code) & (t["measure"] == measure) & t["month"].notna()]
+    wide = rows.pivot_table(index="year", columns="month", values="value", aggfunc="first")
+    return wide.reindex(columns=MONTH_ORDER)
+
+
+def seasonal_profile(monthly: pd.DataFrame) -> pd.Series:
+    """Each month's mean share of its fiscal year's total."""
+    shares = monthly.div(monthly.sum(axis=1), axis=0)
+    return shares.mean().rename("平均構成比")
+
+
+def tourism_annual(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
+    """Annual totals and the mix: 道内/道外 and 日帰/宿泊 (thousands of persons, shares)."""
+    t = _table("tourism", data_dir)
+    rows = t[(t["municipality_code"] == code) & t["month"].isna()]
+    wide = rows.pivot_table(index="year", columns="measure", values="value", aggfunc="first")
+    out = pd.DataFrame({"入込総数(千人)": wide.get("入込総数")})
+    for part in ("内道外客", "内道内客", "内日帰客", "内宿泊客"):
+        if part in wide:
+            out[f"{part[1:]}比率"] = wide[part] / wide["入込総数"]
+    return out
+
+
+def tourism_peers(code: str = ASHIBETSU, data_dir=None, base_year: int = 2018) -> pd.DataFrame:
+    """入込総数 of the 振興局's municipalities, indexed to `base_year` = 100."""
+    t = _table("tourism", data_dir)
+    codes = peers(code, data_dir)["municipality_code"]
+    rows = t[t["municipality_code"].isin(codes) & (t["measure"] == "入込総数") & t["month"].isna()]
+    wide = rows.pivot_table(index="year", columns="municipality", values="value", aggfunc="first")
+    return wide.div(wide.loc[base_year]) * 100 if base_year in wide.index else wide
+
+
+# ── furusato-nozei ────────────────────────────────────────────────────────────
+
+def furusato(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
+    """Counts, amounts (円), the average gift and year-on-year growth."""
+    f = _table("furusato", data_dir)
+    rows = f[f["municipality_code"] == code]
+    wide = rows.pivot_table(index="year", columns="measure", values="value", aggfunc="first")
+    df = pd.DataFrame({"受入件数": wide["受入件数"], "受入額(円)": wide["受入額"] * 1e8})
+    df["平均寄附額(円)"] = df["受入額(円)"] / df["受入件数"]
+    df["件数の伸び率"] = df["受入件数"].pct_change()
+    df["金額の伸び率"] = df["受入額(円)"].pct_change()
+    return df
+
+
+def furusato_context(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
+    """The nation's and Hokkaido's totals beside the municipality, and its rank in Hokkaido."""
+    f = _table("furusato", data_dir)
+    counts = f[f["measure"] == "受入件数"]
+    nation = counts[counts["level"] == "nation"].set_index("year")["value"]
+    hokkaido = counts[(counts["prefecture"] == "北海道") & (counts["level"] == "municipality")]
+    hk_total = hokkaido.groupby("year")["value"].sum()
+    mine = hokkaido[hokkaido["municipality_code"] == code].set_index("year")["value"]
+    rank = hokkaido.assign(r=hokkaido.groupby("year")["value"].rank(ascending=False, method="min"))
+    my_rank = rank[rank["municipality_code"] == code].set_index("year")["r"].astype(int)
+    return pd.DataFrame({"全国（件）": nation, "北海道内市町村計（件）": hk_total, "当市（件）": mine,
+                         "道内順位": my_rank, "道内市町村数": hokkaido.groupby("year").size()})
