@@ -20,8 +20,7 @@ report: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest
-	$(BIN)/pytest --nbval-lax --nbval-current-env -p no:randomly notebooks/
+	$(BIN)/pytest tests notebooks --nbval-lax --nbval-current-env
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks

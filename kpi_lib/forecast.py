@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from scipy import stats
 
+from .dist import norm_ppf
 from .errors import KpiError
 
 SERIES_METHODS = ("naive", "drift", "linear", "loglinear", "holt")
@@ -54,7 +53,7 @@ def forecast_series(years, values, horizon_years: list[int], method: str, level:
         t, y = t[keep], y[keep]
         notes.append(f"除外した年度: {', '.join(map(str, breaks))}")
         breaks = []
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = norm_ppf(0.5 + level / 2)
     h = (target - t[-1]).astype(float)
     if method == "naive":
         sigma = np.sqrt(np.mean(np.diff(y) ** 2))
@@ -75,6 +74,7 @@ def forecast_series(years, values, horizon_years: list[int], method: str, level:
 
 def _ols(t, y, target, method, level, breaks, notes) -> SeriesForecast:
     """OLS trend with prediction intervals for a new observation (not for the mean)."""
+    import statsmodels.api as sm  # here, not at the top: notebooks that never fit one skip its import
     if method == "loglinear":
         if np.any(y <= 0):
             raise KpiError("log-linear growth needs positive values")
@@ -117,6 +117,6 @@ def _holt(t, y, target, level, notes, seed) -> SeriesForecast:
     idx = (target - t[-1] - 1).astype(int)
     mean = frame["mean"].to_numpy()[idx]
     lo, hi = frame["pi_lower"].to_numpy()[idx], frame["pi_upper"].to_numpy()[idx]
-    sd = (hi - lo) / (2 * stats.norm.ppf(0.5 + level / 2))
+    sd = (hi - lo) / (2 * norm_ppf(0.5 + level / 2))
     notes.append("Holt（ETS・加法）、区間はシミュレーション2,000回")
     return SeriesForecast("holt", target.tolist(), mean, lo, hi, sd, notes)

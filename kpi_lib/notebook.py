@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,8 +40,18 @@ class ReportContext:
 
 
 def load_context(fiscal_year: int, municipality_code: str = ASHIBETSU, catalog_path: str = "", data_dir: str = "",
-                 grades: str = "ABCD", formula: str = "progress") -> ReportContext:
-    """Catalog, observations and the scorecard with forecasts, as of `fiscal_year`."""
+                 grades: str = "ABCD", formula: str = "progress", cache: str = "") -> ReportContext:
+    """Catalog, observations and the scorecard with forecasts, as of `fiscal_year`.
+
+    `cache`: a file `kpi report` wrote with `save_context`, computed once for all its
+    notebooks; used only if it was made with the same arguments, else computed afresh.
+    """
+    key = _key(fiscal_year, municipality_code, catalog_path, data_dir, grades, formula)
+    if cache and Path(cache).exists():
+        with open(cache, "rb") as fh:
+            stored_key, ctx = pickle.load(fh)
+        if stored_key == key:
+            return ctx
     catalog = load_catalog(catalog_path or None)
     data = Path(data_dir) if data_dir else DATA_DIR
     settings = RuleSettings(formula=formula, grades=grades)
@@ -48,6 +59,18 @@ def load_context(fiscal_year: int, municipality_code: str = ASHIBETSU, catalog_p
     card, evaluations = build_scorecard(catalog, obs, fiscal_year, settings, data_dir=data,
                                         municipality_code=municipality_code)
     return ReportContext(fiscal_year, municipality_code, catalog, obs, card, evaluations, settings, data)
+
+
+def _key(fiscal_year, municipality_code, catalog_path, data_dir, grades, formula) -> tuple:
+    resolve = lambda p: str(Path(p).resolve()) if p else ""  # noqa: E731
+    return (int(fiscal_year), str(municipality_code), resolve(catalog_path), resolve(data_dir), grades, formula)
+
+
+def save_context(ctx: ReportContext, path: Path, catalog_path: str = "", data_dir: str = "",
+                 grades: str = "ABCD", formula: str = "progress") -> None:
+    key = _key(ctx.fiscal_year, ctx.municipality_code, catalog_path, data_dir, grades, formula)
+    with open(path, "wb") as fh:
+        pickle.dump((key, ctx), fh)
 
 
 def _num(v, unit: str = "") -> str:

@@ -23,11 +23,10 @@ import numpy as np
 import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
-from scipy import stats
 
 from .catalog import Kpi
+from .dist import norm_cdf, norm_ppf
 from .errors import InputError
-from .forecast import forecast_series
 from .observations import public_table
 from .panel import panel_forecast_arrays
 from .paths import DATA_DIR
@@ -149,6 +148,8 @@ def _project(kpi, years, values, future, config, data_dir, municipality_code, br
     consecutive = np.all(np.diff(years) == 1) and future[0] == years[-1] + 1
     if config.method not in ("auto", "naive", "drift", "linear", "loglinear") or not consecutive \
             or (breaks is not None and breaks.treatment == "dummy"):
+        from .forecast import forecast_series
+
         method = config.method if config.method != "auto" else "drift"
         f = forecast_series(years, values, future, method, level,
                             break_years=breaks.years if breaks else None,
@@ -202,9 +203,9 @@ def _finish(kpi, out: Outlook, hist, as_of, target_resolved, settings, sd) -> No
         if sd is not None and len(sd):
             # Errors of successive years move together; adding sds is the cautious bound.
             spread = float(np.sum(sd))
-            z = stats.norm.ppf(0.5 + out.level / 2)
+            z = norm_ppf(0.5 + out.level / 2)
             out.forecast_lower, out.forecast_upper = out.forecast_value - z * spread, out.forecast_value + z * spread
-            out.p_meet = float(1 - stats.norm.cdf((target - out.forecast_value) / spread)) if spread > 0 else float(out.forecast_value >= target)
+            out.p_meet = float(1 - norm_cdf((target - out.forecast_value) / spread)) if spread > 0 else float(out.forecast_value >= target)
         elif sd is not None:
             out.p_meet = float(out.forecast_value >= target)
         out.notes.append(f"累計 = 実績 {observed:,.0f} + 予測 {future_sum:,.0f}（{w.start}〜{w.end}年度）")
@@ -234,7 +235,7 @@ def _finish(kpi, out: Outlook, hist, as_of, target_resolved, settings, sd) -> No
 def _p_above(mean: float, sd: float, x: float) -> float:
     if sd <= 0 or not np.isfinite(sd):
         return float(mean >= x)
-    return float(1 - stats.norm.cdf((x - mean) / sd))
+    return float(1 - norm_cdf((x - mean) / sd))
 
 
 def backtest_record(kpi: Kpi, obs: pd.DataFrame, as_of: int, *, data_dir: Path = DATA_DIR,

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from .dist import norm_ppf, t_ppf
 from .errors import InputError, KpiError
 
 METHODS = ("naive", "drift", "linear", "loglinear")
@@ -126,7 +126,7 @@ def method_forecast(values: np.ndarray, method: str, horizon: int, level: float)
     """
     mask, n, x, T = _stats(values)
     h = np.arange(1, horizon + 1, dtype=float)[None, :]
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = norm_ppf(0.5 + level / 2)
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # rows too short give NaN, masked below
         if method in ("naive", "drift", "weather"):
@@ -169,7 +169,7 @@ def method_forecast(values: np.ndarray, method: str, horizon: int, level: float)
             s = np.sqrt((resid**2).sum(1) / (n - 2))
             x0 = (T - 1) + h
             se = s[:, None] * np.sqrt(1 + 1 / n[:, None] + (x0 - xbar[:, None]) ** 2 / sxx[:, None])
-            tq = stats.t.ppf(0.5 + level / 2, np.maximum(n - 2, 1))[:, None]
+            tq = t_ppf(0.5 + level / 2, np.maximum(n - 2, 1))[:, None]
             fit = a[:, None] + b[:, None] * x0
             if method == "linear":
                 mean, lower, upper, sd = fit, fit - tq * se, fit + tq * se, se
@@ -384,7 +384,7 @@ def _calibrate(result: PanelForecast, bt: Backtest, values: np.ndarray, level: f
         return
     # Per series: ratio errors where every value is positive, scaled errors elsewhere.
     positive = np.nanmin(values, axis=1) > 0
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = norm_ppf(0.5 + level / 2)
     lower, upper, sd = result.lower.copy(), result.upper.copy(), result.sd.copy()
     for rows, kind in ((positive, "log"), (~positive, "scaled")):
         if not rows.any():

@@ -74,9 +74,9 @@ def ensure_kernel(name: str = KERNEL) -> str:
 
 
 def plan_jobs(fiscal_year: int, municipality_code: str, catalog_path: str, data_dir: str, notebooks: Path,
-              deep_dive: list[str], figures: Path) -> list[Job]:
+              deep_dive: list[str], figures: Path, context_file: str = "") -> list[Job]:
     base = {"fiscal_year": fiscal_year, "municipality_code": municipality_code, "catalog_path": catalog_path,
-            "data_dir": data_dir}
+            "data_dir": data_dir, "context_file": context_file}
     jobs = []
     for nb in sorted(notebooks.glob("*.ipynb")):
         stem = nb.stem
@@ -187,7 +187,8 @@ def run_report(fiscal_year: int, out: str | Path | None = None, jobs: int = 2, m
                catalog_path: str | None = None, data_dir: str | Path | None = None, notebooks: str | Path | None = None,
                deep_dive: list[str] | None = None, kernel: str = KERNEL) -> Path:
     from .actuals import default_files
-    from .scorecard import build_scorecard, load_observations, write_scorecard_xlsx
+    from .notebook import load_context, save_context
+    from .scorecard import write_scorecard_xlsx
 
     started = time.perf_counter()
     catalog_file = Path(catalog_path) if catalog_path else PROJECT_ROOT / "data" / "kpis" / "ashibetsu_2nd_strategy.yaml"
@@ -203,7 +204,10 @@ def run_report(fiscal_year: int, out: str | Path | None = None, jobs: int = 2, m
     final = Path(out) if out else REPORTS_DIR / f"FY{fiscal_year}"
     final.parent.mkdir(parents=True, exist_ok=True)
 
-    observations = load_observations(catalog, data, municipality_code)
+    catalog_arg, data_arg = str(catalog_file.resolve()), str(data.resolve())
+    _progress("evaluating the KPIs and their forecasts")
+    ctx = load_context(fiscal_year, municipality_code, catalog_arg, data_arg)
+    observations = ctx.observations
     if deep_dive is None:  # every KPI with data as of the year
         used = observations[(observations["provenance"] != "strategy") & (observations["year"] <= fiscal_year)]
         deep_dive = [k.kpi_id for k in catalog.kpis if k.kpi_id in set(used["kpi_id"])]
@@ -215,8 +219,11 @@ def run_report(fiscal_year: int, out: str | Path | None = None, jobs: int = 2, m
     staging.mkdir()
     figures = staging / "figures"
     kernel = ensure_kernel(kernel)
-    plan = plan_jobs(fiscal_year, municipality_code, str(catalog_file.resolve()), str(data.resolve()), nb_dir,
-                     deep_dive, figures)
+    # Computed once here, read by every notebook (each would otherwise redo the forecasts).
+    context_file = staging / ".context.pkl"
+    save_context(ctx, context_file, catalog_arg, data_arg)
+    plan = plan_jobs(fiscal_year, municipality_code, catalog_arg, data_arg, nb_dir, deep_dive, figures,
+                     str(context_file))
     _progress(f"FY{fiscal_year}: {len(plan)} notebooks with {jobs} job(s), kernel {kernel!r} → {final}")
     try:
         done = 0
@@ -237,9 +244,9 @@ def run_report(fiscal_year: int, out: str | Path | None = None, jobs: int = 2, m
                                f"and {final} was left as it was:\n  " + "\n  ".join(lines))
         for job in plan:
             _html(staging / job.output_name, staging / Path(job.output_name).with_suffix(".html").name)
-        card, _ = build_scorecard(catalog, observations, fiscal_year, data_dir=data, municipality_code=municipality_code)
-        write_scorecard_xlsx(card, staging / "scorecard.xlsx", as_of=fiscal_year, catalog=catalog)
-        card.to_csv(staging / "scorecard.csv", index=False)
+        write_scorecard_xlsx(ctx.card, staging / "scorecard.xlsx", as_of=fiscal_year, catalog=catalog)
+        ctx.card.to_csv(staging / "scorecard.csv", index=False)
+        context_file.unlink()
         sources = _data_as_of(observations)
         (staging / "index.html").write_text(_index_html(fiscal_year, catalog, plan, sources, municipality_code),
                                             encoding="utf-8")

@@ -1,0 +1,116 @@
+"""Notebooks through papermill with injected parameters, and `kpi report` end to end."""
+
+import json
+import subprocess
+import sys
+
+import nbformat
+import papermill as pm
+import pytest
+
+from kpi_lib.report import NOTEBOOK_DIR, ensure_kernel
+
+KPI = [sys.executable, "-m", "kpi_lib.cli"]
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    return ensure_kernel()
+
+
+def test_notebooks_are_committed_clean_with_one_parameters_cell():
+    for path in sorted(NOTEBOOK_DIR.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1, path.name
+        for line in tagged[0].source.splitlines():  # plain literals only
+            value = line.split("#")[0].split("=", 1)[1].strip()
+            assert value[0] in "\"'0123456789-" or value in ("True", "False", "None"), (path.name, line)
+        assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
+
+
+def _run(kernel, tmp_path, name, **params):
+    out = tmp_path / f"executed-{name}"
+    pm.execute_notebook(str(NOTEBOOK_DIR / name), str(out), parameters=params, kernel_name=kernel,
+                        cwd=str(NOTEBOOK_DIR), progress_bar=False)
+    return nbformat.read(out, as_version=4)
+
+
+def _text(nb) -> str:
+    parts = []
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            parts.append(o.get("text", "") + str(o.get("data", {}).get("text/plain", ""))
+                         + str(o.get("data", {}).get("text/markdown", "")))
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("name", ["01_scorecard.ipynb", "02_migration.ipynb", "03_tourism.ipynb", "04_furusato.ipynb"])
+def test_thematic_notebooks_with_another_year(kernel, tmp_path, name):
+    nb = _run(kernel, tmp_path, name, fiscal_year=2020, output_dir=str(tmp_path / "fig"))
+    assert "2020年度" in _text(nb) or "2020" in _text(nb)
+    assert list((tmp_path / "fig").glob("*.png"))
+
+
+def test_scorecard_notebook_with_symbol_grades(kernel, tmp_path):
+    nb = _run(kernel, tmp_path, "01_scorecard.ipynb", fiscal_year=2021, grades="symbols")
+    text = _text(nb)
+    assert "◎" in text and "65 指標" in text
+
+
+@pytest.mark.parametrize("kpi_id", ["G2-0", "G3-1-1", "G2-2-3", "G1-5-1", "G4-4-1"])
+def test_deep_dive_for_several_kpis(kernel, tmp_path, kpi_id):
+    nb = _run(kernel, tmp_path, "05_kpi_deep_dive.ipynb", kpi_id=kpi_id)
+    text = _text(nb)
+    assert kpi_id in text
+    if kpi_id == "G1-5-1":
+        assert "実績はまだありません" in text
+
+
+def test_kpi_report_end_to_end(tmp_path):
+    out = tmp_path / "FY2021"
+    proc = subprocess.run([*KPI, "report", "--fiscal-year", "2021", "--out", str(out), "--deep-dive", "G2-0"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    names = {p.name for p in out.iterdir()}
+    for stem in ("01_scorecard", "02_migration", "03_tourism", "04_furusato", "05_kpi_deep_dive_G2-0"):
+        assert {f"{stem}.ipynb", f"{stem}.html"} <= names
+    assert {"scorecard.xlsx", "scorecard.csv", "index.html", "manifest.json"} <= names
+    html = (out / "01_scorecard.html").read_text(encoding="utf-8")
+    assert "load_context(" not in html  # code cells are left out for readers
+    assert "数値目標" in html and "data:image/png;base64" in html
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "2021年度" in index and "01_scorecard.html" in index and "住民基本台帳" in index
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["fiscal_year"] == 2021 and all(n["status"] == "ok" for n in manifest["notebooks"])
+    assert any(i["path"].endswith("ashibetsu_2nd_strategy.yaml") and len(i["sha256"]) == 64 for i in manifest["inputs"])
+    assert manifest["packages"]["papermill"] and "[report]" in proc.stderr
+    assert not list(tmp_path.glob(".FY2021.*"))  # no staging left behind
+
+
+def test_a_failing_notebook_leaves_the_previous_report_untouched(tmp_path):
+    out = tmp_path / "FY2021"
+    out.mkdir()
+    (out / "index.html").write_text("previous report")
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": {"name": "kpi", "display_name": "kpi", "language": "python"},
+                   "language_info": {"name": "python"}}
+    cell = nbformat.v4.new_code_cell("fiscal_year = 2021\nmunicipality_code = '012165'")
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("raise ValueError('壊れたセル')")]
+    nbformat.write(nb, nbs / "broken.ipynb")
+    proc = subprocess.run([*KPI, "report", "--fiscal-year", "2021", "--out", str(out), "--notebooks", str(nbs)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "broken.ipynb" in proc.stderr and "ValueError" in proc.stderr and "壊れたセル" in proc.stderr
+    assert "cell" in proc.stderr and "Traceback" not in proc.stderr.split("kpi report:")[-1]
+    assert (out / "index.html").read_text() == "previous report"
+    assert (tmp_path / "FY2021.failed" / "broken.ipynb").exists()
+
+
+def test_report_bad_input_is_exit_2(tmp_path):
+    proc = subprocess.run([*KPI, "report", "--fiscal-year", "2021", "--out", str(tmp_path / "r"),
+                           "--deep-dive", "G9-9"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "unknown KPI id 'G9-9'" in proc.stderr
