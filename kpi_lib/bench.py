@@ -139,7 +139,8 @@ def run_forecast_bench(level: float = 0.8) -> str:
             f"{q['mase']['naive'][0]:.2f} ({q['mase']['naive'][1]:.2f}), weather {q['mase']['weather'][0]:.2f} "
             f"({q['mase']['weather'][1]:.2f})",
             f"  relative MASE: auto ÷ naive {q['mase_vs_naive']:.2f}, auto ÷ weather {q['mase_vs_weather']:.2f}",
-            f"  Brier of target calls: {q['brier']:.3f} (share of series that reached the target: {q['base_rate']:.0%})",
+            f"  Brier of target calls: {q['brier']:.3f} (share that reached the target: {q['base_rate']:.0%}; "
+            f"always saying that share would score {q['base_rate'] * (1 - q['base_rate']):.3f}, a coin 0.250)",
             f"  methods chosen: {q['methods']}",
         ]
     return "\n".join(lines)

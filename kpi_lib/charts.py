@@ -105,5 +105,5 @@ def grade_bar(counts: pd.DataFrame, ax=None):
         left += data[grade]
     ax.invert_yaxis()
     ax.set_xlabel("指標数")
-    ax.legend(title="評価", ncols=len(data.columns), fontsize=8, loc="lower right")
+    ax.legend(title="評価", ncols=len(data.columns), fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22))
     return ax

@@ -107,6 +107,13 @@ def reader_table(card: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def for_readers(df: pd.DataFrame):
+    """A table styled for the report: text left-aligned, no row numbers."""
+    return (df.style.hide(axis="index")
+            .set_properties(**{"text-align": "left"})
+            .set_table_styles([{"selector": "th", "props": [("text-align", "left")]}]))
+
+
 def sources_table(ctx: ReportContext) -> pd.DataFrame:
     """Which source each KPI's values came from, with year basis and licence."""
     chosen = choose_values(ctx.observations)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +20,7 @@ SCORECARD_COLUMNS = [
     "latest_year", "latest_value", "cumulative_value", "expected_value",
     "achievement_rate", "pace", "grade", "progress_status", "met", "n_points",
     "forecast_value", "forecast_lower", "forecast_upper", "p_meet", "forecast_method", "evidence",
-    "year_basis", "source", "provenance", "rate_based", "calculation", "notes",
+    "year_basis", "source", "provenance", "rate_based", "calculation", "notes", "inputs",
 ]
 
 # Japanese headers for people (xlsx, notebooks).
@@ -31,7 +32,7 @@ HEADERS_JA = {
     "grade": "評価", "progress_status": "進捗状況", "met": "目標達成", "n_points": "データ数",
     "forecast_value": "見通し（目標年度）", "forecast_lower": "見通し下限", "forecast_upper": "見通し上限",
     "p_meet": "達成確率", "forecast_method": "予測手法", "evidence": "根拠の強さ", "year_basis": "年の区分", "source": "出典", "provenance": "データの種類", "rate_based": "率による評価",
-    "calculation": "算定", "notes": "注記",
+    "calculation": "算定", "notes": "注記", "inputs": "算定の入力",
 }
 DIRECTIONS_JA = {"increase": "増加", "decrease": "減少", "maintain": "維持"}
 
@@ -88,6 +89,9 @@ def build_scorecard(catalog: Catalog, observations: pd.DataFrame, as_of: int,
             "year_basis": _joined(used, "year_basis"), "source": _joined(used, "source"),
             "provenance": _joined(used, "provenance"), "rate_based": ev.rate_based,
             "calculation": ev.calculation, "notes": " / ".join(ev.notes),
+            "inputs": json.dumps({"rule": ev.rule, "baseline": [ev.baseline_year, ev.baseline_value],
+                                  "baseline_source": ev.baseline_source, "values_used": ev.history,
+                                  "settings": ev.settings}, ensure_ascii=False),
         })
     return pd.DataFrame(rows, columns=SCORECARD_COLUMNS), evaluations
 
@@ -103,7 +107,7 @@ def grade_counts(card: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
     order = [*labels, "−"]
     counts = pd.crosstab(card["goal"], card["grade"]).reindex(columns=order, fill_value=0)
     counts.loc["計"] = counts.sum()
-    return counts
+    return counts.rename_axis(index="基本目標", columns="評価")
 
 
 def write_scorecard_xlsx(card: pd.DataFrame, path: str | Path, *, as_of: int, catalog: Catalog,

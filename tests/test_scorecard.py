@@ -101,3 +101,12 @@ def test_cli_xlsx_needs_out_and_bad_catalog_is_named(tmp_path):
     proc = subprocess.run([*KPI, "scorecard", "--as-of", "2021", "--catalog", str(tmp_path / "x.yaml")],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "catalog file not found" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_every_row_carries_its_inputs(card):
+    import json as _json
+
+    inputs = _json.loads(card.loc["G2-0"].inputs)
+    assert inputs["baseline"] == [2018, -153] and "住民基本台帳" in inputs["baseline_source"]
+    assert [2021, -103.0] in inputs["values_used"]
+    assert inputs["settings"]["formula"] == "progress" and inputs["settings"]["grade_thresholds"]["A"] == 1.0
