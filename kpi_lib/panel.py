@@ -351,8 +351,8 @@ def panel_forecast_arrays(values: np.ndarray, horizon: int, level: float, method
         mean[rows], lower[rows], upper[rows], sd[rows] = mu, lo, hi, s
     result = PanelForecast(chosen, mean, lower, upper, sd, n)
     if method == "auto":
-        result.notes.append(f"method chosen by rolling-origin backtest: {panel_best} for the panel, "
-                            f"{int((chosen != panel_best).sum())} series on their own history")
+        result.notes.append(f"手法はローリング・オリジン検証で選択（パネル全体: {panel_best}、"
+                            f"自系列の成績で選んだ系列: {int((chosen != panel_best).sum())}）")
     if calibrate:
         _calibrate(result, bt, values, level, auto=method == "auto")
     return result
@@ -375,12 +375,12 @@ def _calibrate(result: PanelForecast, bt: Backtest, values: np.ndarray, level: f
                 arr[rows] = source[m][rows]
         pick[name] = arr
     if not np.isfinite(pick["covered"]).any():
-        result.notes.append("no backtest to check the intervals: the models' own intervals are used")
+        result.notes.append("区間を検証できる過去データがないため、モデル自身の区間を使用")
         return
     coverage = float(np.nanmean(pick["covered"]))
     # 'auto' chose each method on this same backtest, so its coverage there flatters it.
     if coverage >= level and not auto:
-        result.notes.append(f"models' own intervals kept: backtest coverage {coverage:.0%} for a nominal {level:.0%}")
+        result.notes.append(f"モデル自身の区間を使用（検証での的中率 {coverage:.0%}、名目 {level:.0%}）")
         return
     # Per series: ratio errors where every value is positive, scaled errors elsewhere.
     positive = np.nanmin(values, axis=1) > 0
@@ -392,7 +392,7 @@ def _calibrate(result: PanelForecast, bt: Backtest, values: np.ndarray, level: f
         # The most recent origins speak for the regime the forecast starts in.
         q = conformal_quantiles(pick[kind][rows][:, -RECENT_ORIGINS:, :], level)[:H]
         if not np.isfinite(q).all():
-            result.notes.append(f"too few backtest errors for conformal intervals ({kind}): the models' own are used")
+            result.notes.append(f"検証の誤差が少なく較正できないため（{kind}）、モデル自身の区間を使用")
             continue
         mean = result.mean[rows]
         if kind == "log":
@@ -402,5 +402,5 @@ def _calibrate(result: PanelForecast, bt: Backtest, values: np.ndarray, level: f
             lower[rows], upper[rows], sd[rows] = mean - half, mean + half, half / z
     result.lower, result.upper, result.sd = lower, upper, sd
     result.calibration = "conformal"
-    result.notes.append(f"conformal intervals (ratio errors for positive series, scaled errors otherwise): "
-                        f"the models' own covered {coverage:.0%} in the backtest for a nominal {level:.0%}")
+    result.notes.append(f"コンフォーマル区間（正の系列は比率誤差、その他は尺度化誤差）: モデル自身の区間は"
+                        f"検証で名目 {level:.0%} に対し {coverage:.0%} しか含まなかった")

@@ -34,7 +34,12 @@ HEADERS_JA = {
     "p_meet": "達成確率", "forecast_method": "予測手法", "evidence": "根拠の強さ", "year_basis": "年の区分", "source": "出典", "provenance": "データの種類", "rate_based": "率による評価",
     "calculation": "算定", "notes": "注記", "inputs": "算定の入力",
 }
-DIRECTIONS_JA = {"increase": "増加", "decrease": "減少", "maintain": "維持"}
+DIRECTIONS_JA = {"increase": "増加が望ましい", "decrease": "減少が望ましい", "maintain": "水準を維持"}
+KINDS_JA = {"level": "目標値", "increase_pct": "基準値からの増加率", "decrease_pct": "基準値からの削減率",
+            "maintain": "基準値を維持", "cumulative": "期間の累計", "benchmark": "全国平均との比較",
+            "milestone": "計画策定"}
+OBS_HEADERS_JA = {"year": "年", "year_basis": "年の区分", "value": "値", "unit": "単位", "provenance": "種類",
+                  "source": "出典"}
 
 
 def load_observations(catalog: Catalog, data_dir: str | Path = DATA_DIR, municipality_code: str = ASHIBETSU,
