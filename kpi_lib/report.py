@@ -100,6 +100,8 @@ def _run(job: Job, staging: Path, kernel: str) -> Job:
         pm.execute_notebook(str(job.notebook), str(staging / job.output_name), parameters=job.parameters,
                             kernel_name=kernel, cwd=str(job.notebook.parent), progress_bar=False,
                             log_output=False, report_mode=False)
+        # Exported here, while the other job's kernel is still working.
+        _html(staging / job.output_name, staging / Path(job.output_name).with_suffix(".html").name)
         job.status = "ok"
     except pm.PapermillExecutionError as exc:
         job.status = "failed"
@@ -242,8 +244,6 @@ def run_report(fiscal_year: int, out: str | Path | None = None, jobs: int = 2, m
             lines = [f"{j.output_name}: {j.error}" for j in failed]
             raise ReportFailed(f"{len(failed)} notebook(s) failed; the executed notebooks are kept in {kept} "
                                f"and {final} was left as it was:\n  " + "\n  ".join(lines))
-        for job in plan:
-            _html(staging / job.output_name, staging / Path(job.output_name).with_suffix(".html").name)
         write_scorecard_xlsx(ctx.card, staging / "scorecard.xlsx", as_of=fiscal_year, catalog=catalog)
         ctx.card.to_csv(staging / "scorecard.csv", index=False)
         context_file.unlink()
