@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import time
 import warnings
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .ingest import read_public
+from .observations import public_table
 from .panel import Panel, forecast_panel, panel_from_long, scale_of
+from .paths import DEFAULT_PUBLIC_DIR
 
 
 def _panel(dataset: str, measure: str, *, levels=("municipality",), basis: str | None = None,
            first_year: int | None = None) -> pd.DataFrame:
-    d = read_public(dataset)
+    d = public_table(dataset, str(DEFAULT_PUBLIC_DIR))
     d = d[(d["measure"] == measure) & d["level"].isin(levels) & d["month"].isna() & d["municipality_code"].notna()]
     if basis:
         d = d[d["year_basis"] == basis]
@@ -28,6 +30,7 @@ def _panel(dataset: str, measure: str, *, levels=("municipality",), basis: str |
     return pd.DataFrame({"series_id": d["municipality_code"], "year": d["year"], "value": d["value"]})
 
 
+@lru_cache(maxsize=1)
 def panels() -> dict[str, tuple[pd.DataFrame, int, int, str]]:
     """name -> (long table, fit-through year, horizon, how a target is defined for Brier)."""
     return {

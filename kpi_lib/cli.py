@@ -37,7 +37,9 @@ def cmd_catalog(args) -> int:
 def _settings(args):
     from .rules import RuleSettings
 
-    return RuleSettings(formula=args.formula, grades=args.grades)
+    return RuleSettings(formula=args.formula, grades=args.grades,
+                        maintain_tolerance_relative=args.maintain_tolerance,
+                        maintain_tolerance_points=args.maintain_points)
 
 
 def cmd_scorecard(args) -> int:
@@ -175,6 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="達成率: progress = (actual−baseline)/(target−baseline) (default); ratio = actual/target")
     p.add_argument("--grades", choices=["ABCD", "symbols", "SABC"], default="ABCD", help="grade preset")
     p.add_argument("--no-forecast", action="store_true", help="leave out the forecasts (faster)")
+    p.add_argument("--maintain-tolerance", type=float, default=0.10, metavar="FRACTION",
+                   help="a level to hold is met within this share of it (default 0.10 = ±10 %%)")
+    p.add_argument("--maintain-points", type=float, default=3.0, metavar="POINTS",
+                   help="the same for percentages, in points (default 3)")
     p.set_defaults(func=cmd_scorecard)
 
     p = sub.add_parser("ingest", help="rebuild data/public from the publishers' files")

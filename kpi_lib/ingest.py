@@ -8,10 +8,8 @@ beside the old one and swapped in whole, so a bad input changes nothing already 
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -19,7 +17,7 @@ import pandas as pd
 
 from .errors import InputError
 from .loaders import furusato, jumin, tourism
-from .output import sha256, swap_in
+from .output import progress, sha256, swap_in
 from .paths import DEFAULT_PUBLIC_DIR, DEFAULT_SHARED_DATA
 from .tidy import TIDY_COLUMNS
 
@@ -27,26 +25,22 @@ BUNDLED_PREFECTURE = "北海道"  # Ashibetsu's peers; furusato is kept nation-w
 SORT_KEYS = ["dataset", "level", "municipality_code", "municipality", "measure", "year", "month", "source_file"]
 
 
-def _progress(message: str) -> None:
-    print(f"[ingest] {message}", file=sys.stderr, flush=True)
-
-
 def build_tables(source: Path) -> dict[str, pd.DataFrame]:
     """Read and validate every input; nothing is written here."""
     if not source.is_dir():
         raise InputError(str(source), "source folder not found; pass --source DIR (the folder holding jumin/, furusato/ and hokkaido_tourism/)")
-    _progress(f"reading 住民基本台帳 files in {source / 'jumin'}")
+    progress("ingest", f"reading 住民基本台帳 files in {source / 'jumin'}")
     jumin_all = jumin.load_jumin(source / "jumin")
     codes = jumin.name_codes(jumin_all, BUNDLED_PREFECTURE)
     jumin_bundled = jumin_all[(jumin_all["prefecture"] == BUNDLED_PREFECTURE) | (jumin_all["level"] == "nation")]
 
-    _progress("reading ふるさと納税 time series and R2_gain.xlsx")
+    progress("ingest", "reading ふるさと納税 time series and R2_gain.xlsx")
     workbook = source / "furusato" / "R2_gain.xlsx"
     code_list = furusato.load_codes(workbook)
     series = furusato.load_series(source / "furusato" / "soumu_kakudantai_timeseries_2008_2021.csv", code_list)
     detail = furusato.load_r2_detail(workbook)
 
-    _progress(f"reading 北海道観光入込客数 files in {source / 'hokkaido_tourism'}")
+    progress("ingest", f"reading 北海道観光入込客数 files in {source / 'hokkaido_tourism'}")
     visits = tourism.load_tourism(source / "hokkaido_tourism", codes)
     regions = tourism.load_regions(source / "hokkaido_tourism", codes)
     return {"jumin": jumin_bundled, "furusato": series, "furusato_r2": detail, "tourism": visits,
@@ -81,7 +75,7 @@ def ingest(source: Path | None = None, out: Path | None = None) -> dict:
             path = staging / f"{name}.csv.gz"
             path.write_bytes(_csv_gz(df))
             outputs.append({"file": path.name, "rows": len(df), "sha256": sha256(path)})
-            _progress(f"{path.name}: {len(df):,} rows")
+            progress("ingest", f"{path.name}: {len(df):,} rows")
         manifest = {
             "description": "Public statistics bundled with kpi; rebuilt by `kpi ingest` from the publishers' files.",
             "prefecture_scope": {"jumin": BUNDLED_PREFECTURE, "tourism": BUNDLED_PREFECTURE,
@@ -94,7 +88,7 @@ def ingest(source: Path | None = None, out: Path | None = None) -> dict:
         swap_in(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    _progress(f"wrote {out}")
+    progress("ingest", f"wrote {out}")
     return manifest
 
 
@@ -103,7 +97,5 @@ def read_public(name: str, public_dir: Path | None = None) -> pd.DataFrame:
     path = Path(public_dir or DEFAULT_PUBLIC_DIR) / f"{name}.csv.gz"
     if not path.exists():
         raise InputError(str(path), "bundled data not found; run `kpi ingest` to build it")
-    with gzip.open(path, "rb") as fh:
-        data = fh.read()
     dtypes = {"municipality_code": str, "month": "Int64"} if name != "regions" else {"municipality_code": str}
-    return pd.read_csv(io.BytesIO(data), dtype=dtypes, keep_default_na=True)
+    return pd.read_csv(path, compression="gzip", dtype=dtypes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -29,12 +30,17 @@ class ReportContext:
     settings: RuleSettings
     data_dir: Path
 
+    @cached_property
+    def chosen(self) -> pd.DataFrame:
+        """One value per KPI and year, as the rules used them."""
+        return choose_values(self.observations)
+
     def kpi(self, kpi_id: str):
         return self.catalog.get(kpi_id)
 
     def history(self, kpi_id: str) -> pd.DataFrame:
         """The values the rules used (one per year), oldest first."""
-        chosen = choose_values(self.observations)
+        chosen = self.chosen
         rows = chosen[(chosen["kpi_id"] == kpi_id) & (chosen["year"] <= self.fiscal_year)]
         return rows.sort_values("year")
 
@@ -116,8 +122,7 @@ def for_readers(df: pd.DataFrame):
 
 def sources_table(ctx: ReportContext) -> pd.DataFrame:
     """Which source each KPI's values came from, with year basis and licence."""
-    chosen = choose_values(ctx.observations)
-    used = chosen[chosen["year"] <= ctx.fiscal_year]
+    used = ctx.chosen[ctx.chosen["year"] <= ctx.fiscal_year]
     if used.empty:
         return pd.DataFrame(columns=["ID", "出典", "年の区分", "ライセンス", "年"])
     g = used.groupby("kpi_id")

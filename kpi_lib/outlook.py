@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -45,7 +46,7 @@ class BreakYears(BaseModel):
 class ForecastConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     level: float = Field(0.8, gt=0, lt=1)
-    method: str = "auto"
+    method: Literal["auto", "naive", "drift", "linear", "loglinear", "holt"] = "auto"
     break_years: dict[str, BreakYears] = {}  # by kpi_id
 
 
@@ -114,8 +115,6 @@ def outlook(kpi: Kpi, obs: pd.DataFrame, as_of: int, *, data_dir: Path = DATA_DI
         future = list(range(max(last_year + 1, w.start), w.end + 1))
     else:
         future = list(range(last_year + 1, max(t.year, last_year) + 1))
-    if not future:  # the latest observation is already in the target year
-        future = []
 
     if out.evidence == "low":
         # Endpoint growth only: the straight line through the first and last points.
@@ -137,7 +136,6 @@ def outlook(kpi: Kpi, obs: pd.DataFrame, as_of: int, *, data_dir: Path = DATA_DI
         out.method, sd = "observed", np.array([])
     _finish(kpi, out, hist, as_of, target_resolved, settings, sd=sd)
     if out.evidence == "moderate":
-        out.p_meet = None
         out.notes.append("データが4点のため達成確率は示さない（5点以上で算出）")
     return out
 
@@ -150,7 +148,7 @@ def _project(kpi, years, values, future, config, data_dir, municipality_code, br
             or (breaks is not None and breaks.treatment == "dummy"):
         from .forecast import forecast_series
 
-        method = config.method if config.method != "auto" else "drift"
+        method = config.method if config.method != "auto" else "naive"  # the documented default
         f = forecast_series(years, values, future, method, level,
                             break_years=breaks.years if breaks else None,
                             treatment=breaks.treatment if breaks else "exclude")
@@ -191,8 +189,10 @@ def _peer_panel(kpi, data_dir, municipality_code, end, n):
 
 
 def _finish(kpi, out: Outlook, hist, as_of, target_resolved, settings, sd) -> None:
-    """The value in the target year (or the window's total) and the probability of the target."""
+    """The value in the target year (or the window's total) and, with enough evidence, the
+    probability of the target (`sd` None: no interval, so no probability either)."""
     t = kpi.target
+    with_p = out.evidence == "sufficient"  # 4 points give an interval, 5 a probability
     target = target_resolved if target_resolved is not None else kpi.resolve_target()
     path_years = [p[0] for p in out.path]
     if t.kind == "cumulative":
@@ -200,14 +200,14 @@ def _finish(kpi, out: Outlook, hist, as_of, target_resolved, settings, sd) -> No
         observed = float(hist[(hist["year"] >= w.start) & (hist["year"] <= w.end)]["value"].sum())
         future_sum = float(sum(p[1] for p in out.path))
         out.forecast_value = observed + future_sum
-        if sd is not None and len(sd):
+        if sd is not None:
             # Errors of successive years move together; adding sds is the cautious bound.
             spread = float(np.sum(sd))
-            z = norm_ppf(0.5 + out.level / 2)
-            out.forecast_lower, out.forecast_upper = out.forecast_value - z * spread, out.forecast_value + z * spread
-            out.p_meet = float(1 - norm_cdf((target - out.forecast_value) / spread)) if spread > 0 else float(out.forecast_value >= target)
-        elif sd is not None:
-            out.p_meet = float(out.forecast_value >= target)
+            if spread > 0:
+                z = norm_ppf(0.5 + out.level / 2)
+                out.forecast_lower, out.forecast_upper = out.forecast_value - z * spread, out.forecast_value + z * spread
+            if with_p:
+                out.p_meet = _p_above(out.forecast_value, spread, target)
         out.notes.append(f"累計 = 実績 {observed:,.0f} + 予測 {future_sum:,.0f}（{w.start}〜{w.end}年度）")
         return
     if t.year in path_years:
@@ -217,7 +217,7 @@ def _finish(kpi, out: Outlook, hist, as_of, target_resolved, settings, sd) -> No
     else:  # observed in the target year already
         mean, lo, hi, s = float(hist["value"].iloc[-1]), None, None, 0.0
     out.forecast_value, out.forecast_lower, out.forecast_upper = mean, lo, hi
-    if s is None or target is None:
+    if s is None or target is None or not with_p:
         return
     if kpi.direction == "maintain":
         tol = maintain_tolerance(kpi, target, settings)

@@ -39,6 +39,11 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
         tmp_path.unlink(missing_ok=True)
 
 
+def progress(tag: str, message: str) -> None:
+    """A progress line on stderr, so that stdout stays clean for data."""
+    print(f"[{tag}] {message}", file=sys.stderr, flush=True)
+
+
 def swap_in(staging: Path, final: Path) -> None:
     """Replace the folder `final` with `staging` in two renames; the old one goes last."""
     old = final.parent / f".{final.name}.old-{os.getpid()}"

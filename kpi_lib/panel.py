@@ -11,10 +11,12 @@ well-understood ones, in closed form so that thousands of series cost millisecon
 * ``weather``: the German statistical office's projection of the mean of the last five
   annual changes, kept as a benchmark.
 
-``auto`` picks, per series, the method with the lowest scaled error in a rolling-origin
-backtest on that series's own history. Interval widths are checked on the same backtest:
-where the models' own intervals cover less than they claim, they are replaced by
-conformal intervals (quantiles of the backtest's scaled errors across the panel).
+``auto`` picks the method with the lowest median scaled error in a rolling-origin backtest
+pooled over the panel (a series with a long history of its own takes its own best).
+Interval widths are checked on the same backtest: where the models' own intervals cover
+less than they claim (and always for ``auto``), they are replaced by conformal intervals:
+quantiles of the latest origins' errors across the panel, as ratios for positive series
+and scaled by the mean annual change otherwise.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from .errors import InputError, KpiError
 METHODS = ("naive", "drift", "linear", "loglinear")
 BENCHMARKS = ("weather",)
 MIN_TRAIN = 4  # the fewest points a backtest origin fits on
-RECENT_ORIGINS = 5
+RECENT_ORIGINS = 5  # backtest origins that calibrate conformal intervals
 
 
 @dataclass
@@ -100,22 +102,8 @@ class PanelForecast:
     lower: np.ndarray
     upper: np.ndarray
     sd: np.ndarray  # (S, H) predictive standard deviation (on the value scale, approximate)
-    n: np.ndarray  # (S,) points used
     calibration: str = "model"
     notes: list[str] = field(default_factory=list)
-
-
-def _stats(values: np.ndarray):
-    """Per-series counts and positions of the observed block (values end at the last column)."""
-    mask = ~np.isnan(values)
-    n = mask.sum(axis=1)
-    T = values.shape[1]
-    x = np.arange(T, dtype=float)
-    return mask, n, x, T
-
-
-def _last(values: np.ndarray) -> np.ndarray:
-    return values[:, -1]
 
 
 def method_forecast(values: np.ndarray, method: str, horizon: int, level: float):
@@ -124,7 +112,10 @@ def method_forecast(values: np.ndarray, method: str, horizon: int, level: float)
     Every row must end at the last column (the forecast origin). Rows with too few points
     for the method get NaN.
     """
-    mask, n, x, T = _stats(values)
+    mask = ~np.isnan(values)
+    n = mask.sum(axis=1)
+    T = values.shape[1]
+    x = np.arange(T, dtype=float)
     h = np.arange(1, horizon + 1, dtype=float)[None, :]
     z = norm_ppf(0.5 + level / 2)
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
@@ -132,7 +123,7 @@ def method_forecast(values: np.ndarray, method: str, horizon: int, level: float)
         if method in ("naive", "drift", "weather"):
             diffs = np.diff(values, axis=1)  # NaN where either side is missing
             nd = (~np.isnan(diffs)).sum(axis=1)
-            last = _last(values)[:, None]
+            last = values[:, -1:]
             if method == "naive":
                 mean = np.repeat(last, horizon, axis=1)
                 sigma = np.sqrt(np.nanmean(diffs**2, axis=1))[:, None]
@@ -316,14 +307,15 @@ def forecast_panel(panel: Panel, through: int, horizon: int, level: float = 0.8,
     offset = (vals.shape[1] - 1 - last_idx)  # years between a series' end and `through`
     H = horizon + int(offset.max())
     result = panel_forecast_arrays(aligned, H, level, method, calibrate)
-    rows = []
-    ids = fit.ids
-    for s in range(len(ids)):
-        for k in range(horizon):
-            j = k + offset[s]
-            rows.append((ids[s], through + 1 + k, result.mean[s, j], result.lower[s, j], result.upper[s, j],
-                         result.method[s]))
-    out = pd.DataFrame(rows, columns=["series_id", "year", "forecast", "lower", "upper", "method"])
+    # Column j of a series that ended `offset` years early is year through+1+j-offset.
+    cols = offset[:, None] + np.arange(horizon)[None, :]
+    pick = lambda arr: np.take_along_axis(arr, cols, axis=1).ravel()  # noqa: E731
+    out = pd.DataFrame({
+        "series_id": np.repeat(fit.ids, horizon), "year": np.tile(np.arange(through + 1, through + 1 + horizon),
+                                                                   len(fit.ids)),
+        "forecast": pick(result.mean), "lower": pick(result.lower), "upper": pick(result.upper),
+        "method": np.repeat(result.method, horizon),
+    })
     out.attrs["calibration"] = result.calibration
     out.attrs["notes"] = result.notes
     return out
@@ -332,13 +324,14 @@ def forecast_panel(panel: Panel, through: int, horizon: int, level: float = 0.8,
 def panel_forecast_arrays(values: np.ndarray, horizon: int, level: float, method: str = "auto",
                           calibrate: bool = True, default: str = "naive") -> PanelForecast:
     """Forecast rows that all end at the last column; method per row by backtest if 'auto'."""
-    n = (~np.isnan(values)).sum(1)
     names = METHODS if method == "auto" else (method,)
     for m in names:
         if m not in METHODS + BENCHMARKS:
             raise KpiError(f"unknown method {m!r}; expected auto or one of {', '.join(METHODS + BENCHMARKS)}")
-    panel = Panel(np.arange(len(values)), np.arange(values.shape[1]), values)
-    bt = backtest(panel, horizon, level, names)
+    # The backtest serves the method choice and the interval check; a fixed method without
+    # calibration needs neither.
+    bt = backtest(Panel(np.arange(len(values)), np.arange(values.shape[1]), values), horizon, level, names) \
+        if method == "auto" or calibrate else None
     if method == "auto":
         chosen, panel_best = choose_methods(bt, default=default)
     else:
@@ -349,7 +342,7 @@ def panel_forecast_arrays(values: np.ndarray, horizon: int, level: float, method
         rows = chosen == m
         mu, lo, hi, s = method_forecast(values[rows], m, horizon, level)
         mean[rows], lower[rows], upper[rows], sd[rows] = mu, lo, hi, s
-    result = PanelForecast(chosen, mean, lower, upper, sd, n)
+    result = PanelForecast(chosen, mean, lower, upper, sd)
     if method == "auto":
         result.notes.append(f"手法はローリング・オリジン検証で選択（パネル全体: {panel_best}、"
                             f"自系列の成績で選んだ系列: {int((chosen != panel_best).sum())}）")
@@ -386,6 +379,7 @@ def _calibrate(result: PanelForecast, bt: Backtest, values: np.ndarray, level: f
     positive = np.nanmin(values, axis=1) > 0
     z = norm_ppf(0.5 + level / 2)
     lower, upper, sd = result.lower.copy(), result.upper.copy(), result.sd.copy()
+    calibrated = []
     for rows, kind in ((positive, "log"), (~positive, "scaled")):
         if not rows.any():
             continue
@@ -400,6 +394,9 @@ def _calibrate(result: PanelForecast, bt: Backtest, values: np.ndarray, level: f
         else:
             half = q[None, :] * scale_of(values[rows])[:, None]
             lower[rows], upper[rows], sd[rows] = mean - half, mean + half, half / z
+        calibrated.append(kind)
+    if not calibrated:
+        return
     result.lower, result.upper, result.sd = lower, upper, sd
     result.calibration = "conformal"
     result.notes.append(f"コンフォーマル区間（正の系列は比率誤差、その他は尺度化誤差）: モデル自身の区間は"

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from .catalog import load_catalog
 from .errors import KpiError
-from .output import sha256, swap_in
-from .paths import ASHIBETSU, DATA_DIR, PROJECT_ROOT
+from .notation import to_era
+from .output import progress, sha256, swap_in
+from .paths import ASHIBETSU, DATA_DIR, DEFAULT_CATALOG, PROJECT_ROOT
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 REPORTS_DIR = PROJECT_ROOT / "reports"
@@ -55,10 +55,6 @@ class Job:
     extra: dict = field(default_factory=dict)
 
 
-def _progress(message: str) -> None:
-    print(f"[report] {message}", file=sys.stderr, flush=True)
-
-
 def ensure_kernel(name: str = KERNEL) -> str:
     """The named Jupyter kernel, installed for this interpreter if it is missing."""
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
@@ -69,7 +65,7 @@ def ensure_kernel(name: str = KERNEL) -> str:
         from ipykernel.kernelspec import install
 
         install(kernel_name=name, display_name=f"{name} (効果検証)", prefix=sys.prefix)
-        _progress(f"installed the Jupyter kernel {name!r} for {sys.executable}")
+        progress("report", f"installed the Jupyter kernel {name!r} for {sys.executable}")
     return name
 
 
@@ -167,7 +163,7 @@ def _index_html(fiscal_year: int, catalog, jobs: list[Job], sources: list[dict],
 table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;font-size:90%}}</style></head>
 <body>
 <h1>{e(catalog.strategy.title_ja)}<br>効果検証報告（{fiscal_year}年度）</h1>
-<p>団体: {e(catalog.strategy.municipality_ja)}（{e(municipality)}）　評価年度: {fiscal_year}年度（令和{fiscal_year - 2018}年度）
+<p>団体: {e(catalog.strategy.municipality_ja)}（{e(municipality)}）　評価年度: {fiscal_year}年度（{to_era(fiscal_year)}）
 　戦略期間: {catalog.strategy.period.start}〜{catalog.strategy.period.end}年度</p>
 <h2>内容</h2>
 <ul>
@@ -193,8 +189,7 @@ def run_report(fiscal_year: int, out: str | Path | None = None, jobs: int = 2, m
     from .scorecard import write_scorecard_xlsx
 
     started = time.perf_counter()
-    catalog_file = Path(catalog_path) if catalog_path else PROJECT_ROOT / "data" / "kpis" / "ashibetsu_2nd_strategy.yaml"
-    catalog = load_catalog(catalog_file)
+    catalog_file = Path(catalog_path) if catalog_path else DEFAULT_CATALOG
     data = Path(data_dir) if data_dir else DATA_DIR
     if not (data / "public").is_dir():
         raise KpiError(f"{data}: no public/ folder with the bundled data (run `kpi ingest`)")
@@ -207,9 +202,9 @@ def run_report(fiscal_year: int, out: str | Path | None = None, jobs: int = 2, m
     final.parent.mkdir(parents=True, exist_ok=True)
 
     catalog_arg, data_arg = str(catalog_file.resolve()), str(data.resolve())
-    _progress("evaluating the KPIs and their forecasts")
+    progress("report", "evaluating the KPIs and their forecasts")
     ctx = load_context(fiscal_year, municipality_code, catalog_arg, data_arg)
-    observations = ctx.observations
+    catalog, observations = ctx.catalog, ctx.observations
     if deep_dive is None:  # every KPI with data as of the year
         used = observations[(observations["provenance"] != "strategy") & (observations["year"] <= fiscal_year)]
         deep_dive = [k.kpi_id for k in catalog.kpis if k.kpi_id in set(used["kpi_id"])]
@@ -226,7 +221,7 @@ def run_report(fiscal_year: int, out: str | Path | None = None, jobs: int = 2, m
     save_context(ctx, context_file, catalog_arg, data_arg)
     plan = plan_jobs(fiscal_year, municipality_code, catalog_arg, data_arg, nb_dir, deep_dive, figures,
                      str(context_file))
-    _progress(f"FY{fiscal_year}: {len(plan)} notebooks with {jobs} job(s), kernel {kernel!r} → {final}")
+    progress("report", f"FY{fiscal_year}: {len(plan)} notebooks with {jobs} job(s), kernel {kernel!r} → {final}")
     try:
         done = 0
         with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -235,7 +230,7 @@ def run_report(fiscal_year: int, out: str | Path | None = None, jobs: int = 2, m
                 job = fut.result()
                 done += 1
                 mark = "ok" if job.status == "ok" else f"FAILED — {job.error}"
-                _progress(f"[{done}/{len(plan)}] {job.output_name} {mark} ({job.seconds:.1f} s)")
+                progress("report", f"[{done}/{len(plan)}] {job.output_name} {mark} ({job.seconds:.1f} s)")
         failed = [j for j in plan if j.status != "ok"]
         if failed:
             kept = final.parent / f"{final.name}.failed"
@@ -264,5 +259,5 @@ def run_report(fiscal_year: int, out: str | Path | None = None, jobs: int = 2, m
         swap_in(staging, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    _progress(f"done in {time.perf_counter() - started:.1f} s: {final / 'index.html'}")
+    progress("report", f"done in {time.perf_counter() - started:.1f} s: {final / 'index.html'}")
     return final

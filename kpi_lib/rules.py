@@ -241,7 +241,7 @@ def _level(kpi: Kpi, hist: pd.DataFrame, ev: Evaluation, s: RuleSettings) -> Eva
     if f == 0:
         ev.notes.append("基準年度より後の実績がないため進捗を評価できない")
     worse = sign * (L - B) < 0
-    ev.grade = scale.grade(ev.pace, worse_than_baseline=worse and ev.pace is not None)
+    ev.grade = scale.grade(ev.pace, worse_than_baseline=worse)  # no pace: '−' whatever the sign
     ev.calculation = calc + (f" → {ev.grade}" + ("（基準値より悪化）" if worse else ""))
     ev.progress_status = _growth_status(kpi, ev, B, ev.baseline_year, s)
     return ev

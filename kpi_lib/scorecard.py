@@ -66,7 +66,7 @@ def build_scorecard(catalog: Catalog, observations: pd.DataFrame, as_of: int,
     """One row per KPI, and per kpi_id the evaluation (with history and inputs) and outlook."""
     settings = settings or RuleSettings()
     municipality_code = municipality_code or catalog.strategy.municipality_code
-    forecast_config = forecast_config or load_config()
+    forecast_config = forecast_config or load_config(Path(data_dir) / "forecast.yaml")
     chosen = choose_values(observations)
     rows, evaluations = [], {}
     for kpi in catalog.kpis:

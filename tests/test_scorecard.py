@@ -110,3 +110,11 @@ def test_every_row_carries_its_inputs(card):
     assert inputs["baseline"] == [2018, -153] and "住民基本台帳" in inputs["baseline_source"]
     assert [2021, -103.0] in inputs["values_used"]
     assert inputs["settings"]["formula"] == "progress" and inputs["settings"]["grade_thresholds"]["A"] == 1.0
+
+
+def test_cli_maintain_tolerance_is_configurable():
+    out = subprocess.run([*KPI, "scorecard", "--as-of", "2021", "--format", "json", "--no-forecast",
+                          "--maintain-tolerance", "0.05", "--maintain-points", "1"],
+                         capture_output=True, text=True, check=True).stdout
+    row = next(r for r in json.loads(out) if r["kpi_id"] == "G2-0")
+    assert json.loads(row["inputs"])["settings"]["maintain_tolerance"] == {"relative": 0.05, "points": 1.0}
