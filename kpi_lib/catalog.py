@@ -21,6 +21,7 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -152,13 +153,35 @@ class Target(_Model):
         return self
 
 
-class PublicSeries(_Model):
-    """Where an official statistic measures the KPI (see kpi_lib.observations)."""
+DATASETS = ("jumin", "furusato", "furusato_detail", "ssds", "tourism")
+# How a statistic relates to the KPI it feeds; reports print the label beside its figures.
+RELATIONS_JA = {
+    "same": "同じ統計",
+    "related": "別の統計（定義が近い）",
+    "proxy": "代理指標（定義が異なる）",
+}
 
-    dataset: Literal["jumin", "furusato", "tourism"]
+
+class PublicSeries(_Model):
+    """Where an official statistic measures the KPI (see kpi_lib.observations).
+
+    A KPI may list several, in precedence order: for each year the first that has a
+    value counts. ``relation`` says how far the statistic is from the KPI's definition:
+    ``same`` (the statistic the KPI names), ``related`` (another statistic of the same
+    thing, e.g. SSDS births by residence for 住民基本台帳 births) or ``proxy`` (a different
+    quantity that tracks it, e.g. marriages by residence for registrations at the city
+    office); ``note_ja`` says why, and reports print it beside the figures.
+    """
+
+    dataset: Literal[DATASETS]
     measure: str
     year_basis: Literal["fiscal", "calendar"]
+    relation: Literal["same", "related", "proxy"] = "same"
     note_ja: str | None = None
+
+    @property
+    def relation_ja(self) -> str:
+        return RELATIONS_JA[self.relation]
 
 
 class Kpi(_Model):
@@ -173,8 +196,15 @@ class Kpi(_Model):
     direction: Direction  # required: never defaulted
     baseline: Baseline | None
     target: Target
-    public_series: PublicSeries | None = None
+    public_series: list[PublicSeries] = []  # in precedence order; a single mapping is read as a list of one
     note_ja: str | None = None
+
+    @field_validator("public_series", mode="before")
+    @classmethod
+    def _series_list(cls, value):
+        if value is None:
+            return []
+        return [value] if isinstance(value, dict) else value
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -199,7 +229,7 @@ class Kpi(_Model):
                     f"direction {self.direction} but the target {t.value:g} lies the other way"
                     f" from the baseline {b.value:g}"
                 )
-        if b is not None and b.from_series and self.public_series is None:
+        if b is not None and b.from_series and not self.public_series:
             raise ValueError("baseline.from_series needs a public_series")
         return self
 

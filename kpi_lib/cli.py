@@ -69,6 +69,8 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_series(args) -> int:
+    from .catalog import RELATIONS_JA
+    from .observations import mark_chosen
     from .scorecard import load_observations
 
     cat = catalog_mod.load_catalog(args.catalog)
@@ -78,8 +80,12 @@ def cmd_series(args) -> int:
     if obs.empty:
         raise KpiError(f"no observations of {kpi.kpi_id} ({kpi.label}) for municipality {args.municipality}: "
                        "it has no public series; enter actuals with `kpi template`")
-    cols = ["year", "year_basis", "value", "unit", "provenance", "source"]
-    if args.format != "table":
+    # Every row is listed; `used` marks the one the precedence rule counts for its year.
+    obs = obs.assign(used=mark_chosen(obs))
+    cols = ["year", "year_basis", "value", "unit", "provenance", "relation", "used", "source"]
+    if args.format == "table":
+        obs = obs.assign(relation=obs["relation"].map(RELATIONS_JA).fillna(""))
+    else:
         cols += ["licence", "source_file", "as_of", "note"]
     emit(obs[cols], args.format, args.out)
     return 0

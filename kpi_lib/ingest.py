@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import InputError
-from .loaders import furusato, jumin, tourism
+from .loaders import furusato, jumin, ssds, tourism
 from .output import progress, sha256, swap_in
 from .paths import DEFAULT_PUBLIC_DIR, DEFAULT_SHARED_DATA
 from .tidy import TIDY_COLUMNS
@@ -28,23 +29,40 @@ SORT_KEYS = ["dataset", "level", "municipality_code", "municipality", "measure",
 def build_tables(source: Path) -> dict[str, pd.DataFrame]:
     """Read and validate every input; nothing is written here."""
     if not source.is_dir():
-        raise InputError(str(source), "source folder not found; pass --source DIR (the folder holding jumin/, furusato/ and hokkaido_tourism/)")
+        raise InputError(str(source), "source folder not found; pass --source DIR (the folder holding jumin/, furusato/, ssds/ and hokkaido_tourism/)")
     progress("ingest", f"reading 住民基本台帳 files in {source / 'jumin'}")
     jumin_all = jumin.load_jumin(source / "jumin")
     codes = jumin.name_codes(jumin_all, BUNDLED_PREFECTURE)
     jumin_bundled = jumin_all[(jumin_all["prefecture"] == BUNDLED_PREFECTURE) | (jumin_all["level"] == "nation")]
 
-    progress("ingest", "reading ふるさと納税 time series and R2_gain.xlsx")
+    series_file = newest_series_file(source / "furusato")
+    progress("ingest", f"reading ふるさと納税: {series_file.name}, the yearly detail and R2_gain.xlsx")
     workbook = source / "furusato" / "R2_gain.xlsx"
     code_list = furusato.load_codes(workbook)
-    series = furusato.load_series(source / "furusato" / "soumu_kakudantai_timeseries_2008_2021.csv", code_list)
+    series = furusato.load_series(series_file, code_list)
     detail = furusato.load_r2_detail(workbook)
+    costs = furusato.load_detail(source / "furusato" / "soumu_detail_2019_2024.csv")
+
+    progress("ingest", "reading 社会・人口統計体系 (SSDS) municipal data")
+    ssds_rows = ssds.load_ssds(source / "ssds" / "ssds_hokkaido_municipal.csv")
 
     progress("ingest", f"reading 北海道観光入込客数 files in {source / 'hokkaido_tourism'}")
     visits = tourism.load_tourism(source / "hokkaido_tourism", codes)
     regions = tourism.load_regions(source / "hokkaido_tourism", codes)
-    return {"jumin": jumin_bundled, "furusato": series, "furusato_r2": detail, "tourism": visits,
-            "regions": regions}
+    return {"jumin": jumin_bundled, "furusato": series, "furusato_r2": detail, "furusato_detail": costs,
+            "ssds": ssds_rows, "tourism": visits, "regions": regions}
+
+
+def newest_series_file(folder: Path) -> Path:
+    """The ふるさと納税 time series reaching furthest (…_2008_2024.csv supersedes …_2008_2021.csv)."""
+    dated = {}
+    for p in folder.glob("soumu_kakudantai_timeseries_*.csv"):
+        m = re.search(r"_(\d{4})\.csv$", p.name)
+        if m:
+            dated[int(m[1])] = p
+    if not dated:
+        raise InputError(str(folder), "no file named like soumu_kakudantai_timeseries_2008_2024.csv")
+    return dated[max(dated)]
 
 
 def _csv_gz(df: pd.DataFrame) -> bytes:
@@ -79,7 +97,8 @@ def ingest(source: Path | None = None, out: Path | None = None) -> dict:
         manifest = {
             "description": "Public statistics bundled with kpi; rebuilt by `kpi ingest` from the publishers' files.",
             "prefecture_scope": {"jumin": BUNDLED_PREFECTURE, "tourism": BUNDLED_PREFECTURE,
-                                 "regions": BUNDLED_PREFECTURE, "furusato": "all", "furusato_r2": "all"},
+                                 "regions": BUNDLED_PREFECTURE, "ssds": BUNDLED_PREFECTURE, "furusato": "all",
+                                 "furusato_r2": "all", "furusato_detail": "all"},
             "inputs": _input_files(source),
             "outputs": outputs,
         }
@@ -93,7 +112,7 @@ def ingest(source: Path | None = None, out: Path | None = None) -> dict:
 
 
 def read_public(name: str, public_dir: Path | None = None) -> pd.DataFrame:
-    """One bundled table (jumin, furusato, furusato_r2, tourism, regions) as ingested."""
+    """One bundled table (jumin, furusato, furusato_r2, furusato_detail, ssds, tourism, regions) as ingested."""
     path = Path(public_dir or DEFAULT_PUBLIC_DIR) / f"{name}.csv.gz"
     if not path.exists():
         raise InputError(str(path), "bundled data not found; run `kpi ingest` to build it")

@@ -46,6 +46,9 @@ class BreakYears(BaseModel):
 class ForecastConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     level: float = Field(0.8, gt=0, lt=1)
+    # The final report compares the outlook made with data through this many years before
+    # the target year (3: FY2021 for an FY2024 target) with what happened.
+    review_years_before: int = Field(3, ge=1, le=10)
     method: Literal["auto", "naive", "drift", "linear", "loglinear", "holt"] = "auto"
     break_years: dict[str, BreakYears] = {}  # by kpi_id
 
@@ -167,12 +170,19 @@ def _project(kpi, years, values, future, config, data_dir, municipality_code, br
 
 
 @lru_cache(maxsize=32)
-def _peer_arrays(dataset: str, measure: str, basis: str, public_dir: str, exclude: str, end: int):
-    table = public_table(dataset, public_dir)
-    rows = table[(table["measure"] == measure) & table["month"].isna() & (table["year_basis"] == basis)
-                 & (table["level"] == "municipality") & table["municipality_code"].notna()
-                 & (table["municipality_code"] != exclude) & (table["year"] <= end)]
-    wide = rows.pivot_table(index="municipality_code", columns="year", values="value", aggfunc="first")
+def _peer_arrays(specs: tuple, public_dir: str, exclude: str, end: int):
+    """Every other municipality's series of the KPI's statistics, combined by the same
+    precedence as the KPI's own (the first listed statistic that has the year)."""
+    wide = None
+    for dataset, measure, basis in specs:
+        table = public_table(dataset, public_dir)
+        rows = table[(table["measure"] == measure) & table["month"].isna() & (table["year_basis"] == basis)
+                     & (table["level"] == "municipality") & table["municipality_code"].notna()
+                     & (table["municipality_code"] != exclude) & (table["year"] <= end)]
+        part = rows.pivot_table(index="municipality_code", columns="year", values="value", aggfunc="first")
+        wide = part if wide is None else wide.combine_first(part)
+    if wide is None or wide.empty:
+        return np.empty((0, 0))
     wide = wide.reindex(columns=range(int(wide.columns.min()), end + 1))
     arr = wide.to_numpy(float)
     # Only peers observed in the KPI's last year, without gaps at the end.
@@ -180,9 +190,8 @@ def _peer_arrays(dataset: str, measure: str, basis: str, public_dir: str, exclud
 
 
 def _peer_panel(kpi, data_dir, municipality_code, end, n):
-    spec = kpi.public_series
-    arr = _peer_arrays(spec.dataset, spec.measure, spec.year_basis, str(Path(data_dir) / "public"),
-                       municipality_code, end)
+    specs = tuple((s.dataset, s.measure, s.year_basis) for s in kpi.public_series)
+    arr = _peer_arrays(specs, str(Path(data_dir) / "public"), municipality_code, end)
     if len(arr) < 10:
         return None
     return arr[:, -n:] if arr.shape[1] >= n else None
@@ -230,6 +239,35 @@ def _finish(kpi, out: Outlook, hist, as_of, target_resolved, settings, sd) -> No
     else:
         p = 1 - _p_above(mean, s, target)
     out.p_meet = float(p)
+
+
+@dataclass
+class Hindsight:
+    """What the outlook said mid-period, beside what happened in the target year."""
+
+    kpi_id: str
+    origin: int  # the last year of data the outlook saw
+    outlook: Outlook
+    actual: float | None  # the target year's value, or the window's total; None while 未確定
+    inside: bool | None = None  # the actual inside the outlook's interval
+    verdict: str | None = None
+
+
+def hindsight(kpi: Kpi, obs: pd.DataFrame, final, *, data_dir: Path = DATA_DIR, municipality_code: str,
+              config: ForecastConfig | None = None, settings: RuleSettings | None = None) -> Hindsight:
+    """The outlook computed from data through `target year − review_years_before` only
+    (the panel of peers cut at the same year), against the final evaluation `final`."""
+    config = config or ForecastConfig()
+    origin = kpi.target.year - config.review_years_before
+    seen = obs[obs["year"] <= origin] if not obs.empty else obs
+    then = outlook(kpi, seen, origin, data_dir=data_dir, municipality_code=municipality_code, config=config,
+                   settings=settings, target_resolved=final.target_resolved)
+    decided = final.verdict in ("達成", "未達成")
+    actual = (final.cumulative_value if kpi.target.kind == "cumulative" else final.latest_value) if decided else None
+    inside = None
+    if actual is not None and then.forecast_lower is not None:
+        inside = bool(then.forecast_lower <= actual <= then.forecast_upper)
+    return Hindsight(kpi.kpi_id, origin, then, actual, inside, final.verdict)
 
 
 def _p_above(mean: float, sd: float, x: float) -> float:

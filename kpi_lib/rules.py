@@ -128,8 +128,11 @@ class Evaluation:
     calculation: str = ""
     notes: list[str] = field(default_factory=list)
     history: list[tuple[int, float]] = field(default_factory=list)
+    final: bool = False  # the evaluation year has reached the target year
+    verdict: str | None = None  # when final: 達成 / 未達成 / 未確定
     settings: dict = field(default_factory=dict)
     outlook: object | None = None  # kpi_lib.outlook.Outlook, attached by the scorecard
+    hindsight: object | None = None  # kpi_lib.outlook.Hindsight: the mid-period outlook against the outcome
 
 
 def _round(x: float | None, digits: int = 10) -> float | None:
@@ -154,14 +157,32 @@ def _good_comparator(kpi: Kpi) -> str:
     return kpi.target.comparator or (">=" if kpi.direction == "increase" else "<=")
 
 
+VERDICTS = ("達成", "未達成", "未確定")
+
+
 def evaluate(kpi: Kpi, obs: pd.DataFrame, as_of: int, settings: RuleSettings | None = None) -> Evaluation:
-    """Judge one KPI as of fiscal year `as_of` from its observations (columns year, value)."""
+    """Judge one KPI as of fiscal year `as_of` from its observations (columns year, value).
+
+    From the target year on the judgement is final (`verdict`): the target year's own
+    value (a cumulative target: the window's total) decides 達成 or 未達成, and a missing
+    value leaves it 未確定. Before it, the grade measures pace on the straight line.
+    """
     settings = settings or RuleSettings()
-    hist = _history(obs, as_of)
     t = kpi.target
+    final = as_of >= t.year
+    # A final verdict reads nothing after the target year.
+    hist = _history(obs, min(as_of, t.year) if final else as_of)
     ev = Evaluation(kpi_id=kpi.kpi_id, as_of=as_of, rule=t.kind, target_year=t.year,
-                    n_points=len(hist), settings=settings.describe(),
+                    n_points=len(hist), settings=settings.describe(), final=final,
                     history=[(int(y), float(v)) for y, v in zip(hist["year"], hist["value"], strict=True)])
+    ev = _judge(kpi, obs, hist, ev, settings)
+    if final:
+        _final_verdict(kpi, ev)
+    return ev
+
+
+def _judge(kpi: Kpi, obs: pd.DataFrame, hist: pd.DataFrame, ev: Evaluation, settings: RuleSettings) -> Evaluation:
+    t = kpi.target
     ev.baseline_year, ev.baseline_value, ev.baseline_source = _baseline(kpi, obs)
     ev.target_resolved = _round(kpi.resolve_target(ev.baseline_value))
     if not hist.empty:
@@ -176,6 +197,37 @@ def evaluate(kpi: Kpi, obs: pd.DataFrame, as_of: int, settings: RuleSettings | N
     if kpi.direction == "maintain":
         return _maintain(kpi, ev, settings)
     return _level(kpi, hist, ev, settings)
+
+
+def _final_verdict(kpi: Kpi, ev: Evaluation) -> None:
+    """達成 / 未達成 from the target year's value (or the window's total); else 未確定."""
+    t = kpi.target
+    if t.kind == "cumulative":
+        missing = _missing_window_years(kpi, ev)
+        # Yearly counts only add up: a total reached with years missing is reached.
+        decided = ev.met is True or (ev.met is False and not missing)
+        why = f"累計期間の{'、'.join(map(str, missing))}年度の実績がない"
+    elif t.kind == "milestone":
+        decided = ev.met is True or bool(ev.history)
+        why = "策定状況の実績がない"
+    else:
+        decided = ev.met is not None and ev.latest_year == t.year
+        latest = f"最新の実績は{ev.latest_year}年度" if ev.latest_year is not None else "実績なし"
+        why = f"目標年度（{t.year}年度）の実績がない（{latest}）"
+    if not decided:
+        ev.verdict, ev.met, ev.grade, ev.pace = "未確定", None, NO_GRADE, None
+        ev.notes.insert(0, f"{why}ため最終評価は未確定")
+        if ev.calculation:  # the figures so far, without the grade they would earn mid-period
+            ev.calculation = f"最終評価は未確定。参考（最新の実績による）: {ev.calculation.rsplit(' → ', 1)[0]}"
+        return
+    ev.verdict = "達成" if ev.met else "未達成"
+    ev.calculation = f"最終評価（{t.year}年度）: {ev.verdict}。" + ev.calculation
+
+
+def _missing_window_years(kpi: Kpi, ev: Evaluation) -> list[int]:
+    w = kpi.target.window
+    have = {y for y, _ in ev.history}
+    return [y for y in range(w.start, w.end + 1) if y not in have]
 
 
 def _baseline(kpi: Kpi, obs: pd.DataFrame) -> tuple[int | None, float | None, str | None]:

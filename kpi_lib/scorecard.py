@@ -10,7 +10,7 @@ import pandas as pd
 from . import actuals as actuals_mod
 from .catalog import Catalog
 from .observations import OBS_COLUMNS, choose_values, public_observations, strategy_baselines
-from .outlook import ForecastConfig, load_config, outlook
+from .outlook import ForecastConfig, hindsight, load_config, outlook
 from .paths import ASHIBETSU, DATA_DIR
 from .rules import PROGRESS_STATUSES, RuleSettings, evaluate
 
@@ -18,7 +18,7 @@ SCORECARD_COLUMNS = [
     "kpi_id", "goal", "measure", "name_ja", "unit", "direction", "target_kind",
     "baseline_year", "baseline_value", "target_year", "target_resolved",
     "latest_year", "latest_value", "cumulative_value", "expected_value",
-    "achievement_rate", "pace", "grade", "progress_status", "met", "n_points",
+    "achievement_rate", "pace", "grade", "progress_status", "met", "verdict", "first_met_year", "n_points",
     "forecast_value", "forecast_lower", "forecast_upper", "p_meet", "forecast_method", "evidence",
     "year_basis", "source", "provenance", "rate_based", "calculation", "notes", "inputs",
 ]
@@ -29,7 +29,8 @@ HEADERS_JA = {
     "direction": "方向", "target_kind": "目標の種類", "baseline_year": "基準年度", "baseline_value": "基準値",
     "target_year": "目標年度", "target_resolved": "目標値", "latest_year": "実績年度", "latest_value": "実績値",
     "cumulative_value": "累計", "expected_value": "目安値", "achievement_rate": "達成率", "pace": "進捗（目安値比）",
-    "grade": "評価", "progress_status": "進捗状況", "met": "目標達成", "n_points": "データ数",
+    "grade": "評価", "progress_status": "進捗状況", "met": "目標達成", "verdict": "最終評価",
+    "first_met_year": "初めて目標に達した年度", "n_points": "データ数",
     "forecast_value": "見通し（目標年度）", "forecast_lower": "見通し下限", "forecast_upper": "見通し上限",
     "p_meet": "達成確率", "forecast_method": "予測手法", "evidence": "根拠の強さ", "year_basis": "年の区分", "source": "出典", "provenance": "データの種類", "rate_based": "率による評価",
     "calculation": "算定", "notes": "注記", "inputs": "算定の入力",
@@ -72,10 +73,16 @@ def build_scorecard(catalog: Catalog, observations: pd.DataFrame, as_of: int,
     for kpi in catalog.kpis:
         obs = chosen[chosen["kpi_id"] == kpi.kpi_id] if not chosen.empty else chosen
         ev = evaluate(kpi, obs, as_of, settings)
+        # Once the target year is reached the verdict is final: no forecast, but a look
+        # back at what the outlook said mid-period (public series only).
         ol = outlook(kpi, obs, as_of, data_dir=Path(data_dir), municipality_code=municipality_code,
-                     config=forecast_config, settings=settings, target_resolved=ev.target_resolved) if forecast else None
+                     config=forecast_config, settings=settings, target_resolved=ev.target_resolved) \
+            if forecast and not ev.final else None
         evaluations[kpi.kpi_id] = ev
         ev.outlook = ol
+        if forecast and ev.final and kpi.public_series:
+            ev.hindsight = hindsight(kpi, obs, ev, data_dir=Path(data_dir), municipality_code=municipality_code,
+                                     config=forecast_config, settings=settings)
         used = obs[obs["year"] <= as_of] if not obs.empty else obs
         rows.append({
             "kpi_id": kpi.kpi_id, "goal": kpi.goal, "measure": kpi.measure_code, "name_ja": kpi.label,
@@ -85,7 +92,8 @@ def build_scorecard(catalog: Catalog, observations: pd.DataFrame, as_of: int,
             "latest_year": ev.latest_year, "latest_value": ev.latest_value,
             "cumulative_value": ev.cumulative_value, "expected_value": ev.expected_value,
             "achievement_rate": ev.achievement_rate, "pace": ev.pace, "grade": ev.grade,
-            "progress_status": ev.progress_status, "met": ev.met, "n_points": ev.n_points,
+            "progress_status": ev.progress_status, "met": ev.met, "verdict": ev.verdict,
+            "first_met_year": ev.first_met_year, "n_points": ev.n_points,
             "forecast_value": ol.forecast_value if ol else None,
             "forecast_lower": ol.forecast_lower if ol else None,
             "forecast_upper": ol.forecast_upper if ol else None,

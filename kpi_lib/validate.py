@@ -8,7 +8,7 @@ from pathlib import Path
 from .actuals import read_actuals
 from .catalog import Catalog, load_catalog
 from .errors import InputError
-from .loaders import furusato, jumin, tourism
+from .loaders import furusato, jumin, ssds, tourism
 
 
 def validate_file(path: str | Path, catalog: Catalog) -> str:
@@ -35,10 +35,16 @@ def validate_file(path: str | Path, catalog: Catalog) -> str:
             raise InputError(str(path), "the 団体コード list R2_gain.xlsx must lie beside this CSV")
         df = furusato.load_series(path, furusato.load_codes(codes_file))
         return f"{name}: ふるさと納税 time series, {len(df):,} values"
+    if name.startswith("soumu_detail"):
+        df = furusato.load_detail(path)
+        return f"{name}: ふるさと納税 detail (costs), {df['municipality_code'].nunique()} bodies, {len(df):,} values"
+    if name.startswith("ssds_"):
+        df = ssds.load_ssds(path)
+        return f"{name}: 社会・人口統計体系 municipal data, {df['municipality_code'].nunique()} municipalities, {len(df):,} values"
     if path.suffix in (".yaml", ".yml"):
         cat = load_catalog(path)
         return f"{name}: KPI catalog, {len(cat.kpis)} indicators"
     if path.suffix.lower() in (".xlsx", ".csv"):
         df = read_actuals(path, catalog)
         return f"{name}: analysts' actuals, {len(df)} values for {df['kpi_id'].nunique()} KPIs, nothing to fix"
-    raise InputError(str(path), "unknown kind of file: expected a KPI catalog (.yaml), an entry workbook or CSV, or an official file (YYMMssjin.xls, tourism_stat_report_YYYY_monthly.csv, R2_gain.xlsx, soumu_kakudantai_*.csv)")
+    raise InputError(str(path), "unknown kind of file: expected a KPI catalog (.yaml), an entry workbook or CSV, or an official file (YYMMssjin.xls, tourism_stat_report_YYYY_monthly.csv, R2_gain.xlsx, soumu_kakudantai_*.csv, soumu_detail_*.csv, ssds_*.csv)")

@@ -9,6 +9,7 @@ from kpi_lib.catalog import load_catalog
 from kpi_lib.errors import InputError
 from kpi_lib.ingest import ingest, read_public
 from kpi_lib.paths import DEFAULT_PUBLIC_DIR
+from kpi_lib.observations import choose_values
 from kpi_lib.scorecard import load_observations
 from tests.conftest import SHARED_DATA, need_shared
 
@@ -38,7 +39,7 @@ def test_a_bad_source_changes_nothing_already_ingested(tmp_path):
 
 
 def test_every_bundled_row_carries_source_licence_and_as_of():
-    for name in ("jumin", "furusato", "furusato_r2", "tourism"):
+    for name in ("jumin", "furusato", "furusato_r2", "furusato_detail", "ssds", "tourism"):
         df = read_public(name)
         assert df[["source", "licence", "source_file", "as_of"]].notna().all().all(), name
         assert len(df) > 1000
@@ -58,7 +59,9 @@ def observations():
 
 
 def _series(observations, kpi_id, provenance="public"):
-    rows = observations[(observations.kpi_id == kpi_id) & (observations.provenance == provenance)]
+    """The values that count (precedence rule) of one provenance."""
+    rows = observations if provenance == "strategy" else choose_values(observations)
+    rows = rows[(rows.kpi_id == kpi_id) & (rows.provenance == provenance)]
     return dict(zip(rows.year, rows.value, strict=True))
 
 
@@ -70,6 +73,7 @@ def test_four_public_series_map_to_kpis(observations):
     births = observations[(observations.kpi_id == "G3-1-1") & (observations.provenance == "public")]
     assert set(births.year_basis) == {"calendar"}  # said, not hidden
     assert births.note.str.contains("暦年").all()
+    assert _series(observations, "G2-2-3")[2024] == 11_899  # the FY2024 survey
 
 
 def test_official_figure_and_strategy_baseline_are_both_shown(observations):
@@ -82,8 +86,8 @@ def test_kpi_series_cli_for_another_municipality():
     out = subprocess.run([sys.executable, "-m", "kpi_lib.cli", "series", "G2-2-3", "--municipality", "012335",
                           "--format", "csv"], capture_output=True, text=True, check=True).stdout
     lines = out.strip().splitlines()
-    assert lines[0].startswith("year,year_basis,value,unit,provenance,source")
-    assert len(lines) == 15  # FY2008–FY2021 for 伊達市 (北海道), no strategy baseline
+    assert lines[0].startswith("year,year_basis,value,unit,provenance,relation,used,source")
+    assert len(lines) == 18  # FY2008–FY2024 for 伊達市 (北海道), no strategy baseline
     assert "strategy" not in out
 
 

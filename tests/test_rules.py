@@ -278,6 +278,10 @@ def test_mirrored_data_with_mirrored_direction_gives_the_same_grade(base, gap, a
 def test_cumulative_more_never_grades_lower(total, counts, extra):
     kpi = make_kpi(kind="cumulative", baseline=None, value=total)
     years = list(range(2020, 2020 + len(counts)))
-    base = evaluate(kpi, obs(*zip(years, counts, strict=True)), 2024)
-    more = evaluate(kpi, obs(*zip(years, [*counts[:-1], counts[-1] + extra], strict=True)), 2024)
+    # As of the last counted year: mid-period grades, or the final one with the window complete.
+    base = evaluate(kpi, obs(*zip(years, counts, strict=True)), years[-1])
+    more = evaluate(kpi, obs(*zip(years, [*counts[:-1], counts[-1] + extra], strict=True)), years[-1])
     assert RANK[more.grade] <= RANK[base.grade]
+    if base.final:
+        assert base.verdict in ("達成", "未達成") and more.verdict in ("達成", "未達成")
+        assert not (base.verdict == "達成" and more.verdict == "未達成")

@@ -132,3 +132,66 @@ def load_r2_detail(workbook: str | Path) -> pd.DataFrame:
         licence=LICENCE, source_file=workbook.name, as_of=_fiscal_year_end(2020),
     )
     return finish(df, file)
+
+
+SOURCE_DETAIL = "総務省「ふるさと納税に関する現況調査」受入額及び受入件数・経費の内訳（各年度の詳細）"
+DETAIL_KEYS = ["団体コード", "都道府県", "市区町村", "年度"]
+# column -> (measure, unit). The ratios of the file are left out: they are these
+# amounts divided by 受入額, and analysis recomputes them from the yen figures.
+DETAIL_MEASURES = {
+    "受入件数": ("受入件数", "件"),
+    "受入額_円": ("受入額", "円"),
+    "返礼品調達費_円": ("返礼品調達費", "円"),
+    "送付費_円": ("送付費", "円"),
+    "広報費_円": ("広報費", "円"),
+    "決済費_円": ("決済費", "円"),
+    "事務費_円": ("事務費", "円"),
+    "その他費_円": ("その他費", "円"),
+    "経費合計_円": ("経費合計", "円"),
+    "ポータル費_円": ("ポータル費", "円"),  # reported from FY2023, part of 事務費
+}
+
+
+def load_detail(path: str | Path) -> pd.DataFrame:
+    """The yearly detail CSV (FY2019–): counts, amounts and the costs of collecting them, in 円."""
+    path = Path(path)
+    file = str(path)
+    try:
+        raw = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    except FileNotFoundError:
+        raise InputError(file, "file not found") from None
+    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise InputError(file, f"not a readable UTF-8 CSV: {exc}") from None
+    missing = [c for c in [*DETAIL_KEYS, *DETAIL_MEASURES] if c not in raw.columns]
+    if missing:
+        raise InputError(file, f"expected the columns {missing} (found {list(raw.columns)})", row=1)
+    codes = raw["団体コード"].map(code6)
+    if codes.isna().any():
+        line = int(codes.isna().idxmax()) + 2
+        raise InputError(file, f"expected a 6-digit 団体コード, found {raw.at[line - 2, '団体コード']!r}",
+                         row=line, column="団体コード")
+    is_pref = codes.str[2:5].eq("000")
+    frames = []
+    for column, (measure, unit) in DETAIL_MEASURES.items():
+        text = raw[column].str.strip()
+        values = pd.to_numeric(text, errors="coerce")
+        bad = values.isna() & text.ne("")
+        if measure != "その他費":  # the publisher books adjustments there (村山市 FY2019: −38,759,029)
+            bad |= values < 0
+        if bad.any():
+            line = int(bad.idxmax()) + 2
+            raise InputError(file, f"expected a non-negative number, found {text[line - 2]!r}", row=line,
+                             column=column)
+        frames.append(pd.DataFrame({
+            "municipality_code": codes, "prefecture": raw["都道府県"].str.strip(),
+            "municipality": raw["市区町村"].str.strip().where(~is_pref, None).replace("", None),
+            "level": is_pref.map({True: "prefecture", False: "municipality"}),
+            "measure": measure, "value": values, "unit": unit, "year": pd.to_numeric(raw["年度"], errors="coerce"),
+        }).dropna(subset=["value"]))
+    df = pd.concat(frames, ignore_index=True)
+    if df["year"].isna().any():
+        raise InputError(file, "expected a fiscal year in every row", column="年度")
+    df["year"] = df["year"].astype(int)
+    df = df.assign(dataset="furusato_detail", year_basis="fiscal", month=pd.NA, source=SOURCE_DETAIL,
+                   licence=LICENCE, source_file=path.name, as_of=df["year"].map(_fiscal_year_end))
+    return finish(df, file)
