@@ -2,7 +2,7 @@
 # (or reinstalls when pyproject.toml changed), so a fresh clone needs nothing else.
 VENV ?= .venv
 PYTHON ?= python3
-FY ?= 2021
+FY ?= 2024
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 

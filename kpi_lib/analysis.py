@@ -133,3 +133,75 @@ def furusato_context(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
     my_rank = rank[rank["municipality_code"] == code].set_index("year")["r"].astype(int)
     return pd.DataFrame({"全国（件）": nation, "北海道内市町村計（件）": hk_total, "当市（件）": mine,
                          "道内順位": my_rank, "道内市町村数": hokkaido.groupby("year").size()})
+
+
+# The 総務省 rules since June 2019: gifts in return at most 3割 of the donation, all costs
+# of collecting it (gifts included) at most 5割 (what counts as a cost widened in Oct 2023).
+GIFT_RATIO_CAP, COST_RATIO_CAP = 0.3, 0.5
+COST_ITEMS = ["返礼品調達費", "送付費", "広報費", "決済費", "事務費", "その他費"]
+
+
+def _detail(data_dir) -> pd.DataFrame:
+    return _table("furusato_detail", data_dir)
+
+
+def furusato_costs(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
+    """One municipality's donations and their costs by fiscal year (円), with the two ratios."""
+    d = _detail(data_dir)
+    rows = d[d["municipality_code"] == code]
+    wide = rows.pivot_table(index="year", columns="measure", values="value", aggfunc="first")
+    out = wide.reindex(columns=["受入件数", "受入額", *COST_ITEMS, "経費合計"])
+    out["返礼品率"] = out["返礼品調達費"] / out["受入額"]
+    out["経費率"] = out["経費合計"] / out["受入額"]
+    return out.rename_axis(index="年度", columns=None)
+
+
+def furusato_cost_context(code: str = ASHIBETSU, data_dir=None, prefecture: str = "北海道") -> pd.DataFrame:
+    """返礼品率 and 経費率 of the municipality beside the prefecture's and the nation's
+    municipalities (medians), and how many of them were above the caps."""
+    d = _detail(data_dir)
+    d = d[d["level"] == "municipality"]
+    wide = d.pivot_table(index=["municipality_code", "year"], columns="measure", values="value", aggfunc="first")
+    wide = wide[wide["受入額"] > 0]
+    ratios = pd.DataFrame({"返礼品率": wide["返礼品調達費"] / wide["受入額"],
+                           "経費率": wide["経費合計"] / wide["受入額"]}).reset_index()
+    prefs = d.drop_duplicates("municipality_code").set_index("municipality_code")["prefecture"]
+    ratios["prefecture"] = ratios["municipality_code"].map(prefs)
+    in_pref = ratios[ratios["prefecture"] == prefecture]
+    mine = ratios[ratios["municipality_code"] == code].set_index("year")
+    by_year = ratios.groupby("year")
+    pref_year = in_pref.groupby("year")
+    return pd.DataFrame({
+        "当市の返礼品率": mine["返礼品率"], f"{prefecture}内の中央値（返礼品率）": pref_year["返礼品率"].median(),
+        "全国の中央値（返礼品率）": by_year["返礼品率"].median(),
+        "当市の経費率": mine["経費率"], f"{prefecture}内の中央値（経費率）": pref_year["経費率"].median(),
+        "全国の中央値（経費率）": by_year["経費率"].median(),
+        "経費率5割超の団体（全国）": by_year["経費率"].agg(lambda s: int((s > COST_RATIO_CAP).sum())),
+        "団体数（全国）": by_year.size(),
+    }).rename_axis(index="年度")
+
+
+def peak_and_latest(series: pd.Series) -> dict:
+    """The peak year and value of a yearly series and where its latest year stands against it."""
+    s = series.dropna()
+    peak_year = int(s.idxmax())
+    return {"peak_year": peak_year, "peak": float(s.max()), "latest_year": int(s.index.max()),
+            "latest": float(s.iloc[-1]), "share_of_peak": float(s.iloc[-1] / s.max()) if s.max() else None}
+
+
+def ssds_migration(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
+    """Japanese movers (SSDS) by calendar year beside the 住民基本台帳 社会増減, where both exist.
+
+    SSDS counts moves between municipalities of Japanese residents only; the gap column
+    shows how far the two statistics differ in the years they share.
+    """
+    t = _table("ssds", data_dir)
+    rows = t[t["municipality_code"] == code]
+    wide = rows.pivot_table(index="year", columns="measure", values="value", aggfunc="first")
+    names = {"転入者数（日本人移動者）": "転入（日本人）", "転出者数（日本人移動者）": "転出（日本人）",
+             "転入超過数（日本人移動者）": "転入−転出"}
+    out = wide.reindex(columns=list(names)).rename(columns=names).dropna(how="all").rename_axis(columns=None)
+    jumin = migration(code, data_dir)
+    out["住民基本台帳の社会増減"] = jumin["社会増減"].reindex(out.index)
+    out["差（SSDS−住民基本台帳）"] = out["転入−転出"] - out["住民基本台帳の社会増減"]
+    return out.rename_axis(index="年")

@@ -16,7 +16,8 @@ import seaborn as sns
 PALETTE = {"history": "#305496", "baseline": "#7F7F7F", "target": "#C00000", "path": "#C00000",
            "forecast": "#ED7D31", "peer": "#BFBFBF"}
 GRADE_COLORS = {"A": "#2E7D32", "B": "#9CCC65", "C": "#FBC02D", "D": "#E53935", "−": "#BDBDBD",
-                "◎": "#2E7D32", "○": "#9CCC65", "△": "#FBC02D", "×": "#E53935", "S": "#1B5E20"}
+                "◎": "#2E7D32", "○": "#9CCC65", "△": "#FBC02D", "×": "#E53935", "S": "#1B5E20",
+                "達成": "#2E7D32", "未達成": "#E53935", "未確定": "#BDBDBD"}
 
 
 def use_style() -> None:
@@ -40,6 +41,7 @@ def kpi_chart(kpi, evaluation, outlook=None, history: pd.DataFrame | None = None
     yw = _year_word(history)
     if history is not None and not history.empty:
         ax.plot(history["year"], history["value"], marker="o", color=PALETTE["history"], label="実績")
+        _mark_other_statistics(ax, history, history["value"])
     ev = evaluation
     cumulative = kpi.target.kind == "cumulative"
     if ev.baseline_year is not None and ev.baseline_value is not None and not cumulative:
@@ -69,6 +71,20 @@ def kpi_chart(kpi, evaluation, outlook=None, history: pd.DataFrame | None = None
     return ax
 
 
+OTHER_STATISTIC_LABELS = {"related": "別の統計による値", "proxy": "代理指標による値"}
+
+
+def _mark_other_statistics(ax, history: pd.DataFrame, y: pd.Series) -> None:
+    """Hollow markers on the points that come from another statistic than the KPI's own."""
+    if "relation" not in history:
+        return
+    for relation, label in OTHER_STATISTIC_LABELS.items():
+        other = history["relation"].eq(relation).to_numpy()
+        if other.any():
+            ax.scatter(history["year"][other], y[other], s=90, facecolors="white", edgecolors=PALETTE["history"],
+                       linewidths=2, zorder=7, label=label)
+
+
 def cumulative_chart(kpi, evaluation, outlook=None, history: pd.DataFrame | None = None, ax=None):
     """Running total over the window against the pro-rata path to the total."""
     ax = ax or plt.subplots()[1]
@@ -80,6 +96,7 @@ def cumulative_chart(kpi, evaluation, outlook=None, history: pd.DataFrame | None
         inw = history[(history["year"] >= w.start) & (history["year"] <= w.end)].sort_values("year")
         if not inw.empty:
             ax.plot(inw["year"], inw["value"].cumsum(), marker="o", color=PALETTE["history"], label="累計（実績）")
+            _mark_other_statistics(ax, inw, inw["value"].cumsum())
     if outlook is not None and outlook.forecast_value is not None and outlook.path:
         ax.errorbar([w.end], [outlook.forecast_value],
                     yerr=[[outlook.forecast_value - (outlook.forecast_lower or outlook.forecast_value)],
@@ -105,5 +122,56 @@ def grade_bar(counts: pd.DataFrame, ax=None):
         left += data[grade]
     ax.invert_yaxis()
     ax.set_xlabel("指標数")
-    ax.legend(title="評価", ncols=len(data.columns), fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22))
+    ax.legend(title=counts.columns.name or "評価", ncols=len(data.columns), fontsize=8, loc="upper center",
+              bbox_to_anchor=(0.5, -0.22))
+    return ax
+
+
+def cost_structure_chart(costs: pd.DataFrame, items: list[str], gift_cap: float, cost_cap: float, ax=None):
+    """Each cost item as a share of the donations received, stacked by year, with the caps."""
+    ax = ax or plt.subplots(figsize=(9, 4.2))[1]
+    shares = costs[items].div(costs["受入額"], axis=0)
+    bottom = pd.Series(0.0, index=shares.index)
+    colors = sns.color_palette("muted", len(items))
+    for item, color in zip(items, colors, strict=True):
+        ax.bar(shares.index, shares[item].fillna(0), bottom=bottom, color=color, label=item)
+        bottom += shares[item].fillna(0)
+    ax.axhline(gift_cap, color=PALETTE["target"], ls=":", lw=1.2, label=f"返礼品の上限（{gift_cap:.0%}）")
+    ax.axhline(cost_cap, color=PALETTE["target"], ls="--", lw=1.2, label=f"経費全体の上限（{cost_cap:.0%}）")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.set(xlabel="年度", ylabel="受入額に対する割合")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    return ax
+
+
+def month_heatmap(monthly: pd.DataFrame, title: str, unit: str = "千人", ax=None):
+    """Fiscal year × month values as a heatmap (April first)."""
+    ax = ax or plt.subplots(figsize=(9, 5))[1]
+    sns.heatmap(monthly, cmap="Blues", ax=ax, cbar_kws={"label": unit})
+    ax.set(title=title, xlabel="月", ylabel="年度")
+    return ax
+
+
+def mix_areas(shares: pd.DataFrame, groups: list[list[str]], titles: list[str]):
+    """One stacked-area panel per group of shares (each group sums to 1); returns the last axes."""
+    fig, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 3.8), squeeze=False)
+    for ax, cols, title in zip(axes[0], groups, titles, strict=True):
+        shares[cols].plot.area(ax=ax, title=title)
+        ax.set(xlabel="年度", ylabel="構成比")
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
+    return axes[0][-1]
+
+
+def peer_lines(indexed: pd.DataFrame, highlight: str, title: str, ylabel: str, ax=None):
+    """Each column a grey line; the highlighted one red and thick; 100 marked."""
+    ax = ax or plt.subplots(figsize=(9, 5))[1]
+    for col in indexed.columns:
+        mine = col == highlight
+        ax.plot(indexed.index, indexed[col], color=PALETTE["target"] if mine else PALETTE["peer"],
+                lw=2.5 if mine else 1, label=col if mine else None, zorder=3 if mine else 2)
+    ax.axhline(100, color="black", lw=0.8)
+    ax.set(title=title, xlabel="年度", ylabel=ylabel)
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.legend(fontsize=8)
     return ax

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .catalog import Catalog, load_catalog
-from .observations import choose_values
+from .catalog import RELATIONS_JA, Catalog, load_catalog
+from .observations import choose_values, freshness, mark_chosen
 from .paths import ASHIBETSU, DATA_DIR
 from .rules import PROGRESS_STATUSES, RuleSettings
 from .scorecard import build_scorecard, load_observations
@@ -37,6 +37,19 @@ class ReportContext:
 
     def kpi(self, kpi_id: str):
         return self.catalog.get(kpi_id)
+
+    def kpi_for(self, dataset: str, *measures: str):
+        """The catalog's KPI fed by one of these public statistics (first listed), or None.
+
+        Notebooks find their KPIs this way, never by id, so they serve any catalog."""
+        return next((k for k in self.catalog.kpis
+                     if k.public_series and k.public_series[0].dataset == dataset
+                     and k.public_series[0].measure in measures), None)
+
+    def first_kpi_with_data(self):
+        """The default of the deep dive: the first numeric goal (★) with data, else any KPI with data."""
+        with_data = [k for k in self.catalog.kpis if not self.history(k.kpi_id).empty] or self.catalog.kpis
+        return next((k for k in with_data if k.numeric_goal), with_data[0])
 
     def history(self, kpi_id: str) -> pd.DataFrame:
         """The values the rules used (one per year), oldest first."""
@@ -79,6 +92,13 @@ def save_context(ctx: ReportContext, path: Path, catalog_path: str = "", data_di
         pickle.dump((key, ctx), fh)
 
 
+def save_figure(fig, output_dir: str, name: str) -> None:
+    """Keep a figure beside the report when the notebook is given an output folder."""
+    if output_dir:
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        fig.savefig(Path(output_dir) / f"{name}.png", dpi=150, bbox_inches="tight")
+
+
 def _num(v, unit: str = "") -> str:
     if v is None or pd.isna(v):
         return ""
@@ -90,27 +110,143 @@ def _pct(v) -> str:
     return "" if v is None or pd.isna(v) else f"{v:.0%}"
 
 
+# Beside a figure that comes from another statistic than the KPI's own (docs/rules.md).
+RELATION_MARK = {"related": "別の統計", "proxy": "代理指標"}
+
+
+def _year_note(year, relation=None) -> str:
+    if year is None or pd.isna(year):
+        return ""
+    mark = RELATION_MARK.get(relation) if isinstance(relation, str) else None
+    return f"（{int(year)}{'・' + mark if mark else ''}）"
+
+
 def reader_table(card: pd.DataFrame) -> pd.DataFrame:
-    """The scorecard as readers see it: 基準値, 実績, 目標値, 達成率, 評価, 見通し."""
+    """The scorecard as readers see it: 基準値, 実績, 目標値, 達成率, 評価, and either the
+    final verdict (from the target year on) or the outlook (before it)."""
+    final = card["verdict"].notna().any()
+    with_outlook = card["forecast_value"].notna().any()
     rows = []
     for _, r in card.iterrows():
-        latest = _num(r["latest_value"]) + (f"（{int(r['latest_year'])}）" if pd.notna(r["latest_year"]) else "")
+        latest = _num(r["latest_value"]) + _year_note(r["latest_year"], r.get("latest_relation"))
         if r["target_kind"] == "cumulative" and pd.notna(r["cumulative_value"]):
             latest = f"累計 {_num(r['cumulative_value'])}（〜{int(r['latest_year'])}）"
-        outlook = ""
-        if pd.notna(r["forecast_value"]):
-            outlook = _num(r["forecast_value"])
-            if pd.notna(r["forecast_lower"]):
-                outlook += f"（{_num(r['forecast_lower'])}〜{_num(r['forecast_upper'])}）"
-        rows.append({
+            mark = RELATION_MARK.get(r.get("latest_relation"))
+            latest += f"・{mark}" if isinstance(mark, str) else ""
+        row = {
             "ID": r["kpi_id"], "施策": r["measure"], "指標": r["name_ja"], "単位": r["unit"],
             "基準値": _num(r["baseline_value"]) + (f"（{int(r['baseline_year'])}）" if pd.notna(r["baseline_value"]) else ""),
             "実績": latest, "目標値": _num(r["target_resolved"]), "達成率": _pct(r["achievement_rate"]),
-            "評価": r["grade"], "進捗状況": PROGRESS_STATUSES.get(r["progress_status"], ""),
-            "見通し（目標年度）": outlook, "達成確率": _pct(r["p_meet"]),
-            "根拠": EVIDENCE_JA.get(r["evidence"], r["evidence"]),
-        })
+            "評価": r["grade"],
+        }
+        if final:
+            row["最終評価"] = r["verdict"] if isinstance(r["verdict"], str) else ""
+            row["注記"] = _first_note(r)
+        else:
+            row["進捗状況"] = PROGRESS_STATUSES.get(r["progress_status"], "")
+        if with_outlook:
+            outlook = ""
+            if pd.notna(r["forecast_value"]):
+                outlook = _num(r["forecast_value"])
+                if pd.notna(r["forecast_lower"]):
+                    outlook += f"（{_num(r['forecast_lower'])}〜{_num(r['forecast_upper'])}）"
+            row.update({"見通し（目標年度）": outlook, "達成確率": _pct(r["p_meet"]),
+                        "根拠": EVIDENCE_JA.get(r["evidence"], r["evidence"])})
+        rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _first_note(r) -> str:
+    """Why a verdict is 未確定, or when a target passed early was lost again."""
+    if not r["n_points"]:
+        return "実績なし"
+    notes = r["notes"] if isinstance(r["notes"], str) else ""
+    first = notes.split(" / ")[0]
+    return first if ("未確定" in first or "目標に達した" in first) else ""
+
+
+def _year_word(rows: pd.DataFrame) -> str:
+    return "年" if not rows.empty and (rows["year_basis"] == "calendar").all() else "年度"
+
+
+def hindsight_table(ctx: ReportContext) -> pd.DataFrame:
+    """What the tool would have said mid-period, from that year's data only, beside what happened."""
+    rows = []
+    for kpi in ctx.catalog.kpis:
+        ev = ctx.evaluations[kpi.kpi_id]
+        h = getattr(ev, "hindsight", None)
+        if h is None:
+            continue
+        o = h.outlook
+        said = _num(o.forecast_value) if o.forecast_value is not None else "見通しなし"
+        if o.forecast_lower is not None:
+            said += f"（{o.level:.0%}区間 {_num(o.forecast_lower)}〜{_num(o.forecast_upper)}）"
+        seen = ctx.history(kpi.kpi_id)
+        seen = seen[seen["year"] <= h.origin]
+        if h.actual is not None:
+            outcome = _num(h.actual) + ("（累計）" if kpi.target.kind == "cumulative" else f"（{kpi.target.year}）")
+        elif ev.latest_year is not None:
+            outcome = f"未確定（最新 {int(ev.latest_year)}: {_num(ev.latest_value)}）"
+        else:
+            outcome = "未確定"
+        rows.append({
+            "ID": kpi.kpi_id, "指標": kpi.label,
+            "見通しの根拠": (f"{int(seen['year'].max())}{_year_word(seen)}までの実績" if not seen.empty else "実績なし")
+            + f"（{h.origin}年度時点）",
+            "当時の見通し（目標年度）": said, "当時の達成確率": _pct(o.p_meet),
+            "結果": outcome,
+            "区間": "" if h.inside is None else ("区間内" if h.inside else "区間外"),
+            "最終評価": h.verdict or "",
+        })
+    return pd.DataFrame(rows, columns=["ID", "指標", "見通しの根拠", "当時の見通し（目標年度）", "当時の達成確率",
+                                       "結果", "区間", "最終評価"])
+
+
+def freshness_table(ctx: ReportContext) -> pd.DataFrame:
+    """Each public statistic the catalog uses: the latest year it reaches for this town."""
+    fresh = freshness(ctx.catalog, ctx.data_dir, ctx.municipality_code)
+    word = {"fiscal": "年度", "calendar": "年"}
+    return pd.DataFrame({
+        "出典": fresh["source"], "項目": fresh["measure"], "指標": fresh["kpis"],
+        "最新": [f"{int(y)}{word[b]}" if pd.notna(y) else "データなし"
+                 for y, b in zip(fresh["latest_year"], fresh["year_basis"], strict=True)],
+        f"{ctx.fiscal_year}年度まで": ["届いている" if pd.notna(y) and y >= ctx.fiscal_year else "届いていない"
+                                      for y in fresh["latest_year"]],
+    })
+
+
+def freshness_warning(ctx: ReportContext) -> str:
+    """One sentence for the first page when a KPI's public data stops before the evaluation year."""
+    card = ctx.card.set_index("kpi_id")
+    parts = []
+    for kpi in ctx.catalog.kpis:
+        if not kpi.public_series:
+            continue
+        latest = ctx.history(kpi.kpi_id)
+        if latest.empty:
+            parts.append(f"{kpi.label}（データなし）")
+        elif int(latest["year"].max()) < ctx.fiscal_year:
+            word = "年" if (latest["year_basis"] == "calendar").all() else "年度"
+            parts.append(f"{kpi.label}（{int(latest['year'].max())}{word}まで）")
+    if not parts:
+        return ""
+    final = card["verdict"].notna().any()
+    return (f"{ctx.fiscal_year}年度の評価ですが、次の指標の公表データは{ctx.fiscal_year}年度に届いていません: "
+            + "、".join(parts) + "。これらは最新の値で示し、"
+            + ("目標年度の値がないものは最終評価を「未確定」としています。" if final else "評価もその値によります。"))
+
+
+def readable(df: pd.DataFrame, percent: tuple[str, ...] = (), index: str | None = None):
+    """A numeric table for readers: the index as its first column, numbers with thousands
+    separators and ▲ for negatives, `percent` columns as percentages, blanks for gaps."""
+    table = df.reset_index() if index is None else df.rename_axis(index).reset_index()
+    out = pd.DataFrame({
+        col: (table[col].map(lambda v: "" if pd.isna(v) else f"{v:.1%}") if col in percent
+              else table[col].map(_num) if pd.api.types.is_numeric_dtype(table[col]) and i > 0
+              else table[col].map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)))
+        for i, col in enumerate(table.columns)
+    })
+    return for_readers(out)
 
 
 def for_readers(df: pd.DataFrame):
@@ -120,15 +256,40 @@ def for_readers(df: pd.DataFrame):
             .set_table_styles([{"selector": "th", "props": [("text-align", "left")]}]))
 
 
+PROVENANCE_JA = {"public": "公表統計", "analyst": "担当課の入力", "strategy": "戦略の記載（基準値）"}
+
+
+def observation_table(ctx: ReportContext, kpi_id: str) -> pd.DataFrame:
+    """Every value known for a KPI up to the evaluation year, with the one that counts marked."""
+    obs = ctx.observations
+    rows = obs[(obs["kpi_id"] == kpi_id) & (obs["year"] <= ctx.fiscal_year)]
+    if rows.empty:
+        return pd.DataFrame()
+    used = mark_chosen(rows)
+    rows = rows.assign(used=used).sort_values(["year", "precedence"], na_position="last")
+    return pd.DataFrame({
+        "年": rows["year"].astype(int).astype(str),
+        "年の区分": rows["year_basis"].map({"fiscal": "年度", "calendar": "暦年"}),
+        "値": rows["value"].map(_num), "単位": rows["unit"],
+        "種類": rows["provenance"].map(PROVENANCE_JA),
+        "統計の種類": rows["relation"].map(lambda r: RELATIONS_JA.get(r, "") if isinstance(r, str) else ""),
+        "評価に使用": rows["used"].map({True: "○", False: ""}),
+        "出典": rows["source"],
+    })
+
+
 def sources_table(ctx: ReportContext) -> pd.DataFrame:
     """Which source each KPI's values came from, with year basis and licence."""
     used = ctx.chosen[ctx.chosen["year"] <= ctx.fiscal_year]
     if used.empty:
-        return pd.DataFrame(columns=["ID", "出典", "年の区分", "ライセンス", "年"])
+        return pd.DataFrame(columns=["ID", "出典", "統計の種類", "年の区分", "ライセンス", "年"])
     g = used.groupby("kpi_id")
     return pd.DataFrame({
         "出典": g["source"].agg(lambda s: " / ".join(dict.fromkeys(s))),
-        "年の区分": g["year_basis"].agg(lambda s: " / ".join(dict.fromkeys(s))),
+        "統計の種類": g["relation"].agg(lambda s: " / ".join(dict.fromkeys(
+            RELATIONS_JA.get(x, "担当課の入力") if isinstance(x, str) and x else "担当課の入力" for x in s))),
+        "年の区分": g["year_basis"].agg(lambda s: " / ".join(dict.fromkeys({"fiscal": "年度", "calendar": "暦年"}.get(x, x)
+                                                                          for x in s))),
         "ライセンス": g["licence"].agg(lambda s: " / ".join(dict.fromkeys(x for x in s if x))),
         "年": g["year"].agg(lambda s: f"{int(s.min())}〜{int(s.max())}"),
     }).rename_axis("ID").reset_index()

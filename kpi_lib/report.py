@@ -145,11 +145,12 @@ def _data_as_of(observations) -> list[dict]:
         rows.append({"source": source, "licence": " / ".join(sorted(set(g["licence"].dropna()) - {""})),
                      "as_of": str(g["as_of"].dropna().max()) if g["as_of"].notna().any() else "",
                      "years": f"{int(g['year'].min())}–{int(g['year'].max())}",
-                     "year_basis": " / ".join(sorted(set(g["year_basis"])))})
+                     "year_basis": " / ".join(sorted({"fiscal": "年度", "calendar": "暦年"}.get(b, b) for b in set(g["year_basis"])))})
     return rows
 
 
-def _index_html(fiscal_year: int, catalog, jobs: list[Job], sources: list[dict], municipality: str) -> str:
+def _index_html(fiscal_year: int, catalog, jobs: list[Job], sources: list[dict], municipality: str,
+                warning: str = "", fresh=None, verdicts: dict | None = None) -> str:
     e = html.escape
     links = "\n".join(
         f'<li><a href="{e(Path(j.output_name).with_suffix(".html").name)}">{e(j.title)}</a> '
@@ -157,20 +158,34 @@ def _index_html(fiscal_year: int, catalog, jobs: list[Job], sources: list[dict],
     src = "\n".join(
         f"<tr><td>{e(s['source'])}</td><td>{e(s['years'])}（{e(s['year_basis'])}）</td><td>{e(s['as_of'])}</td>"
         f"<td>{e(s['licence'])}</td></tr>" for s in sources)
+    notice = f'<p class="notice"><strong>データの時点について</strong>　{e(warning)}</p>' if warning else ""
+    summary = ""
+    if verdicts:
+        summary = ("<p><strong>最終評価</strong>　" + "、".join(f"{e(k)} {v}指標" for k, v in verdicts.items())
+                   + "（目標年度の実績で判定。目標年度の値がない指標は未確定）</p>")
+    fresh_rows = ""
+    if fresh is not None and len(fresh):
+        fresh_rows = "<h2>公表統計の最新の年</h2>\n<table><tr>" + "".join(f"<th>{e(c)}</th>" for c in fresh.columns) \
+            + "</tr>\n" + "\n".join("<tr>" + "".join(f"<td>{e(str(v))}</td>" for v in row) + "</tr>"
+                                     for row in fresh.itertuples(index=False)) + "\n</table>"
     return f"""<!DOCTYPE html>
 <html lang="ja"><head><meta charset="utf-8"><title>{e(catalog.strategy.title_ja)} 効果検証 {fiscal_year}年度</title>
 <style>body{{font-family:sans-serif;max-width:960px;margin:2em auto;line-height:1.6}}
-table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;font-size:90%}}</style></head>
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;font-size:90%}}
+.notice{{background:#FFF4E5;border-left:4px solid #ED7D31;padding:8px 12px}}</style></head>
 <body>
 <h1>{e(catalog.strategy.title_ja)}<br>効果検証報告（{fiscal_year}年度）</h1>
 <p>団体: {e(catalog.strategy.municipality_ja)}（{e(municipality)}）　評価年度: {fiscal_year}年度（{to_era(fiscal_year)}）
 　戦略期間: {catalog.strategy.period.start}〜{catalog.strategy.period.end}年度</p>
+{notice}
+{summary}
 <h2>内容</h2>
 <ul>
 {links}
 <li><a href="scorecard.xlsx">スコアカード（Excel）</a>・<a href="scorecard.csv">CSV</a></li>
 <li><a href="manifest.json">作成記録（manifest.json: パラメータ、入力ファイルのハッシュ、所要時間）</a></li>
 </ul>
+{fresh_rows}
 <h2>データの出典と時点</h2>
 <table><tr><th>出典</th><th>使用した年（区分）</th><th>データの時点</th><th>ライセンス</th></tr>
 {src}
@@ -185,7 +200,7 @@ def run_report(fiscal_year: int, out: str | Path | None = None, jobs: int = 2, m
                catalog_path: str | None = None, data_dir: str | Path | None = None, notebooks: str | Path | None = None,
                deep_dive: list[str] | None = None, kernel: str = KERNEL) -> Path:
     from .actuals import default_files
-    from .notebook import load_context, save_context
+    from .notebook import freshness_table, freshness_warning, load_context, save_context
     from .scorecard import write_scorecard_xlsx
 
     started = time.perf_counter()
@@ -243,8 +258,11 @@ def run_report(fiscal_year: int, out: str | Path | None = None, jobs: int = 2, m
         ctx.card.to_csv(staging / "scorecard.csv", index=False)
         context_file.unlink()
         sources = _data_as_of(observations)
-        (staging / "index.html").write_text(_index_html(fiscal_year, catalog, plan, sources, municipality_code),
-                                            encoding="utf-8")
+        verdicts = ctx.card["verdict"].value_counts().reindex(["達成", "未達成", "未確定"], fill_value=0)
+        (staging / "index.html").write_text(
+            _index_html(fiscal_year, catalog, plan, sources, municipality_code, freshness_warning(ctx),
+                        freshness_table(ctx), verdicts.to_dict() if ctx.card["verdict"].notna().any() else None),
+            encoding="utf-8")
         manifest = {
             "fiscal_year": fiscal_year, "municipality_code": municipality_code, "jobs": jobs, "kernel": kernel,
             "parameters": {j.output_name: j.parameters for j in plan},

@@ -212,8 +212,8 @@ def _final_verdict(kpi: Kpi, ev: Evaluation) -> None:
         why = "策定状況の実績がない"
     else:
         decided = ev.met is not None and ev.latest_year == t.year
-        latest = f"最新の実績は{ev.latest_year}年度" if ev.latest_year is not None else "実績なし"
-        why = f"目標年度（{t.year}年度）の実績がない（{latest}）"
+        why = (f"目標年度（{t.year}年度）の実績がない（最新の実績は{ev.latest_year}年度）"
+               if ev.latest_year is not None else "実績がない")
     if not decided:
         ev.verdict, ev.met, ev.grade, ev.pace = "未確定", None, NO_GRADE, None
         ev.notes.insert(0, f"{why}ため最終評価は未確定")
@@ -326,15 +326,15 @@ def _growth_status(kpi: Kpi, ev: Evaluation, base: float, base_year: int, s: Rul
     if base > 0 and L > 0 and T > 0:
         observed = (L / base) ** (1 / (y - base_year)) - 1
         required = (T / base) ** (1 / (ev.target_year - base_year)) - 1
-        method = "compound"
+        method = "複利"
     else:
         observed = (L - base) / (y - base_year)
         required = (T - base) / (ev.target_year - base_year)
-        method = "linear"
+        method = "年平均の増減"
     if required == 0:
         return "unable_to_assess"
     ratio = sign * observed / abs(required)
-    ev.notes.append(f"成長率比（{method}）= {ratio:.3f}")
+    ev.notes.append(f"成長率比（{method}、必要な伸びに対する実際の伸び）= {ratio:.3f}")
     if ratio >= s.substantial:
         return "substantial_progress"
     if ratio >= s.moderate:

@@ -17,7 +17,7 @@ from .rules import PROGRESS_STATUSES, RuleSettings, evaluate
 SCORECARD_COLUMNS = [
     "kpi_id", "goal", "measure", "name_ja", "unit", "direction", "target_kind",
     "baseline_year", "baseline_value", "target_year", "target_resolved",
-    "latest_year", "latest_value", "cumulative_value", "expected_value",
+    "latest_year", "latest_value", "latest_relation", "cumulative_value", "expected_value",
     "achievement_rate", "pace", "grade", "progress_status", "met", "verdict", "first_met_year", "n_points",
     "forecast_value", "forecast_lower", "forecast_upper", "p_meet", "forecast_method", "evidence",
     "year_basis", "source", "provenance", "rate_based", "calculation", "notes", "inputs",
@@ -27,7 +27,7 @@ SCORECARD_COLUMNS = [
 HEADERS_JA = {
     "kpi_id": "KPI ID", "goal": "基本目標", "measure": "施策", "name_ja": "指標", "unit": "単位",
     "direction": "方向", "target_kind": "目標の種類", "baseline_year": "基準年度", "baseline_value": "基準値",
-    "target_year": "目標年度", "target_resolved": "目標値", "latest_year": "実績年度", "latest_value": "実績値",
+    "target_year": "目標年度", "target_resolved": "目標値", "latest_year": "実績年度", "latest_value": "実績値", "latest_relation": "実績値の統計",
     "cumulative_value": "累計", "expected_value": "目安値", "achievement_rate": "達成率", "pace": "進捗（目安値比）",
     "grade": "評価", "progress_status": "進捗状況", "met": "目標達成", "verdict": "最終評価",
     "first_met_year": "初めて目標に達した年度", "n_points": "データ数",
@@ -90,6 +90,7 @@ def build_scorecard(catalog: Catalog, observations: pd.DataFrame, as_of: int,
             "baseline_year": ev.baseline_year, "baseline_value": ev.baseline_value,
             "target_year": ev.target_year, "target_resolved": ev.target_resolved,
             "latest_year": ev.latest_year, "latest_value": ev.latest_value,
+            "latest_relation": _relation_of(used, ev.latest_year),
             "cumulative_value": ev.cumulative_value, "expected_value": ev.expected_value,
             "achievement_rate": ev.achievement_rate, "pace": ev.pace, "grade": ev.grade,
             "progress_status": ev.progress_status, "met": ev.met, "verdict": ev.verdict,
@@ -109,18 +110,27 @@ def build_scorecard(catalog: Catalog, observations: pd.DataFrame, as_of: int,
     return pd.DataFrame(rows, columns=SCORECARD_COLUMNS), evaluations
 
 
+def _relation_of(used: pd.DataFrame, year: int | None) -> str | None:
+    """same / related / proxy for the public figure of that year (None: an analyst's value)."""
+    if year is None or used.empty or "relation" not in used:
+        return None
+    rel = used.loc[used["year"] == year, "relation"].dropna()
+    return str(rel.iloc[0]) if not rel.empty and rel.iloc[0] else None
+
+
 def _joined(obs: pd.DataFrame, column: str) -> str:
     if obs.empty or column not in obs:
         return ""
     return " / ".join(dict.fromkeys(str(v) for v in obs[column].dropna()))
 
 
-def grade_counts(card: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
-    """Grades per basic goal (rows) in the scale's order, with '−' for no data."""
-    order = [*labels, "−"]
-    counts = pd.crosstab(card["goal"], card["grade"]).reindex(columns=order, fill_value=0)
+def grade_counts(card: pd.DataFrame, labels: list[str], column: str = "grade") -> pd.DataFrame:
+    """Grades (or, with column='verdict', final verdicts) per basic goal in the given order;
+    grades end with '−' for no data."""
+    order = [*labels, "−"] if column == "grade" else list(labels)
+    counts = pd.crosstab(card["goal"], card[column]).reindex(columns=order, fill_value=0)
     counts.loc["計"] = counts.sum()
-    return counts.rename_axis(index="基本目標", columns="評価")
+    return counts.rename_axis(index="基本目標", columns=HEADERS_JA[column])
 
 
 def write_scorecard_xlsx(card: pd.DataFrame, path: str | Path, *, as_of: int, catalog: Catalog,

@@ -40,8 +40,9 @@ def _text(nb) -> str:
     parts = []
     for cell in nb.cells:
         for o in cell.get("outputs", []):
-            parts.append(o.get("text", "") + str(o.get("data", {}).get("text/plain", ""))
-                         + str(o.get("data", {}).get("text/markdown", "")))
+            data = o.get("data", {})
+            parts.append(o.get("text", "") + str(data.get("text/plain", "")) + str(data.get("text/markdown", ""))
+                         + str(data.get("text/html", "")))
     return "\n".join(parts)
 
 
@@ -55,7 +56,7 @@ def test_thematic_notebooks_with_another_year(kernel, tmp_path, name):
 def test_scorecard_notebook_with_symbol_grades(kernel, tmp_path):
     nb = _run(kernel, tmp_path, "01_scorecard.ipynb", fiscal_year=2021, grades="symbols")
     text = _text(nb)
-    assert "◎" in text and "65 指標" in text
+    assert "◎" in text and "指標数: **65**" in text
 
 
 @pytest.mark.parametrize("kpi_id", ["G2-0", "G3-1-1", "G2-2-3", "G1-5-1", "G4-4-1"])
@@ -114,3 +115,21 @@ def test_report_bad_input_is_exit_2(tmp_path):
     proc = subprocess.run([*KPI, "report", "--fiscal-year", "2021", "--out", str(tmp_path / "r"),
                            "--deep-dive", "G9-9"], capture_output=True, text=True)
     assert proc.returncode == 2 and "unknown KPI id 'G9-9'" in proc.stderr
+
+
+def test_final_report_fy2024_shows_verdicts_hindsight_and_freshness(tmp_path):
+    out = tmp_path / "FY2024"
+    proc = subprocess.run([*KPI, "report", "--fiscal-year", "2024", "--out", str(out), "--deep-dive", "G2-2-3"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "データの時点について" in index and "観光入込客数（2019年度まで）" in index
+    assert "未達成 1指標" in index and "公表統計の最新の年" in index
+    card = (out / "01_scorecard.html").read_text(encoding="utf-8")
+    assert "最終評価" in card and "見通しの検証" in card
+    assert "11,899（2024）" in card and "55,426（80%区間" in card  # what FY2021 said, beside the outcome
+    assert "累計 91（〜2022）・代理指標" in card  # the proxy said beside its figure
+    furusato = (out / "04_furusato.html").read_text(encoding="utf-8")
+    assert "返礼品率" in furusato and "最多の年の21%" in furusato
+    deep = (out / "05_kpi_deep_dive_G2-2-3.html").read_text(encoding="utf-8")
+    assert "最終評価（2024年度）" in deep and "未達成" in deep

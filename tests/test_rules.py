@@ -218,7 +218,7 @@ def test_status_linear_for_negative_values():
     kpi = make_kpi(baseline=(2018, -153), value=-100)
     ev = evaluate(kpi, obs((2021, -103)), 2021)
     assert ev.progress_status == "substantial_progress"
-    assert any("linear" in n for n in ev.notes)
+    assert any("年平均の増減" in n for n in ev.notes)  # linear rates: net migration is negative
     ev = evaluate(kpi, obs((2021, -200)), 2021)
     assert ev.progress_status == "deterioration"
 
