@@ -43,6 +43,7 @@ def _settings(args):
 
 
 def cmd_scorecard(args) -> int:
+    from .observations import freshness, freshness_for_readers
     from .scorecard import build_scorecard, load_observations, write_scorecard_xlsx
 
     cat = catalog_mod.load_catalog(args.catalog)
@@ -57,7 +58,9 @@ def cmd_scorecard(args) -> int:
         card = card.round({"achievement_rate": 3, "pace": 3, "expected_value": 1, "p_meet": 2, "forecast_value": 0,
                            "forecast_lower": 0, "forecast_upper": 0})
     emit(card, args.format, args.out,
-         xlsx_writer=lambda df, path: write_scorecard_xlsx(df, path, as_of=args.as_of, catalog=cat, settings=settings))
+         xlsx_writer=lambda df, path: write_scorecard_xlsx(
+             df, path, as_of=args.as_of, catalog=cat, settings=settings,
+             freshness=freshness_for_readers(freshness(cat, args.data, args.municipality), args.as_of)))
     return 0
 
 

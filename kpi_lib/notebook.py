@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from .catalog import RELATIONS_JA, Catalog, load_catalog
-from .observations import choose_values, freshness, mark_chosen
+from .observations import choose_values, freshness, freshness_for_readers, mark_chosen
 from .paths import ASHIBETSU, DATA_DIR
 from .rules import PROGRESS_STATUSES, RuleSettings
 from .scorecard import build_scorecard, load_observations
@@ -204,15 +204,7 @@ def hindsight_table(ctx: ReportContext) -> pd.DataFrame:
 
 def freshness_table(ctx: ReportContext) -> pd.DataFrame:
     """Each public statistic the catalog uses: the latest year it reaches for this town."""
-    fresh = freshness(ctx.catalog, ctx.data_dir, ctx.municipality_code)
-    word = {"fiscal": "年度", "calendar": "年"}
-    return pd.DataFrame({
-        "出典": fresh["source"], "項目": fresh["measure"], "指標": fresh["kpis"],
-        "最新": [f"{int(y)}{word[b]}" if pd.notna(y) else "データなし"
-                 for y, b in zip(fresh["latest_year"], fresh["year_basis"], strict=True)],
-        f"{ctx.fiscal_year}年度まで": ["届いている" if pd.notna(y) and y >= ctx.fiscal_year else "届いていない"
-                                      for y in fresh["latest_year"]],
-    })
+    return freshness_for_readers(freshness(ctx.catalog, ctx.data_dir, ctx.municipality_code), ctx.fiscal_year)
 
 
 def freshness_warning(ctx: ReportContext) -> str:

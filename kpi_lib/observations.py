@@ -174,6 +174,18 @@ def freshness(catalog: Catalog, data_dir: str | Path = DATA_DIR,
     return pd.DataFrame(rows, columns=FRESHNESS_COLUMNS)
 
 
+def freshness_for_readers(fresh: pd.DataFrame, fiscal_year: int) -> pd.DataFrame:
+    """`freshness` with Japanese headers, and whether each statistic reaches the year."""
+    word = {"fiscal": "年度", "calendar": "年"}
+    return pd.DataFrame({
+        "出典": fresh["source"], "項目": fresh["measure"], "指標": fresh["kpis"],
+        "最新": [f"{int(y)}{word[b]}" if pd.notna(y) else "データなし"
+                 for y, b in zip(fresh["latest_year"], fresh["year_basis"], strict=True)],
+        f"{fiscal_year}年度まで": ["届いている" if pd.notna(y) and y >= fiscal_year else "届いていない"
+                                   for y in fresh["latest_year"]],
+    })
+
+
 def stale_sources(fresh: pd.DataFrame, fiscal_year: int) -> pd.DataFrame:
     """The statistics that do not reach the evaluation year."""
     return fresh[fresh["latest_year"].isna() | (fresh["latest_year"] < fiscal_year)]

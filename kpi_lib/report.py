@@ -254,7 +254,8 @@ def run_report(fiscal_year: int, out: str | Path | None = None, jobs: int = 2, m
             lines = [f"{j.output_name}: {j.error}" for j in failed]
             raise ReportFailed(f"{len(failed)} notebook(s) failed; the executed notebooks are kept in {kept} "
                                f"and {final} was left as it was:\n  " + "\n  ".join(lines))
-        write_scorecard_xlsx(ctx.card, staging / "scorecard.xlsx", as_of=fiscal_year, catalog=catalog)
+        write_scorecard_xlsx(ctx.card, staging / "scorecard.xlsx", as_of=fiscal_year, catalog=catalog,
+                             freshness=freshness_table(ctx))
         ctx.card.to_csv(staging / "scorecard.csv", index=False)
         context_file.unlink()
         sources = _data_as_of(observations)

@@ -134,8 +134,9 @@ def grade_counts(card: pd.DataFrame, labels: list[str], column: str = "grade") -
 
 
 def write_scorecard_xlsx(card: pd.DataFrame, path: str | Path, *, as_of: int, catalog: Catalog,
-                         settings: RuleSettings | None = None) -> None:
-    """A workbook for people: Japanese headers, grouped by basic goal, rates as percentages."""
+                         settings: RuleSettings | None = None, freshness: pd.DataFrame | None = None) -> None:
+    """A workbook for people: Japanese headers, grouped by basic goal, rates as percentages;
+    `freshness` (observations.freshness_for_readers) becomes a second sheet."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -143,7 +144,7 @@ def write_scorecard_xlsx(card: pd.DataFrame, path: str | Path, *, as_of: int, ca
     settings = settings or RuleSettings()
     columns = ["kpi_id", "measure", "name_ja", "unit", "baseline_year", "baseline_value", "target_year",
                "target_resolved", "latest_year", "latest_value", "cumulative_value", "expected_value",
-               "achievement_rate", "pace", "grade", "progress_status", "forecast_value", "forecast_lower",
+               "achievement_rate", "pace", "grade", "verdict", "progress_status", "forecast_value", "forecast_lower",
                "forecast_upper", "p_meet", "evidence", "n_points", "source", "calculation", "notes"]
     rates = {"achievement_rate", "pace", "p_meet"}
     values = {"baseline_value", "target_resolved", "latest_value", "cumulative_value", "expected_value",
@@ -182,6 +183,15 @@ def write_scorecard_xlsx(card: pd.DataFrame, path: str | Path, *, as_of: int, ca
     for j, c in enumerate(columns, start=1):
         ws.column_dimensions[get_column_letter(j)].width = widths.get(c, 11)
     ws.freeze_panes = f"D{header_row + 1}"
+    if freshness is not None:
+        fs = wb.create_sheet("データの時点")
+        fs.append([f"公表統計ごとの最新の年（{as_of}年度の評価）"])
+        fs["A1"].font = Font(bold=True)
+        fs.append(list(freshness.columns))
+        for row in freshness.itertuples(index=False):
+            fs.append(list(row))
+        for letter, width in zip("ABCDE", (60, 24, 14, 10, 14), strict=True):
+            fs.column_dimensions[letter].width = width
     wb.save(path)
 
 

@@ -207,3 +207,18 @@ def test_bad_ssds_rows_are_refused_with_file_and_row(tmp_path):
                    "01216,北海道,芦別市,A4101,出生数,2022,-3,人\n", encoding="utf-8")
     with pytest.raises(InputError, match="row 2.*negative"):
         ssds.load_ssds(bad)
+
+
+def test_scorecard_workbook_has_the_verdict_and_a_freshness_sheet(tmp_path):
+    from openpyxl import load_workbook
+
+    out = tmp_path / "card.xlsx"
+    subprocess.run([*KPI, "scorecard", "--as-of", "2024", "--format", "xlsx", "--out", str(out)], check=True,
+                   capture_output=True)
+    wb = load_workbook(out)
+    card = wb["スコアカード"]
+    header = [c.value for c in card[3]]
+    row = next(r for r in card.iter_rows(values_only=True) if r[0] == "G2-2-3")
+    assert row[header.index("最終評価")] == "未達成" and row[header.index("実績値")] == 11_899
+    fresh = {r[1]: r[3] for r in wb["データの時点"].iter_rows(min_row=3, values_only=True)}
+    assert fresh["受入件数"] == "2024年度" and fresh["入込総数"] == "2019年度"
