@@ -8,6 +8,8 @@ back here and checked cell by cell; every problem names the file, sheet, row and
 from __future__ import annotations
 
 import csv
+import io
+import math
 import re
 from pathlib import Path
 
@@ -17,12 +19,14 @@ from .catalog import Catalog
 from .errors import InputError, InputErrors
 from .notation import NotationError, parse_number, parse_year, to_era
 from .observations import OBS_COLUMNS
+from .output import defuse_workbook
 
 SHEET = "実績入力"
 HELP_SHEET = "記入方法"
 ID_HEADER = "kpi_id"
 FIXED_HEADERS = ["kpi_id", "基本目標", "施策", "指標", "単位", "基準年度", "基準値", "目標年度", "目標値", "目標（原文）"]
 OVERRIDE_HEADER = "公表値より優先"
+CONFIRM_HEADER = "確認済み"  # はい: an implausible value was checked and is right (docs/validation.md)
 SOURCE_HEADER = "出典・担当課"
 NOTE_HEADER = "備考"
 YES = {"はい", "yes", "y", "true", "1", "○", "◯"}
@@ -50,7 +54,8 @@ def write_template(catalog: Catalog, path: str | Path) -> None:
 
     first, last = year_range(catalog)
     years = list(range(first, last + 1))
-    headers = [*FIXED_HEADERS, *(year_header(y) for y in years), OVERRIDE_HEADER, SOURCE_HEADER, NOTE_HEADER]
+    headers = [*FIXED_HEADERS, *(year_header(y) for y in years), OVERRIDE_HEADER, CONFIRM_HEADER, SOURCE_HEADER,
+               NOTE_HEADER]
     wb = Workbook()
     ws = wb.active
     ws.title = SHEET
@@ -84,8 +89,9 @@ def write_template(catalog: Catalog, path: str | Path) -> None:
         numbers.add(f"{letter}{first_data}:{letter}{last_data}")
         for r in range(first_data, last_data + 1):
             ws.cell(r, col).fill = entry
-    override_col = get_column_letter(len(FIXED_HEADERS) + len(years) + 1)
-    override.add(f"{override_col}{first_data}:{override_col}{last_data}")
+    for offset in (1, 2):  # 公表値より優先, 確認済み
+        letter = get_column_letter(len(FIXED_HEADERS) + len(years) + offset)
+        override.add(f"{letter}{first_data}:{letter}{last_data}")
     ws.cell(header_row, len(FIXED_HEADERS) + len(years) + 1).comment = Comment(
         "「はい」とすると、同じ年度の公表統計（住民基本台帳など）よりこの行の値を優先します。", "kpi")
     for j, width in enumerate([9, 8, 6, 36, 7, 9, 12, 9, 12, 28], start=1):
@@ -104,10 +110,13 @@ def write_template(catalog: Catalog, path: str | Path) -> None:
         "5. 計画策定などの指標は、策定した年度に 1、未策定の年度に 0 を入力します。",
         "6. 全国平均との比較の指標は、全国平均との差（ポイント、下回る場合は△）を入力します。",
         f"7. 「{OVERRIDE_HEADER}」を「はい」にすると、公表統計がある年度でもこの値を使います。",
-        "8. 行や列の追加・削除、kpi_id の変更はしないでください。確認は `kpi validate ファイル名` で行えます。",
+        f"8. 基準値・目標値から桁違いに離れた値は確認を求めます。正しい場合は「{CONFIRM_HEADER}」を「はい」にします"
+        "（負の件数や100%を超える割合など、ありえない値は受け付けません）。",
+        "9. 行や列の追加・削除、kpi_id の変更はしないでください。確認は `kpi validate ファイル名` で行えます。",
     ]:
         help_ws.append([line])
     help_ws.column_dimensions["A"].width = 110
+    defuse_workbook(wb)
     wb.save(path)
 
 
@@ -116,11 +125,7 @@ def write_template(catalog: Catalog, path: str | Path) -> None:
 def _read_rows(path: Path) -> tuple[list[list], str | None]:
     """The sheet's (or CSV's) rows as lists of cell values, and the sheet name."""
     if path.suffix.lower() == ".csv":
-        try:
-            with path.open(encoding="utf-8-sig", newline="") as fh:
-                return [row for row in csv.reader(fh)], None
-        except UnicodeDecodeError as exc:
-            raise InputError(str(path), f"expected UTF-8 text (save the CSV as UTF-8): {exc}") from None
+        return list(csv.reader(io.StringIO(decode_csv(path), newline=""))), None
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         from openpyxl import load_workbook
 
@@ -134,6 +139,32 @@ def _read_rows(path: Path) -> tuple[list[list], str | None]:
         wb.close()
         return rows, SHEET
     raise InputError(str(path), "expected an .xlsx workbook or a .csv file of the template's shape")
+
+
+ENCODINGS = ("utf-8-sig", "cp932")  # UTF-8 (with or without BOM), and Shift_JIS as Japanese Excel saves it
+
+
+def decode_csv(path: Path) -> str:
+    """The CSV's text in UTF-8 or Shift_JIS (cp932); neither names the first row that fits neither."""
+    raw = path.read_bytes()
+    for encoding in ENCODINGS:
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    for line_no, line in enumerate(raw.split(b"\n"), start=1):
+        if not any(_decodes(line, e) for e in ENCODINGS):
+            raise InputError(str(path), "this row is neither UTF-8 nor Shift_JIS (cp932) text; save the file as "
+                             "CSV (UTF-8) or CSV (コンマ区切り) from Excel", row=line_no)
+    raise InputError(str(path), "the file mixes UTF-8 and Shift_JIS (cp932) text; save it again in one encoding")
+
+
+def _decodes(line: bytes, encoding: str) -> bool:
+    try:
+        line.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _text(v) -> str:
@@ -151,9 +182,9 @@ def read_actuals(path: str | Path, catalog: Catalog) -> pd.DataFrame:
         raise InputError(str(path), "file not found")
     rows, sheet = _read_rows(path)
     file = str(path)
-    header_index = next((i for i, r in enumerate(rows) if r and _text(r[0]) == ID_HEADER), None)
+    header_index = next((i for i, r in enumerate(rows) if any(_text(v) == ID_HEADER for v in r)), None)
     if header_index is None:
-        raise InputError(file, f"no header row starting with {ID_HEADER!r}; use the workbook `kpi template` writes",
+        raise InputError(file, f"no header row with a column {ID_HEADER!r}; use the workbook `kpi template` writes",
                          sheet=sheet)
     header = [_text(h) for h in rows[header_index]]
     errors: list[InputError] = []
@@ -161,30 +192,18 @@ def read_actuals(path: str | Path, catalog: Catalog) -> pd.DataFrame:
     def err(problem, row=None, column=None, kpi_id=None):
         errors.append(InputError(file, problem, sheet=sheet, row=row, column=column, kpi_id=kpi_id))
 
-    first, last = year_range(catalog)
-    year_cols: dict[int, int] = {}
-    for j, h in enumerate(header):
-        if j < len(FIXED_HEADERS) or h in (OVERRIDE_HEADER, SOURCE_HEADER, NOTE_HEADER, ""):
-            continue
-        m = re.match(r"^([^()（）]+)", h)
-        try:
-            year = parse_year(m[1] if m else h).year
-        except NotationError:
-            err(f"expected a fiscal-year header such as {year_header(2021)}, found {h!r}", row=header_index + 1, column=h)
-            continue
-        if not first <= year <= last:
-            err(f"year {year} is outside the strategy's range {first}–{last}", row=header_index + 1, column=h)
-            continue
-        year_cols[j] = year
-    col = {h: j for j, h in enumerate(header)}
+    col = {h: j for j, h in enumerate(header) if h}
+    year_cols = _year_columns(header, catalog, lambda problem, column: err(problem, header_index + 1, column))
     if "単位" not in col:
         err("expected a column 単位 (unit)", row=header_index + 1)
+    if errors:  # without its columns nothing in the file can be read right
+        raise InputErrors(errors)
 
     records, seen = [], {}
     for i in range(header_index + 1, len(rows)):
         row = rows[i]
         line = i + 1
-        kpi_id = _text(row[0]) if row else ""
+        kpi_id = _text(row[col[ID_HEADER]]) if col[ID_HEADER] < len(row) else ""
         if not kpi_id:
             if any(_text(v) for v in row):
                 err("a row with values but no kpi_id", row=line, column=ID_HEADER)
@@ -202,9 +221,13 @@ def read_actuals(path: str | Path, catalog: Catalog) -> pd.DataFrame:
         if unit and unit != kpi.unit:
             err(f"unit {unit!r} does not match the catalog's {kpi.unit!r}", row=line, column="単位", kpi_id=kpi_id)
             continue
-        flag = cell(OVERRIDE_HEADER).lower()
-        if flag not in YES | NO:
-            err(f"expected はい or an empty cell, found {flag!r}", row=line, column=OVERRIDE_HEADER, kpi_id=kpi_id)
+        flags = {}
+        for name in (OVERRIDE_HEADER, CONFIRM_HEADER):
+            flag = cell(name).lower()
+            if flag not in YES | NO:
+                err(f"expected はい or an empty cell, found {flag!r}", row=line, column=name, kpi_id=kpi_id)
+            flags[name] = flag in YES
+        values = {}
         for j, year in year_cols.items():
             raw = row[j] if j < len(row) else None
             if _text(raw) == "":
@@ -220,15 +243,89 @@ def read_actuals(path: str | Path, catalog: Catalog) -> pd.DataFrame:
                     column=header[j], kpi_id=kpi_id)
                 continue
             seen[key] = line
+            values[year] = (value, header[j])
+        for problem, column in check_values(kpi, values, confirmed=flags[CONFIRM_HEADER]):
+            err(problem, row=line, column=column, kpi_id=kpi_id)
+        for year, (value, _) in values.items():
             records.append({
                 "kpi_id": kpi_id, "year": year, "year_basis": "fiscal", "value": value, "unit": kpi.unit,
                 "provenance": "analyst", "source": cell(SOURCE_HEADER) or f"担当課入力（{path.name}）",
                 "licence": "", "source_file": path.name, "as_of": None, "note": cell(NOTE_HEADER) or None,
-                "override": flag in YES,
+                "override": flags[OVERRIDE_HEADER],
             })
     if errors:
         raise InputErrors(errors)
     return pd.DataFrame(records, columns=[*OBS_COLUMNS, "override"])
+
+
+def _year_columns(header: list[str], catalog: Catalog, err) -> dict[int, int]:
+    """Column index -> fiscal year, found by the header's text, never by position.
+
+    Every year of the catalog's range must have its column: a deleted column would
+    otherwise drop that year's values without a word.
+    """
+    first, last = year_range(catalog)
+    known = {*FIXED_HEADERS, OVERRIDE_HEADER, CONFIRM_HEADER, SOURCE_HEADER, NOTE_HEADER, ""}
+    year_cols: dict[int, int] = {}
+    for j, h in enumerate(header):
+        if h in known:
+            continue
+        m = re.match(r"^([^()（）]+)", h)
+        try:
+            year = parse_year(m[1] if m else h).year
+        except NotationError:
+            continue  # an analyst's own column (a memo) is left alone
+        if not first <= year <= last:
+            err(f"year {year} is outside the strategy's range {first}–{last}", h)
+            continue
+        if year in year_cols.values():
+            err(f"two columns for {year}", h)
+            continue
+        year_cols[j] = year
+    if not year_cols:
+        err(f"no fiscal-year columns such as {year_header(first)} … {year_header(last)}: use the workbook "
+            "`kpi template` writes", None)
+    else:
+        missing = [year_header(y) for y in range(first, last + 1) if y not in year_cols.values()]
+        if missing:
+            err(f"the year column(s) {', '.join(missing)} are missing; restore them (empty is fine)", None)
+    return year_cols
+
+
+# A value this many times larger than the KPI's scale (its baseline and target) or than the
+# row's other years is taken for a typo or a wrong unit until the analyst confirms it
+# (docs/validation.md). Real series move less: ふるさと納税's boom was 16× its baseline.
+IMPLAUSIBLE_FACTOR = 100
+
+
+def check_values(kpi, values: dict[int, tuple[float, str]], confirmed: bool = False) -> list[tuple[str, str]]:
+    """Problems of one row's values: (message, column). Impossible values are always refused;
+    implausible ones unless the row is marked 確認済み."""
+    problems = []
+    low, high = kpi.bounds()
+    for v, column in values.values():
+        if not math.isfinite(v):
+            problems.append((f"expected a finite number, found {v}", column))
+        elif low is not None and v < low:
+            problems.append((f"impossible value {v:,.10g}: {kpi.label} cannot be below {low:,.10g} {kpi.unit}", column))
+        elif high is not None and v > high:
+            problems.append((f"impossible value {v:,.10g}: {kpi.label} cannot exceed {high:,.10g} {kpi.unit}", column))
+    if confirmed or problems:
+        return problems
+    b = kpi.baseline.value if kpi.baseline is not None and kpi.baseline.value is not None else 0.0
+    scale = max(abs(b), abs(kpi.resolve_target() or 0.0), 1.0)
+    advice = f"check the unit and the digits, or mark {CONFIRM_HEADER} はい if it is right"
+    for year, (v, column) in values.items():
+        # Jumps are judged against at least two non-zero other years (a 0 beside 15,020 says nothing).
+        others = sorted(abs(o) for y, (o, _) in values.items() if y != year and o != 0)
+        neighbours = max(others[len(others) // 2], 1.0) if len(others) >= 2 else None
+        if abs(v) > IMPLAUSIBLE_FACTOR * scale:
+            problems.append((f"implausible value {v:,.10g} {kpi.unit}: over {IMPLAUSIBLE_FACTOR}× the baseline and "
+                             f"target ({scale:,.10g}); {advice}", column))
+        elif neighbours is not None and abs(v) > IMPLAUSIBLE_FACTOR * neighbours:
+            problems.append((f"implausible jump to {v:,.10g} {kpi.unit}: over {IMPLAUSIBLE_FACTOR}× the row's other "
+                             f"years (median {neighbours:,.10g}); {advice}", column))
+    return problems
 
 
 def default_files(folder: Path) -> list[Path]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import observations
 from .observations import public_table
 from .paths import ASHIBETSU, DATA_DIR
 
@@ -21,12 +22,8 @@ def _table(name: str, data_dir) -> pd.DataFrame:
 
 
 def municipality_name(code: str, data_dir=None) -> str:
-    j = _table("jumin", data_dir)
-    names = j.loc[j["municipality_code"] == code, "municipality"].dropna()
-    if names.empty:
-        f = _table("furusato", data_dir)
-        names = f.loc[f["municipality_code"] == code, "municipality"].dropna()
-    return str(names.iloc[-1]) if not names.empty else code
+    """The municipality's name in the bundled data (the code itself where none is known)."""
+    return observations.municipality_name(code, data_dir or DATA_DIR) or code
 
 
 def peers(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:

@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import InputError, InputErrors
+from .errors import InputError, InputErrors, KpiError
 from .notation import Comparator, TargetKind
 from .paths import DEFAULT_CATALOG
 
@@ -35,6 +35,7 @@ Number = StrictFloat | StrictInt
 Year = Annotated[StrictInt, Field(ge=1900, le=2100)]
 Direction = Literal["increase", "decrease", "maintain"]
 CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+YEARS_AFTER_PERIOD = 2
 
 
 class _Model(BaseModel):
@@ -197,6 +198,7 @@ class Kpi(_Model):
     baseline: Baseline | None
     target: Target
     public_series: list[PublicSeries] = []  # in precedence order; a single mapping is read as a list of one
+    valid_range: ValueRange | None = None  # possible values, where the default of `bounds` is wrong
     note_ja: str | None = None
 
     @field_validator("public_series", mode="before")
@@ -241,6 +243,25 @@ class Kpi(_Model):
     @property
     def measure_code(self) -> str:
         return self.measure.code
+
+    def bounds(self) -> tuple[float | None, float | None]:
+        """The values this KPI can possibly take (docs/validation.md).
+
+        `valid_range` if given; else no bounds for a benchmark (a gap in points); else at
+        least 0 unless the strategy itself writes a negative baseline or target (net
+        migration), and at most 100 for a percentage.
+        """
+        if self.valid_range is not None:
+            return float(self.valid_range.low), float(self.valid_range.high)
+        t, b = self.target, self.baseline
+        if t.kind == "benchmark":
+            return None, None
+        written = [t.value]
+        if b is not None:
+            written += [b.value, *((b.range.low, b.range.high) if b.range else ())]
+        negative_written = any(v is not None and v < 0 for v in written)
+        return (None if negative_written or (b is not None and b.from_series) else 0.0,
+                100.0 if self.unit == "%" else None)
 
     def resolve_target(self, baseline_value: float | None = None) -> float | None:
         """The absolute value to reach by the target year (None: milestone, benchmark).
@@ -307,6 +328,22 @@ class Catalog(_Model):
 
     def goal_title(self, goal: int) -> str:
         return next(g.title_ja for g in self.goals if g.goal == goal)
+
+    @property
+    def evaluation_years(self) -> tuple[int, int]:
+        """Fiscal years the catalog can be judged as of: from its earliest baseline year (or the
+        period's start) to YEARS_AFTER_PERIOD after the period ends (a final evaluation is often
+        compiled a year or two late; later than that, the next strategy's catalog applies)."""
+        first = min((k.baseline.year for k in self.kpis if k.baseline), default=self.strategy.period.start)
+        return min(first, self.strategy.period.start), self.strategy.period.end + YEARS_AFTER_PERIOD
+
+    def check_evaluation_year(self, year: int, option: str = "--as-of") -> None:
+        first, last = self.evaluation_years
+        if not first <= year <= last:
+            raise KpiError(f"{option} {year} is outside what this catalog can judge: {first}–{last} "
+                           f"(its baselines start in {first}; its period {self.strategy.period.start}–"
+                           f"{self.strategy.period.end} ends the target years, plus {YEARS_AFTER_PERIOD} for a late "
+                           "final evaluation)")
 
 
 def load_catalog(path: str | Path | None = None) -> Catalog:

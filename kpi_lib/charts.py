@@ -24,6 +24,7 @@ def use_style() -> None:
     """The seaborn theme with the Japanese font (call once per notebook)."""
     sns.set_theme(style="whitegrid", context="notebook", font="IPAexGothic")
     plt.rcParams["axes.unicode_minus"] = False  # the font's own minus sign
+    plt.rcParams["text.parse_math"] = False  # a '$' in a KPI name is text, not mathtext
     plt.rcParams["figure.dpi"] = 100
     plt.rcParams["figure.figsize"] = (8, 4.2)
 

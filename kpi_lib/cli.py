@@ -13,7 +13,7 @@ import pandas as pd
 from . import catalog as catalog_mod
 from .errors import KpiError
 from .output import emit
-from .paths import ASHIBETSU, DATA_DIR
+from .paths import DATA_DIR
 
 
 def _add_catalog_arg(p: argparse.ArgumentParser) -> None:
@@ -43,14 +43,16 @@ def _settings(args):
 
 
 def cmd_scorecard(args) -> int:
-    from .observations import freshness, freshness_for_readers
+    from .observations import freshness, freshness_for_readers, municipality_for
     from .scorecard import build_scorecard, load_observations, write_scorecard_xlsx
 
     cat = catalog_mod.load_catalog(args.catalog)
-    obs = load_observations(cat, args.data, args.municipality, args.actuals)
+    cat.check_evaluation_year(args.as_of)
+    municipality = municipality_for(cat, args.municipality, args.data)
+    obs = load_observations(cat, args.data, municipality, args.actuals)
     settings = _settings(args)
     card, _ = build_scorecard(cat, obs, args.as_of, settings, forecast=not args.no_forecast, data_dir=args.data,
-                              municipality_code=args.municipality)
+                              municipality_code=municipality)
     if args.format == "table":
         card = card[["kpi_id", "measure", "name_ja", "unit", "baseline_value", "target_resolved", "latest_year",
                      "latest_value", "expected_value", "achievement_rate", "pace", "grade", "progress_status",
@@ -60,7 +62,7 @@ def cmd_scorecard(args) -> int:
     emit(card, args.format, args.out,
          xlsx_writer=lambda df, path: write_scorecard_xlsx(
              df, path, as_of=args.as_of, catalog=cat, settings=settings,
-             freshness=freshness_for_readers(freshness(cat, args.data, args.municipality), args.as_of)))
+             freshness=freshness_for_readers(freshness(cat, args.data, municipality), args.as_of)))
     return 0
 
 
@@ -73,16 +75,20 @@ def cmd_ingest(args) -> int:
 
 def cmd_series(args) -> int:
     from .catalog import RELATIONS_JA
-    from .observations import mark_chosen
+    from .observations import mark_chosen, municipality_for
     from .scorecard import load_observations
 
     cat = catalog_mod.load_catalog(args.catalog)
     kpi = cat.get(args.kpi_id)
-    obs = load_observations(cat, args.data, args.municipality, args.actuals)
+    municipality = municipality_for(cat, args.municipality, args.data)
+    obs = load_observations(cat, args.data, municipality, args.actuals)
     obs = obs[obs["kpi_id"] == kpi.kpi_id].sort_values(["year", "provenance"])
     if obs.empty:
-        raise KpiError(f"no observations of {kpi.kpi_id} ({kpi.label}) for municipality {args.municipality}: "
+        raise KpiError(f"no observations of {kpi.kpi_id} ({kpi.label}) for municipality {municipality}: "
                        "it has no public series; enter actuals with `kpi template`")
+    if (obs["provenance"] == "strategy").all():
+        print(f"kpi series: {kpi.kpi_id} has no values yet, only the strategy's baseline: "
+              "departments enter them with `kpi template`", file=sys.stderr)
     # Every row is listed; `used` marks the one the precedence rule counts for its year.
     obs = obs.assign(used=mark_chosen(obs))
     cols = ["year", "year_basis", "value", "unit", "provenance", "relation", "used", "source"]
@@ -115,7 +121,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_forecast_panel(args) -> int:
-    from .output import atomic_path
+    from .output import write_csv_for_people
     from .panel import forecast_panel, panel_from_long
 
     try:
@@ -130,8 +136,7 @@ def cmd_forecast_panel(args) -> int:
     out = forecast_panel(panel, args.through, args.horizon, args.level, args.method)
     for note in out.attrs.get("notes", []):
         print(f"[forecast-panel] {note}", file=sys.stderr)
-    with atomic_path(args.out) as tmp:
-        out.to_csv(tmp, index=False)
+    write_csv_for_people(out, args.out)
     print(f"wrote {args.out} ({len(out)} rows)", file=sys.stderr)
     return 0
 
@@ -149,24 +154,29 @@ def cmd_bench(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .report import ReportFailed, run_report
+    from .report import ReportFailed, ReportInterrupted, run_report
 
     try:
         run_report(args.fiscal_year, args.out, args.jobs, args.municipality, args.catalog, args.data,
-                   args.notebooks, args.deep_dive)
+                   args.notebooks, args.deep_dive, timeout=args.timeout)
     except ReportFailed as exc:
         print(f"kpi report: {exc}", file=sys.stderr)
         return 1
+    except ReportInterrupted as exc:
+        print(f"kpi report: {exc}", file=sys.stderr)
+        return 130
     return 0
 
 
 def _add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=str(DATA_DIR), help="data folder with public/ and actuals/ (default: bundled)")
-    p.add_argument("--municipality", default=ASHIBETSU, help="団体コード, 6 digits (default: 012165 芦別市)")
+    p.add_argument("--municipality", help="団体コード, 6 digits; must agree with the catalog's (default: the catalog's)")
     p.add_argument("--actuals", nargs="*", help="analysts' entry workbooks or CSVs (default: DATA/actuals/*)")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .report import DEFAULT_TIMEOUT
+
     parser = argparse.ArgumentParser(
         prog="kpi", description="効果検証 of a regional revitalization strategy's KPIs."
     )
@@ -213,7 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fiscal-year", type=int, required=True, metavar="YEAR", help="fiscal year of evaluation")
     p.add_argument("--out", help="report folder (default: reports/FY<YEAR>)")
     p.add_argument("--jobs", type=int, default=2, help="notebooks run at once (default 2)")
-    p.add_argument("--municipality", default=ASHIBETSU, help="団体コード (default: 012165 芦別市)")
+    p.add_argument("--municipality", help="団体コード; must agree with the catalog's (default: the catalog's)")
+    p.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help=f"a cell running longer fails its notebook (default {DEFAULT_TIMEOUT})")
     _add_catalog_arg(p)
     p.add_argument("--data", help="data folder with public/ and actuals/ (default: bundled)")
     p.add_argument("--notebooks", help="folder of notebooks to run (default: the project's notebooks/)")

@@ -18,8 +18,9 @@ import pandas as pd
 
 from .errors import InputError
 from .loaders import furusato, jumin, ssds, tourism
-from .output import progress, sha256, swap_in
+from .output import progress, sha256
 from .paths import DEFAULT_PUBLIC_DIR, DEFAULT_SHARED_DATA
+from .publish import claim, locked, recover, swap_in
 from .tidy import TIDY_COLUMNS
 
 BUNDLED_PREFECTURE = "北海道"  # Ashibetsu's peers; furusato is kept nation-wide
@@ -81,8 +82,16 @@ def _input_files(source: Path) -> list[dict]:
 
 def ingest(source: Path | None = None, out: Path | None = None) -> dict:
     """Rebuild `out` (default data/public) from `source` (default ../shared/data)."""
-    source = Path(source or DEFAULT_SHARED_DATA)
-    out = Path(out or DEFAULT_PUBLIC_DIR)
+    source = Path(source or DEFAULT_SHARED_DATA).resolve()
+    out = Path(out or DEFAULT_PUBLIC_DIR).resolve()
+    with locked(out):
+        for line in recover(out):
+            progress("ingest", line)
+        claim(out, "MANIFEST.json", "bundled-data folder")  # never over a folder ingest did not write
+        return _ingest(source, out)
+
+
+def _ingest(source: Path, out: Path) -> dict:
     tables = build_tables(source)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import pickle
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -10,8 +12,14 @@ from pathlib import Path
 import pandas as pd
 
 from .catalog import RELATIONS_JA, Catalog, load_catalog
-from .observations import choose_values, freshness, freshness_for_readers, mark_chosen
-from .paths import ASHIBETSU, DATA_DIR
+from .observations import (
+    choose_values,
+    freshness,
+    freshness_for_readers,
+    mark_chosen,
+    municipality_for,
+)
+from .paths import DATA_DIR
 from .rules import PROGRESS_STATUSES, RuleSettings
 from .scorecard import build_scorecard, load_observations
 
@@ -58,12 +66,13 @@ class ReportContext:
         return rows.sort_values("year")
 
 
-def load_context(fiscal_year: int, municipality_code: str = ASHIBETSU, catalog_path: str = "", data_dir: str = "",
+def load_context(fiscal_year: int, municipality_code: str = "", catalog_path: str = "", data_dir: str = "",
                  grades: str = "ABCD", formula: str = "progress", cache: str = "") -> ReportContext:
     """Catalog, observations and the scorecard with forecasts, as of `fiscal_year`.
 
-    `cache`: a file `kpi report` wrote with `save_context`, computed once for all its
-    notebooks; used only if it was made with the same arguments, else computed afresh.
+    `municipality_code` empty: the catalog's (another one is refused). `cache`: a file `kpi
+    report` wrote with `save_context`, computed once for all its notebooks; used only if it
+    was made with the same arguments, else computed afresh.
     """
     key = _key(fiscal_year, municipality_code, catalog_path, data_dir, grades, formula)
     if cache and Path(cache).exists():
@@ -73,6 +82,8 @@ def load_context(fiscal_year: int, municipality_code: str = ASHIBETSU, catalog_p
             return ctx
     catalog = load_catalog(catalog_path or None)
     data = Path(data_dir) if data_dir else DATA_DIR
+    catalog.check_evaluation_year(int(fiscal_year), "--fiscal-year")
+    municipality_code = municipality_for(catalog, municipality_code, data)
     settings = RuleSettings(formula=formula, grades=grades)
     obs = load_observations(catalog, data, municipality_code)
     card, evaluations = build_scorecard(catalog, obs, fiscal_year, settings, data_dir=data,
@@ -99,10 +110,17 @@ def save_figure(fig, output_dir: str, name: str) -> None:
         fig.savefig(Path(output_dir) / f"{name}.png", dpi=150, bbox_inches="tight")
 
 
-def _num(v, unit: str = "") -> str:
+def _num(v) -> str:
+    """A number as people write it: 1,234 / 12.3 / 0.86 / ▲153; empty for a gap."""
     if v is None or pd.isna(v):
         return ""
-    text = f"{v:,.0f}" if abs(v) >= 100 or float(v).is_integer() else f"{v:,.1f}"
+    v = float(v)
+    if abs(v) >= 100 or v.is_integer():
+        text = f"{v:,.0f}"
+    elif abs(v) >= 1:
+        text = f"{v:,.1f}"
+    else:
+        text = f"{v:.2f}"
     return text.replace("-", "▲") if v < 0 else text
 
 
@@ -241,9 +259,34 @@ def readable(df: pd.DataFrame, percent: tuple[str, ...] = (), index: str | None 
     return for_readers(out)
 
 
+# Markdown marks that act anywhere in a line (emphasis, code, links, tables, strike-through);
+# HTML is escaped first. Marks that act only at a line's start (-, +, #, >, 1.) get a
+# backslash there.
+_INLINE_MARKS = re.compile(r"([\\`*_\[\]~|])")
+_LINE_START_MARKS = re.compile(r"^(\s*)([-+#>]|\d+[.)])", re.MULTILINE)
+
+
+def esc(text) -> str:
+    """Text from a catalog, a workbook or a data file, safe inside Markdown: HTML escaped
+    and Markdown marks made literal, so it shows as written and never runs in a browser."""
+    out = _INLINE_MARKS.sub(r"\\\1", html.escape("" if text is None else str(text), quote=False))
+    return _LINE_START_MARKS.sub(lambda m: m[1] + m[2][:-1] + "\\" + m[2][-1], out)
+
+
+def _cell(v) -> str:
+    """One table cell as people write it: numbers with separators (▲ for negatives), no NaN."""
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return ""
+    if isinstance(v, bool):
+        return "○" if v else ""
+    if isinstance(v, int | float):
+        return _num(v)
+    return str(v)
+
+
 def for_readers(df: pd.DataFrame):
-    """A table styled for the report: text left-aligned, no row numbers."""
-    return (df.style.hide(axis="index")
+    """A table styled for the report: text left-aligned, no row numbers, every cell HTML-escaped."""
+    return (df.style.format(_cell, escape="html").hide(axis="index")
             .set_properties(**{"text-align": "left"})
             .set_table_styles([{"selector": "th", "props": [("text-align", "left")]}]))
 

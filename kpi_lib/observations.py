@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from .catalog import Catalog, Kpi, PublicSeries
-from .errors import InputError
+from .errors import InputError, KpiError
 from .ingest import read_public
 from .paths import ASHIBETSU, DATA_DIR
 
@@ -189,3 +189,39 @@ def freshness_for_readers(fresh: pd.DataFrame, fiscal_year: int) -> pd.DataFrame
 def stale_sources(fresh: pd.DataFrame, fiscal_year: int) -> pd.DataFrame:
     """The statistics that do not reach the evaluation year."""
     return fresh[fresh["latest_year"].isna() | (fresh["latest_year"] < fiscal_year)]
+
+
+NAME_TABLES = ("jumin", "ssds", "furusato")  # which bundled tables name municipalities
+
+
+def municipality_name(code: str, data_dir: str | Path = DATA_DIR) -> str | None:
+    """The municipality's name in the bundled data, or None where no table knows the code."""
+    public_dir = str(Path(data_dir) / "public")
+    for name in NAME_TABLES:
+        if not (Path(public_dir) / f"{name}.csv.gz").exists():
+            continue
+        t = public_table(name, public_dir)
+        names = t.loc[t["municipality_code"] == code, "municipality"].dropna()
+        if not names.empty:
+            return str(names.iloc[-1])
+    return None
+
+
+def municipality_for(catalog: Catalog, code: str | None, data_dir: str | Path = DATA_DIR) -> str:
+    """The municipality a run evaluates: the catalog's. A different `--municipality` is
+    refused with the way to evaluate that town; an unknown code is refused before any work."""
+    own = catalog.strategy.municipality_code
+    if code and not (len(code) == 6 and code.isdigit()):
+        raise KpiError(f"--municipality {code!r}: expected a 6-digit 団体コード such as 012165")
+    if code and code != own:
+        other = municipality_name(code, data_dir)
+        if other is None:
+            raise KpiError(f"--municipality {code}: unknown 団体コード (not in the bundled data: Hokkaido's "
+                           "municipalities, and every municipality for ふるさと納税)")
+        raise KpiError(f"--municipality {code} ({other}) disagrees with the catalog, which is for "
+                       f"{catalog.strategy.municipality_ja} ({own}). To evaluate {other}, write its catalog with "
+                       f"`kpi catalog init --municipality {code} --out FILE.yaml` and pass --catalog FILE.yaml")
+    if municipality_name(own, data_dir) is None:
+        raise KpiError(f"the catalog's municipality {own} ({catalog.strategy.municipality_ja}) is not in the bundled "
+                       "data; check strategy.municipality_code")
+    return own

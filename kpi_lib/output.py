@@ -8,7 +8,6 @@ import io
 import json
 import math
 import os
-import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -26,8 +25,11 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside `path`; move it into place only on success.
 
     Readers never see a half-written file, and a failure leaves any old file as it was.
+    A folder at `path` is refused: a file output never replaces a directory.
     """
     path = Path(path)
+    if path.is_dir():
+        raise KpiError(f"{path} is a folder; --out needs a file name such as {path / 'out.csv'}")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent)
     os.close(fd)
@@ -44,14 +46,41 @@ def progress(tag: str, message: str) -> None:
     print(f"[{tag}] {message}", file=sys.stderr, flush=True)
 
 
-def swap_in(staging: Path, final: Path) -> None:
-    """Replace the folder `final` with `staging` in two renames; the old one goes last."""
-    old = final.parent / f".{final.name}.old-{os.getpid()}"
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        final.rename(old)
-    staging.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
+# A cell starting with one of these is read as a formula by spreadsheet programs
+# (CSV injection); text from workbooks and catalogs gets a leading apostrophe instead.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defuse(value):
+    """Text that a spreadsheet would run as a formula, made inert; numbers pass unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def defuse_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """`defuse` over every text column (numeric columns, negatives included, stay numbers)."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(defuse)
+    return out
+
+
+def defuse_workbook(wb) -> None:
+    """Store every formula-looking cell of an openpyxl workbook as plain text (the tool writes no formulas)."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    # openpyxl types any str starting with "=" as a formula; store it as the text it is
+                    cell._value, cell.data_type = str(cell.value), "s"
+
+
+def write_csv_for_people(df: pd.DataFrame, path: str | Path) -> None:
+    """A CSV to open in Excel: BOM (so Japanese text shows), formulas defused, written atomically."""
+    with atomic_path(path) as tmp:
+        tidy_types(defuse_frame(df)).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
 
 
 def sha256(path: Path) -> str:
@@ -96,7 +125,7 @@ def render(df: pd.DataFrame, fmt: str) -> str:
     df = tidy_types(df)
     if fmt == "csv":
         buf = io.StringIO()
-        df.to_csv(buf, index=False, lineterminator="\n")
+        defuse_frame(df).to_csv(buf, index=False, lineterminator="\n")
         return buf.getvalue()
     if fmt == "json":
         return to_json(df) + "\n"
@@ -122,7 +151,8 @@ def emit(df: pd.DataFrame, fmt: str, out: str | Path | None, xlsx_writer=None) -
     text = render(df, fmt)
     if out:
         with atomic_path(out) as tmp:
-            tmp.write_text(text, encoding="utf-8")
+            # A CSV file is for people opening it in Excel: with a BOM; standard output stays plain.
+            tmp.write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
         print(f"wrote {out}", file=sys.stderr)
     else:
         sys.stdout.write(text)

@@ -47,6 +47,11 @@ class Panel:
         return Panel(self.ids, self.years[keep], self.values[:, keep])
 
 
+MAX_YEARS = 300  # a yearly panel longer than this is a typo in the year column
+MAX_CELLS = 50_000_000  # series × years: about 400 MB of floats, the most one run should hold
+MAX_HORIZON = 50
+
+
 def panel_from_long(df: pd.DataFrame, source: str = "input") -> Panel:
     """Check and pivot a long table (series_id, year, value).
 
@@ -70,6 +75,18 @@ def panel_from_long(df: pd.DataFrame, source: str = "input") -> Panel:
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError(source, f"expected a number, found {df['value'].iloc[i]!r}", row=i + 2, column="value")
+    bad = values.notna() & ~np.isfinite(values.fillna(0.0))
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(source, f"expected a finite number, found '{df['value'].iloc[i]}'", row=i + 2, column="value")
+    span = int(years.max() - years.min() + 1)
+    if span > MAX_YEARS:
+        raise InputError(source, f"the years run from {int(years.min())} to {int(years.max())} ({span:,} years); yearly "
+                         f"panels span at most {MAX_YEARS}: check the year column", column="year")
+    n_series = df["series_id"].nunique()
+    if n_series * span > MAX_CELLS:
+        raise InputError(source, f"{n_series:,} series × {span} years is more than this tool holds at once "
+                         f"({MAX_CELLS:,} cells); split the file")
     df["year"], df["value"] = years.astype(int), values
     dup = df.duplicated(["series_id", "year"], keep=False)
     if dup.any():
@@ -292,8 +309,8 @@ def forecast_panel(panel: Panel, through: int, horizon: int, level: float = 0.8,
     """
     if not 0 < level < 1:
         raise KpiError(f"--level must lie between 0 and 1, got {level}")
-    if horizon < 1:
-        raise KpiError(f"--horizon must be at least 1, got {horizon}")
+    if not 1 <= horizon <= MAX_HORIZON:
+        raise KpiError(f"--horizon must lie between 1 and {MAX_HORIZON} years, got {horizon}")
     if through < panel.years.min():
         raise KpiError(f"--through {through} is before the panel's first year {panel.years.min()}")
     fit = panel.through(through)
@@ -310,15 +327,26 @@ def forecast_panel(panel: Panel, through: int, horizon: int, level: float = 0.8,
     # Column j of a series that ended `offset` years early is year through+1+j-offset.
     cols = offset[:, None] + np.arange(horizon)[None, :]
     pick = lambda arr: np.take_along_axis(arr, cols, axis=1).ravel()  # noqa: E731
+    n_obs = (~np.isnan(vals)).sum(axis=1)
     out = pd.DataFrame({
         "series_id": np.repeat(fit.ids, horizon), "year": np.tile(np.arange(through + 1, through + 1 + horizon),
                                                                    len(fit.ids)),
         "forecast": pick(result.mean), "lower": pick(result.lower), "upper": pick(result.upper),
         "method": np.repeat(result.method, horizon),
+        "note": np.repeat([_series_note(n) for n in n_obs], horizon),
     })
     out.attrs["calibration"] = result.calibration
     out.attrs["notes"] = result.notes
     return out
+
+
+def _series_note(n_obs: int) -> str:
+    """Why a series' forecast is empty or rests on little (a reader sees it in the output)."""
+    if n_obs < 2:
+        return f"観測が{n_obs}点のみのため予測なし（2点以上が必要）"
+    if n_obs < 4:
+        return f"観測が{n_obs}点のみ（区間は参考程度）"
+    return ""
 
 
 def panel_forecast_arrays(values: np.ndarray, horizon: int, level: float, method: str = "auto",

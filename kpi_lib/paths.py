@@ -6,7 +6,6 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_CATALOG = DATA_DIR / "kpis" / "ashibetsu_2nd_strategy.yaml"
 DEFAULT_PUBLIC_DIR = DATA_DIR / "public"
-DEFAULT_ACTUALS_DIR = DATA_DIR / "actuals"
 # Reference material of the developers; users do not have it.
 DEFAULT_SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 ASHIBETSU = "012165"

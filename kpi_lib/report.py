@@ -1,29 +1,38 @@
 """`kpi report`: the annual 効果検証 report, built from the notebooks with papermill.
 
 The report appears whole or not at all: everything is built in a staging folder beside the
-target and moved into place at the end. If a notebook fails, the command names the notebook
+target and moved into place at the end (kpi_lib.publish: only over a folder kpi wrote, one
+run at a time, recovered after a kill). If a notebook fails, the command names the notebook
 and the cell, keeps the executed notebooks in `<target>.failed/` for debugging, leaves any
-previous report untouched, and exits with status 1.
+previous report untouched, and exits with status 1. Ctrl-C (or SIGTERM) shuts the kernels
+down, removes the staging folder and exits with status 130; a cell that runs longer than
+the timeout fails its notebook.
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import os
 import platform
 import shutil
+import signal
 import sys
+import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 from .errors import KpiError
 from .notation import to_era
-from .output import progress, sha256, swap_in
-from .paths import ASHIBETSU, DATA_DIR, DEFAULT_CATALOG, PROJECT_ROOT
+from .notebook import freshness_table, freshness_warning, load_context, save_context
+from .output import progress, sha256
+from .paths import DATA_DIR, DEFAULT_CATALOG, PROJECT_ROOT
+from .publish import REPORT_MARKER, claim, locked, recover, staging_dir, swap_in, write_marker
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 REPORTS_DIR = PROJECT_ROOT / "reports"
@@ -43,6 +52,13 @@ class ReportFailed(KpiError):
     """A notebook failed; the message names it and the cell."""
 
 
+DEFAULT_TIMEOUT = 600  # seconds per cell: generous for a chart, short enough for a cron schedule
+
+
+class ReportInterrupted(KpiError):
+    """Ctrl-C or SIGTERM: the run stopped and cleaned up."""
+
+
 @dataclass
 class Job:
     notebook: Path
@@ -52,7 +68,6 @@ class Job:
     seconds: float = 0.0
     status: str = "pending"
     error: str | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def ensure_kernel(name: str = KERNEL) -> str:
@@ -88,25 +103,83 @@ def plan_jobs(fiscal_year: int, municipality_code: str, catalog_path: str, data_
     return jobs
 
 
-def _run(job: Job, staging: Path, kernel: str) -> Job:
+class KernelPool:
+    """The kernels of one run: on IPC sockets in a private folder (no TCP port, no
+    unencrypted-TCP warning). nbclient does not shut down a kernel it was handed, so each
+    is ended here when its notebook is done, and all at once when the run is interrupted."""
+
+    def __init__(self, kernel: str):
+        self.kernel = kernel
+        self.folder = Path(tempfile.mkdtemp(prefix="kpi-ipc-"))  # short: socket paths are limited
+        self.live: dict[int, object] = {}
+        self.stopping = False
+        self._lock = threading.Lock()
+        self._count = 0
+
+    def manager(self):
+        # The async manager: with the blocking one nbclient ignores the cell timeout.
+        from jupyter_client.manager import AsyncKernelManager
+
+        with self._lock:
+            if self.stopping:
+                raise ReportInterrupted("interrupted")
+            self._count += 1
+            km = AsyncKernelManager(kernel_name=self.kernel, transport="ipc", ip=str(self.folder / f"k{self._count}"))
+            self.live[id(km)] = km
+            return km
+
+    def end(self, km) -> None:
+        """Kill the kernel's process group (kernels start their own session)."""
+        with self._lock:
+            self.live.pop(id(km), None)
+        process = getattr(getattr(km, "provisioner", None), "process", None)
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(Exception):
+                process.wait(timeout=5)
+
+    def stop_all(self) -> None:
+        with self._lock:
+            self.stopping = True
+            kms = list(self.live.values())
+        for km in kms:
+            self.end(km)
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _run(job: Job, staging: Path, pool: KernelPool, timeout: int) -> Job:
     import papermill as pm
 
     start = time.perf_counter()
+    km = None
     try:
+        km = pool.manager()
         pm.execute_notebook(str(job.notebook), str(staging / job.output_name), parameters=job.parameters,
-                            kernel_name=kernel, cwd=str(job.notebook.parent), progress_bar=False,
-                            log_output=False, report_mode=False)
+                            kernel_name=pool.kernel, cwd=str(job.notebook.parent), progress_bar=False,
+                            log_output=False, report_mode=False, execution_timeout=timeout, km=km)
         # Exported here, while the other job's kernel is still working.
         _html(staging / job.output_name, staging / Path(job.output_name).with_suffix(".html").name)
         job.status = "ok"
     except pm.PapermillExecutionError as exc:
         job.status = "failed"
         job.error = f"cell {exc.exec_count} (execution count): {exc.ename}: {exc.evalue}"
-    except Exception as exc:  # kernel died, notebook unreadable
+    except Exception as exc:  # kernel died or was stopped, a cell timed out, notebook unreadable
         job.status = "failed"
-        job.error = f"{type(exc).__name__}: {exc}"
+        job.error = "interrupted" if pool.stopping else _short_error(exc, timeout)
+    finally:
+        if km is not None:
+            pool.end(km)
     job.seconds = time.perf_counter() - start
     return job
+
+
+def _short_error(exc: Exception, timeout: int) -> str:
+    if "timed out" in str(exc).lower() or type(exc).__name__ == "CellTimeoutError":
+        return f"a cell ran longer than the timeout of {timeout} s (--timeout)"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _html(executed: Path, out: Path) -> None:
@@ -196,87 +269,182 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;fo
 """
 
 
-def run_report(fiscal_year: int, out: str | Path | None = None, jobs: int = 2, municipality_code: str = ASHIBETSU,
+def run_report(fiscal_year: int, out: str | Path | None = None, jobs: int = 2, municipality_code: str | None = None,
                catalog_path: str | None = None, data_dir: str | Path | None = None, notebooks: str | Path | None = None,
-               deep_dive: list[str] | None = None, kernel: str = KERNEL) -> Path:
-    from .actuals import default_files
-    from .notebook import freshness_table, freshness_warning, load_context, save_context
-    from .scorecard import write_scorecard_xlsx
+               deep_dive: list[str] | None = None, kernel: str = KERNEL, timeout: int = DEFAULT_TIMEOUT) -> Path:
+    """Build the report for `fiscal_year` into `out` (default reports/FY<year>); see the module doc.
 
+    Phases: resolve and check the inputs; evaluate once; run the notebooks; write the
+    scorecard, index and manifest; swap the folder in.
+    """
     started = time.perf_counter()
-    catalog_file = Path(catalog_path) if catalog_path else DEFAULT_CATALOG
-    data = Path(data_dir) if data_dir else DATA_DIR
+    # Resolved against the caller's working directory before any kernel starts (kernels run in notebooks/).
+    catalog_file = Path(catalog_path).resolve() if catalog_path else DEFAULT_CATALOG
+    data = Path(data_dir).resolve() if data_dir else DATA_DIR
+    nb_dir = Path(notebooks).resolve() if notebooks else NOTEBOOK_DIR
+    final = Path(out).resolve() if out else REPORTS_DIR / f"FY{fiscal_year}"
+    _check_inputs(data, nb_dir, jobs, timeout)
+
+    with locked(final):
+        for line in recover(final):
+            progress("report", line)
+        claim(final, REPORT_MARKER, "report folder", also_ours=_report_of_earlier_version)
+        progress("report", "evaluating the KPIs and their forecasts")
+        ctx = load_context(fiscal_year, municipality_code or "", str(catalog_file), str(data))
+        deep_dive = _deep_dive_ids(ctx, deep_dive)
+        staging = staging_dir(final)
+        try:
+            plan = _execute(ctx, staging, final, nb_dir, deep_dive, jobs, kernel, timeout, str(catalog_file), str(data))
+            _write_summary(ctx, staging, plan, catalog_file, data, nb_dir, jobs, kernel, started)
+            swap_in(staging, final)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    progress("report", f"done in {time.perf_counter() - started:.1f} s: {final / 'index.html'}")
+    return final
+
+
+def _check_inputs(data: Path, nb_dir: Path, jobs: int, timeout: int) -> None:
     if not (data / "public").is_dir():
         raise KpiError(f"{data}: no public/ folder with the bundled data (run `kpi ingest`)")
-    nb_dir = Path(notebooks) if notebooks else NOTEBOOK_DIR
     if not nb_dir.is_dir():
         raise KpiError(f"{nb_dir}: notebook folder not found")
     if jobs < 1:
         raise KpiError(f"--jobs must be at least 1, got {jobs}")
-    final = Path(out) if out else REPORTS_DIR / f"FY{fiscal_year}"
-    final.parent.mkdir(parents=True, exist_ok=True)
+    if timeout < 1:
+        raise KpiError(f"--timeout must be at least 1 second, got {timeout}")
 
-    catalog_arg, data_arg = str(catalog_file.resolve()), str(data.resolve())
-    progress("report", "evaluating the KPIs and their forecasts")
-    ctx = load_context(fiscal_year, municipality_code, catalog_arg, data_arg)
-    catalog, observations = ctx.catalog, ctx.observations
+
+def _report_of_earlier_version(folder: Path) -> bool:
+    """A report written before the marker existed: its manifest names kpi-lib."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and "kpi-lib" in (manifest.get("packages") or {})
+
+
+def _deep_dive_ids(ctx, deep_dive: list[str] | None) -> list[str]:
     if deep_dive is None:  # every KPI with data as of the year
-        used = observations[(observations["provenance"] != "strategy") & (observations["year"] <= fiscal_year)]
-        deep_dive = [k.kpi_id for k in catalog.kpis if k.kpi_id in set(used["kpi_id"])]
+        return [k.kpi_id for k in ctx.catalog.kpis if not ctx.history(k.kpi_id).empty]
     for kpi_id in deep_dive:
-        catalog.get(kpi_id)
+        ctx.catalog.get(kpi_id)
+    return deep_dive
 
-    staging = final.parent / f".{final.name}.building-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    figures = staging / "figures"
+
+def _execute(ctx, staging: Path, final: Path, nb_dir: Path, deep_dive: list[str], jobs: int, kernel: str,
+             timeout: int, catalog_arg: str, data_arg: str) -> list[Job]:
+    """Run every notebook (`jobs` at a time); a failure keeps the run in <final>.failed."""
+    write_marker(staging, REPORT_MARKER, fiscal_year=ctx.fiscal_year)
     kernel = ensure_kernel(kernel)
     # Computed once here, read by every notebook (each would otherwise redo the forecasts).
     context_file = staging / ".context.pkl"
     save_context(ctx, context_file, catalog_arg, data_arg)
-    plan = plan_jobs(fiscal_year, municipality_code, catalog_arg, data_arg, nb_dir, deep_dive, figures,
-                     str(context_file))
-    progress("report", f"FY{fiscal_year}: {len(plan)} notebooks with {jobs} job(s), kernel {kernel!r} → {final}")
+    plan = plan_jobs(ctx.fiscal_year, ctx.municipality_code, catalog_arg, data_arg, nb_dir, deep_dive,
+                     staging / "figures", str(context_file))
+    progress("report", f"FY{ctx.fiscal_year}: {len(plan)} notebooks with {jobs} job(s), kernel {kernel!r} → {final}")
+    _run_all(plan, staging, kernel, jobs, timeout)
+    context_file.unlink()
+    failed = [j for j in plan if j.status != "ok"]
+    if failed:
+        kept = final.parent / f"{final.name}.failed"
+        claim(kept, REPORT_MARKER, "folder of a failed report")
+        shutil.rmtree(kept, ignore_errors=True)
+        staging.rename(kept)
+        lines = [f"{j.output_name}: {j.error}" for j in failed]
+        raise ReportFailed(f"{len(failed)} notebook(s) failed; the executed notebooks are kept in {kept} "
+                           f"and {final} was left as it was:\n  " + "\n  ".join(lines))
+    for job in plan:  # the executed notebooks name the report's own folder, not the staging one
+        _relocate(staging / job.output_name, staging, final)
+        job.parameters = _relocated_parameters(job.parameters, staging, final)
+    return plan
+
+
+def _run_all(plan: list[Job], staging: Path, kernel: str, jobs: int, timeout: int) -> None:
+    """The notebooks in a thread pool; Ctrl-C or SIGTERM stops every kernel within seconds."""
+    kernels = KernelPool(kernel)
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt) if threading.current_thread() is threading.main_thread() \
+        else None
     try:
-        done = 0
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(_run, job, staging, kernel) for job in plan]
-            for fut in as_completed(futures):
-                job = fut.result()
-                done += 1
-                mark = "ok" if job.status == "ok" else f"FAILED — {job.error}"
-                progress("report", f"[{done}/{len(plan)}] {job.output_name} {mark} ({job.seconds:.1f} s)")
-        failed = [j for j in plan if j.status != "ok"]
-        if failed:
-            kept = final.parent / f"{final.name}.failed"
-            shutil.rmtree(kept, ignore_errors=True)
-            staging.rename(kept)
-            lines = [f"{j.output_name}: {j.error}" for j in failed]
-            raise ReportFailed(f"{len(failed)} notebook(s) failed; the executed notebooks are kept in {kept} "
-                               f"and {final} was left as it was:\n  " + "\n  ".join(lines))
-        write_scorecard_xlsx(ctx.card, staging / "scorecard.xlsx", as_of=fiscal_year, catalog=catalog,
-                             freshness=freshness_table(ctx))
-        ctx.card.to_csv(staging / "scorecard.csv", index=False)
-        context_file.unlink()
-        sources = _data_as_of(observations)
-        verdicts = ctx.card["verdict"].value_counts().reindex(["達成", "未達成", "未確定"], fill_value=0)
-        (staging / "index.html").write_text(
-            _index_html(fiscal_year, catalog, plan, sources, municipality_code, freshness_warning(ctx),
-                        freshness_table(ctx), verdicts.to_dict() if ctx.card["verdict"].notna().any() else None),
-            encoding="utf-8")
-        manifest = {
-            "fiscal_year": fiscal_year, "municipality_code": municipality_code, "jobs": jobs, "kernel": kernel,
-            "parameters": {j.output_name: j.parameters for j in plan},
-            "notebooks": [{"output": j.output_name, "source": str(j.notebook), "status": j.status,
-                           "seconds": round(j.seconds, 2)} for j in plan],
-            "inputs": _inputs(catalog_file, data, nb_dir, default_files(data / "actuals")),
-            "data_sources": sources, "packages": _versions(),
-            "total_seconds": round(time.perf_counter() - started, 2),
-        }
-        (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
-                                               encoding="utf-8")
-        swap_in(staging, final)
+        futures = [pool.submit(_run, job, staging, kernels, timeout) for job in plan]
+        for done, fut in enumerate(as_completed(futures), start=1):
+            job = fut.result()
+            mark = "ok" if job.status == "ok" else f"FAILED — {job.error}"
+            progress("report", f"[{done}/{len(plan)}] {job.output_name} {mark} ({job.seconds:.1f} s)")
+    except KeyboardInterrupt:
+        progress("report", "interrupted: stopping the kernels")
+        pool.shutdown(wait=False, cancel_futures=True)
+        kernels.stop_all()
+        pool.shutdown(wait=True)
+        raise ReportInterrupted("interrupted; no report was written and the staging folder was removed") from None
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    progress("report", f"done in {time.perf_counter() - started:.1f} s: {final / 'index.html'}")
-    return final
+        pool.shutdown(wait=True)
+        kernels.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _relocated_parameters(params: dict, staging: Path, final: Path) -> dict:
+    out = {}
+    for key, value in params.items():
+        if key == "context_file":
+            out[key] = ""  # removed after the run; a re-run computes afresh
+        elif isinstance(value, str) and value.startswith(str(staging)):
+            out[key] = str(final) + value[len(str(staging)):]
+        else:
+            out[key] = value
+    return out
+
+
+def _relocate(executed: Path, staging: Path, final: Path) -> None:
+    """Rewrite the injected parameters of an executed notebook to the final paths."""
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    meta = nb.metadata.get("papermill", {})
+    if "parameters" in meta:
+        meta["parameters"] = _relocated_parameters(meta["parameters"], staging, final)
+    for key, value in list(meta.items()):  # output_path
+        if isinstance(value, str) and value.startswith(str(staging)):
+            meta[key] = str(final) + value[len(str(staging)):]
+    for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            lines = []
+            for line in cell.source.splitlines():
+                if line.startswith("context_file = "):
+                    line = 'context_file = ""'
+                lines.append(line.replace(str(staging), str(final)))
+            cell.source = "\n".join(lines)
+    nbformat.write(nb, executed)
+
+
+def _write_summary(ctx, staging: Path, plan: list[Job], catalog_file: Path, data: Path, nb_dir: Path, jobs: int,
+                   kernel: str, started: float) -> None:
+    """scorecard.xlsx/.csv, index.html and manifest.json beside the executed notebooks."""
+    from .actuals import default_files
+    from .scorecard import write_scorecard_csv, write_scorecard_xlsx
+
+    write_scorecard_xlsx(ctx.card, staging / "scorecard.xlsx", as_of=ctx.fiscal_year, catalog=ctx.catalog,
+                         freshness=freshness_table(ctx))
+    write_scorecard_csv(ctx.card, staging / "scorecard.csv")
+    sources = _data_as_of(ctx.observations)
+    verdicts = ctx.card["verdict"].value_counts().reindex(["達成", "未達成", "未確定"], fill_value=0)
+    (staging / "index.html").write_text(
+        _index_html(ctx.fiscal_year, ctx.catalog, plan, sources, ctx.municipality_code, freshness_warning(ctx),
+                    freshness_table(ctx), verdicts.to_dict() if ctx.card["verdict"].notna().any() else None),
+        encoding="utf-8")
+    manifest = {
+        "fiscal_year": ctx.fiscal_year, "municipality_code": ctx.municipality_code, "jobs": jobs, "kernel": kernel,
+        "parameters": {j.output_name: j.parameters for j in plan},
+        "notebooks": [{"output": j.output_name, "source": str(j.notebook), "status": j.status,
+                       "seconds": round(j.seconds, 2)} for j in plan],
+        "inputs": _inputs(catalog_file, data, nb_dir, default_files(data / "actuals")),
+        "data_sources": sources, "packages": _versions(),
+        "total_seconds": round(time.perf_counter() - started, 2),
+    }
+    (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
+                                           encoding="utf-8")

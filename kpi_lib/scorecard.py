@@ -11,7 +11,8 @@ from . import actuals as actuals_mod
 from .catalog import Catalog
 from .observations import OBS_COLUMNS, choose_values, public_observations, strategy_baselines
 from .outlook import ForecastConfig, hindsight, load_config, outlook
-from .paths import ASHIBETSU, DATA_DIR
+from .output import defuse_workbook, write_csv_for_people
+from .paths import DATA_DIR
 from .rules import PROGRESS_STATUSES, RuleSettings, evaluate
 
 SCORECARD_COLUMNS = [
@@ -43,12 +44,14 @@ OBS_HEADERS_JA = {"year": "年", "year_basis": "年の区分", "value": "値", "
                   "source": "出典"}
 
 
-def load_observations(catalog: Catalog, data_dir: str | Path = DATA_DIR, municipality_code: str = ASHIBETSU,
+def load_observations(catalog: Catalog, data_dir: str | Path = DATA_DIR, municipality_code: str | None = None,
                       actuals: list[str | Path] | None = None) -> pd.DataFrame:
     """Public series, analysts' actuals and the strategy's baselines in one tidy table.
 
-    Analysts' files are those given, or else every file in DATA_DIR/actuals.
+    Analysts' files are those given, or else every file in DATA_DIR/actuals. The
+    municipality is the catalog's unless given.
     """
+    municipality_code = municipality_code or catalog.strategy.municipality_code
     frames = [public_observations(catalog, data_dir, municipality_code)]
     if municipality_code == catalog.strategy.municipality_code:
         files = actuals if actuals is not None else actuals_mod.default_files(Path(data_dir) / "actuals")
@@ -192,7 +195,13 @@ def write_scorecard_xlsx(card: pd.DataFrame, path: str | Path, *, as_of: int, ca
             fs.append(list(row))
         for letter, width in zip("ABCDE", (60, 24, 14, 10, 14), strict=True):
             fs.column_dimensions[letter].width = width
+    defuse_workbook(wb)
     wb.save(path)
+
+
+def write_scorecard_csv(card: pd.DataFrame, path: str | Path) -> None:
+    """The scorecard as a CSV for people (BOM, formulas defused)."""
+    write_csv_for_people(card, path)
 
 
 def _cell(value, column: str):

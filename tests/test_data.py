@@ -28,14 +28,15 @@ def test_a_bad_source_changes_nothing_already_ingested(tmp_path):
     need_shared()
     out = tmp_path / "public"
     out.mkdir()
+    (out / "MANIFEST.json").write_text("{}")  # an earlier ingest
     (out / "keep.txt").write_text("old")
     bad = tmp_path / "source"
     (bad / "jumin").mkdir(parents=True)
     (bad / "jumin" / "1903ssjin.xls").write_bytes(b"not a workbook")
     with pytest.raises(InputError, match="1903ssjin.xls"):
         ingest(bad, out)
-    assert [p.name for p in out.iterdir()] == ["keep.txt"]
-    assert not list(tmp_path.glob(".public.*"))  # no staging folder left behind
+    assert sorted(p.name for p in out.iterdir()) == ["MANIFEST.json", "keep.txt"]
+    assert [p.name for p in tmp_path.glob(".public.*")] == [".public.lock"]  # no staging folder left behind
 
 
 def test_every_bundled_row_carries_source_licence_and_as_of():
@@ -82,18 +83,16 @@ def test_official_figure_and_strategy_baseline_are_both_shown(observations):
     assert _series(observations, "G2-1-2", "strategy")[2018] == 919_033
 
 
-def test_kpi_series_cli_for_another_municipality():
-    out = subprocess.run([sys.executable, "-m", "kpi_lib.cli", "series", "G2-2-3", "--municipality", "012335",
-                          "--format", "csv"], capture_output=True, text=True, check=True).stdout
-    lines = out.strip().splitlines()
-    assert lines[0].startswith("year,year_basis,value,unit,provenance,relation,used,source")
-    assert len(lines) == 18  # FY2008–FY2024 for 伊達市 (北海道), no strategy baseline
-    assert "strategy" not in out
+def test_kpi_series_cli_refuses_a_municipality_the_catalog_is_not_for():
+    proc = subprocess.run([sys.executable, "-m", "kpi_lib.cli", "series", "G2-2-3", "--municipality", "012335"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "012335 (伊達市) disagrees with the catalog" in proc.stderr and "kpi catalog init --municipality 012335" in proc.stderr
 
 
 def test_kpi_series_cli_unknown_id_and_no_data():
     proc = subprocess.run([sys.executable, "-m", "kpi_lib.cli", "series", "G9-9"], capture_output=True, text=True)
     assert proc.returncode == 2 and "unknown KPI id 'G9-9'" in proc.stderr and "Traceback" not in proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "kpi_lib.cli", "series", "G1-1-1", "--municipality", "012335"],
-                          capture_output=True, text=True)
-    assert proc.returncode == 2 and "no observations" in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "kpi_lib.cli", "series", "G1-1-1"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "106,043,000" in proc.stdout and "strategy" in proc.stdout
+    assert "no values yet" in proc.stderr

@@ -106,7 +106,7 @@ def test_missing_columns_and_bad_settings():
 def test_panel_forecast_years_and_columns():
     rows = [(s, y, 10 + i * y % 7 + (y - 2008) * (i + 1)) for i, s in enumerate("abcdef") for y in range(2008, 2020)]
     out = forecast_panel(panel_from_long(_long(rows)), 2016, 3)
-    assert list(out.columns) == ["series_id", "year", "forecast", "lower", "upper", "method"]
+    assert list(out.columns) == ["series_id", "year", "forecast", "lower", "upper", "method", "note"]
     assert sorted(out.year.unique()) == [2017, 2018, 2019]
     assert (out.lower <= out.forecast).all() and (out.forecast <= out.upper).all()
 

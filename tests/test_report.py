@@ -86,13 +86,14 @@ def test_kpi_report_end_to_end(tmp_path):
     assert manifest["fiscal_year"] == 2021 and all(n["status"] == "ok" for n in manifest["notebooks"])
     assert any(i["path"].endswith("ashibetsu_2nd_strategy.yaml") and len(i["sha256"]) == 64 for i in manifest["inputs"])
     assert manifest["packages"]["papermill"] and "[report]" in proc.stderr
-    assert not list(tmp_path.glob(".FY2021.*"))  # no staging left behind
+    assert [p.name for p in tmp_path.glob(".FY2021.*")] == [".FY2021.lock"]  # no staging left behind
 
 
 def test_a_failing_notebook_leaves_the_previous_report_untouched(tmp_path):
     out = tmp_path / "FY2021"
     out.mkdir()
     (out / "index.html").write_text("previous report")
+    (out / ".kpi-report").write_text("{}")  # written by kpi
     nbs = tmp_path / "notebooks"
     nbs.mkdir()
     nb = nbformat.v4.new_notebook()
