@@ -88,7 +88,9 @@ def tourism_annual(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
     t = _table("tourism", data_dir)
     rows = t[(t["municipality_code"] == code) & t["month"].isna()]
     wide = rows.pivot_table(index="year", columns="measure", values="value", aggfunc="first")
-    out = pd.DataFrame({"入込総数(千人)": wide.get("入込総数")})
+    if "入込総数" not in wide:
+        return pd.DataFrame(columns=["入込総数(千人)"])
+    out = pd.DataFrame({"入込総数(千人)": wide["入込総数"]})
     for part in ("内道外客", "内道内客", "内日帰客", "内宿泊客"):
         if part in wide:
             out[f"{part[1:]}比率"] = wide[part] / wide["入込総数"]

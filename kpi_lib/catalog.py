@@ -124,6 +124,7 @@ class Baseline(_Model):
 class Target(_Model):
     year: Year
     kind: TargetKind
+    placeholder: StrictBool = False  # a starter catalog's stand-in target, not yet the strategy's
     value: Number | None = None  # level, cumulative total
     percent: Number | None = None  # increase_pct, decrease_pct
     comparator: Comparator | None = None
@@ -185,6 +186,14 @@ class PublicSeries(_Model):
         return RELATIONS_JA[self.relation]
 
 
+class ForecastBreaks(_Model):
+    """Years a KPI's forecast must not learn from (a pandemic year is not a trend)."""
+
+    years: list[Year]
+    treatment: Literal["exclude", "dummy"] = "exclude"  # left out of the fit, or a dummy in a trend regression
+    reason_ja: str
+
+
 class Kpi(_Model):
     kpi_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
     goal: Annotated[StrictInt, Field(ge=1)]
@@ -199,6 +208,7 @@ class Kpi(_Model):
     target: Target
     public_series: list[PublicSeries] = []  # in precedence order; a single mapping is read as a list of one
     valid_range: ValueRange | None = None  # possible values, where the default of `bounds` is wrong
+    forecast_breaks: ForecastBreaks | None = None
     note_ja: str | None = None
 
     @field_validator("public_series", mode="before")

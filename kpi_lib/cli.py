@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import pandas as pd
 
@@ -26,11 +27,44 @@ def _add_format_args(p: argparse.ArgumentParser, formats=("table", "csv", "json"
 
 
 def cmd_catalog(args) -> int:
+    if args.action == "init":
+        return _catalog_init(args)
+    if args.action == "schema":
+        import json
+
+        text = json.dumps(catalog_mod.Catalog.model_json_schema(), ensure_ascii=False, indent=2) + "\n"
+        if args.out:
+            from .output import atomic_path
+
+            with atomic_path(args.out) as tmp:
+                tmp.write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+        return 0
     cat = catalog_mod.load_catalog(args.catalog)
     df = pd.DataFrame(catalog_mod.catalog_rows(cat), columns=catalog_mod.CATALOG_COLUMNS)
     if args.format == "table":
         df = df.drop(columns=["baseline_text", "target_text", "name_en"])
     emit(df, args.format, args.out)
+    return 0
+
+
+def _catalog_init(args) -> int:
+    import re
+
+    from .starter import write_starter
+
+    if not args.municipality or not args.out:
+        raise KpiError("kpi catalog init needs --municipality CODE and --out FILE.yaml")
+    m = re.fullmatch(r"(\d{4})-(\d{4})", args.period or "")
+    if not m:
+        raise KpiError(f"--period {args.period!r}: expected START-END fiscal years such as 2025-2029")
+    out = Path(args.out)
+    if out.exists():
+        raise KpiError(f"{out} exists; kpi catalog init does not overwrite a catalog (choose another --out)")
+    n = write_starter(args.municipality, out, (int(m[1]), int(m[2])), args.data)
+    print(f"wrote {out} ({n} KPIs with official baselines and placeholder targets); edit the lines marked EDIT, "
+          f"then `kpi validate {out}`", file=sys.stderr)
     return 0
 
 
@@ -157,6 +191,14 @@ def cmd_report(args) -> int:
     from .report import ReportFailed, ReportInterrupted, run_report
 
     try:
+        if args.catalog_dir:
+            from .batch import run_batch
+
+            if args.catalog or args.municipality or args.deep_dive is not None or args.notebooks:
+                raise KpiError("--catalog-dir runs every catalog of the folder with the project's notebooks: "
+                               "leave out --catalog, --municipality, --notebooks and --deep-dive")
+            run_batch(args.fiscal_year, args.catalog_dir, args.out, args.jobs, args.data, args.timeout)
+            return 0
         run_report(args.fiscal_year, args.out, args.jobs, args.municipality, args.catalog, args.data,
                    args.notebooks, args.deep_dive, timeout=args.timeout)
     except ReportFailed as exc:
@@ -182,9 +224,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("catalog", help="list the KPI catalog, one row per indicator")
+    p = sub.add_parser("catalog", help="list the KPI catalog (list), write a starter one for a town (init), "
+                                       "or print its JSON Schema (schema)")
+    p.add_argument("action", nargs="?", choices=["list", "init", "schema"], default="list")
     _add_catalog_arg(p)
     _add_format_args(p)
+    p.add_argument("--municipality", help="init: 団体コード of the town (6 digits)")
+    p.add_argument("--period", default="2025-2029", help="init: the strategy's fiscal years (default 2025-2029)")
+    p.add_argument("--data", default=str(DATA_DIR), help="init: data folder with public/ (default: bundled)")
     p.set_defaults(func=cmd_catalog)
 
     p = sub.add_parser("scorecard", help="judge every KPI as of a fiscal year")
@@ -229,6 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_catalog_arg(p)
     p.add_argument("--data", help="data folder with public/ and actuals/ (default: bundled)")
     p.add_argument("--notebooks", help="folder of notebooks to run (default: the project's notebooks/)")
+    p.add_argument("--catalog-dir", metavar="DIR",
+                   help="one report per catalog (*.yaml) in DIR, into OUT/<name>/, with a summary index across towns "
+                        "(default OUT: reports/FY<YEAR>_towns)")
     p.add_argument("--deep-dive", nargs="*", metavar="KPI_ID",
                    help="KPIs for the deep-dive notebook (default: every KPI with data)")
     p.set_defaults(func=cmd_report)

@@ -154,7 +154,8 @@ def reader_table(card: pd.DataFrame) -> pd.DataFrame:
         row = {
             "ID": r["kpi_id"], "施策": r["measure"], "指標": r["name_ja"], "単位": r["unit"],
             "基準値": _num(r["baseline_value"]) + (f"（{int(r['baseline_year'])}）" if pd.notna(r["baseline_value"]) else ""),
-            "実績": latest, "目標値": _num(r["target_resolved"]), "達成率": _pct(r["achievement_rate"]),
+            "実績": latest, "目標値": _num(r["target_resolved"]) + ("（仮）" if r.get("target_placeholder") is True else ""),
+            "達成率": _pct(r["achievement_rate"]),
             "評価": r["grade"],
         }
         if final:

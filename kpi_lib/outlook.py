@@ -9,7 +9,7 @@ Minimum data, stated in every result (``evidence``):
 Where a KPI has a public series, the other municipalities' series of the same statistic
 are its comparable panel: the method is chosen and the interval calibrated on the panel's
 rolling-origin backtest (kpi_lib.panel). Analysts' series are forecast on their own.
-Break years (data/forecast.yaml) are left out of the fit and named in the result. A target
+Break years (the catalog's `forecast_breaks`) are left out of the fit and named in the result. A target
 already met is still forecast to the target year: a count that overshot can fall back.
 """
 
@@ -36,13 +36,6 @@ from .rules import RuleSettings, maintain_tolerance
 DEFAULT_CONFIG = DATA_DIR / "forecast.yaml"
 
 
-class BreakYears(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    years: list[int]
-    treatment: str = Field(pattern="^(exclude|dummy)$")
-    reason_ja: str
-
-
 class ForecastConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     level: float = Field(0.8, gt=0, lt=1)
@@ -50,15 +43,18 @@ class ForecastConfig(BaseModel):
     # the target year (3: FY2021 for an FY2024 target) with what happened.
     review_years_before: int = Field(3, ge=1, le=10)
     method: Literal["auto", "naive", "drift", "linear", "loglinear", "holt"] = "auto"
-    break_years: dict[str, BreakYears] = {}  # by kpi_id
 
 
 def load_config(path: str | Path | None = None) -> ForecastConfig:
     path = Path(path or DEFAULT_CONFIG)
     if not path.exists():
         return ForecastConfig()
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if isinstance(raw, dict) and "break_years" in raw:
+        raise InputError(str(path), "break_years moved to the catalog: give each KPI its own forecast_breaks "
+                         "(docs/catalog.md)", column="break_years")
     try:
-        return ForecastConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+        return ForecastConfig.model_validate(raw)
     except Exception as exc:
         raise InputError(str(path), f"not a valid forecast configuration: {exc}") from None
 
@@ -93,7 +89,7 @@ def outlook(kpi: Kpi, obs: pd.DataFrame, as_of: int, *, data_dir: Path = DATA_DI
     settings = settings or RuleSettings()
     t = kpi.target
     hist = obs[obs["year"] <= as_of].sort_values("year") if not obs.empty else obs
-    breaks = config.break_years.get(kpi.kpi_id)
+    breaks = kpi.forecast_breaks
     excluded = []
     if breaks is not None and not hist.empty:
         excluded = sorted(set(breaks.years) & set(hist["year"].astype(int)))
@@ -102,7 +98,8 @@ def outlook(kpi: Kpi, obs: pd.DataFrame, as_of: int, *, data_dir: Path = DATA_DI
     n = len(hist)
     out = Outlook(kpi.kpi_id, _evidence(n), n, target_year=t.year, level=config.level, excluded_years=excluded)
     if breaks is not None:
-        out.notes.append(f"構造変化の年度 {breaks.years}（{breaks.treatment}）: {breaks.reason_ja}")
+        how = "当てはめから除外" if breaks.treatment == "exclude" else "ダミー変数で調整"
+        out.notes.append(f"構造変化の年度 {'・'.join(map(str, breaks.years))}（{how}）: {breaks.reason_ja}")
     if t.kind in ("milestone", "benchmark"):
         out.evidence = "not_applicable"
         out.notes.append("計画策定・全国平均比較の目標は予測の対象外")

@@ -368,6 +368,10 @@ def _maintain(kpi: Kpi, ev: Evaluation, s: RuleSettings) -> Evaluation:
         ev.notes.append("実績なし" if ev.latest_value is None else "維持する水準が不明")
         return ev
     L = ev.latest_value
+    if ev.baseline_year is not None and ev.latest_year <= ev.baseline_year and kpi.baseline.value is not None:
+        # Holding a level is judged on later years; the baseline itself proves nothing.
+        ev.notes.append("基準年度より後の実績がないため評価できない")
+        return ev
     tol = maintain_tolerance(kpi, R, s)
     floor = kpi.target.comparator == ">="
     deviation = L - R

@@ -17,7 +17,7 @@ from .rules import PROGRESS_STATUSES, RuleSettings, evaluate
 
 SCORECARD_COLUMNS = [
     "kpi_id", "goal", "measure", "name_ja", "unit", "direction", "target_kind",
-    "baseline_year", "baseline_value", "target_year", "target_resolved",
+    "baseline_year", "baseline_value", "target_year", "target_resolved", "target_placeholder",
     "latest_year", "latest_value", "latest_relation", "cumulative_value", "expected_value",
     "achievement_rate", "pace", "grade", "progress_status", "met", "verdict", "first_met_year", "n_points",
     "forecast_value", "forecast_lower", "forecast_upper", "p_meet", "forecast_method", "evidence",
@@ -28,7 +28,7 @@ SCORECARD_COLUMNS = [
 HEADERS_JA = {
     "kpi_id": "KPI ID", "goal": "基本目標", "measure": "施策", "name_ja": "指標", "unit": "単位",
     "direction": "方向", "target_kind": "目標の種類", "baseline_year": "基準年度", "baseline_value": "基準値",
-    "target_year": "目標年度", "target_resolved": "目標値", "latest_year": "実績年度", "latest_value": "実績値", "latest_relation": "実績値の統計",
+    "target_year": "目標年度", "target_resolved": "目標値", "target_placeholder": "仮の目標", "latest_year": "実績年度", "latest_value": "実績値", "latest_relation": "実績値の統計",
     "cumulative_value": "累計", "expected_value": "目安値", "achievement_rate": "達成率", "pace": "進捗（目安値比）",
     "grade": "評価", "progress_status": "進捗状況", "met": "目標達成", "verdict": "最終評価",
     "first_met_year": "初めて目標に達した年度", "n_points": "データ数",
@@ -92,6 +92,7 @@ def build_scorecard(catalog: Catalog, observations: pd.DataFrame, as_of: int,
             "unit": kpi.unit, "direction": kpi.direction, "target_kind": kpi.target.kind,
             "baseline_year": ev.baseline_year, "baseline_value": ev.baseline_value,
             "target_year": ev.target_year, "target_resolved": ev.target_resolved,
+            "target_placeholder": kpi.target.placeholder,
             "latest_year": ev.latest_year, "latest_value": ev.latest_value,
             "latest_relation": _relation_of(used, ev.latest_year),
             "cumulative_value": ev.cumulative_value, "expected_value": ev.expected_value,

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from .actuals import read_actuals
 from .catalog import Catalog, load_catalog
-from .errors import InputError
+from .catalog_checks import check_catalog
+from .errors import InputError, InputErrors
 from .loaders import furusato, jumin, ssds, tourism
 
 
@@ -43,7 +44,13 @@ def validate_file(path: str | Path, catalog: Catalog) -> str:
         return f"{name}: 社会・人口統計体系 municipal data, {df['municipality_code'].nunique()} municipalities, {len(df):,} values"
     if path.suffix in (".yaml", ".yml"):
         cat = load_catalog(path)
-        return f"{name}: KPI catalog, {len(cat.kpis)} indicators"
+        problems = check_catalog(cat, str(path))
+        if problems:
+            raise InputErrors(problems)
+        placeholders = sum(k.target.placeholder for k in cat.kpis)
+        return (f"{name}: KPI catalog for {cat.strategy.municipality_ja} ({cat.strategy.municipality_code}), "
+                f"{len(cat.kpis)} indicators, texts and public series checked"
+                + (f"; {placeholders} placeholder target(s) still to replace" if placeholders else ""))
     if path.suffix.lower() in (".xlsx", ".csv"):
         df = read_actuals(path, catalog)
         return f"{name}: analysts' actuals, {len(df)} values for {df['kpi_id'].nunique()} KPIs, nothing to fix"

@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 from statsmodels.tsa.arima.model import ARIMA
 
+from kpi_lib.catalog import ForecastBreaks
 from kpi_lib.errors import InputError, KpiError
 from kpi_lib.forecast import forecast_series
-from kpi_lib.outlook import BreakYears, ForecastConfig, outlook
+from kpi_lib.outlook import outlook
 from kpi_lib.panel import forecast_panel, method_forecast, panel_from_long
 from tests.helpers import make_kpi, obs
 
@@ -138,8 +139,8 @@ def test_minimum_data_rules(n, evidence, has_interval, has_p):
 def test_break_years_are_excluded_and_named():
     kpi = make_kpi(kind="increase_pct", baseline=(2018, 900), percent=10)
     points = [(2014, 860), (2015, 870), (2016, 880), (2017, 890), (2018, 900), (2019, 910), (2020, 300), (2021, 350)]
-    cfg = ForecastConfig(break_years={"T-1": BreakYears(years=[2020, 2021], treatment="exclude", reason_ja="感染症")})
-    o = _outlook(kpi, points, config=cfg)
+    broken = kpi.model_copy(update={"forecast_breaks": ForecastBreaks(years=[2020, 2021], reason_ja="感染症")})
+    o = _outlook(broken, points)
     assert o.excluded_years == [2020, 2021] and o.n_points == 6
     assert any("感染症" in n for n in o.notes)
     assert o.forecast_value > 850  # the collapse is not the trend
@@ -215,3 +216,13 @@ def test_forecast_panel_cli_on_the_real_furusato_panel(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "kpi_lib.cli", "forecast-panel", "--input", str(bad), "--through",
                            "2020", "--horizon", "1", "--out", str(tmp_path / "x.csv")], capture_output=True, text=True)
     assert proc.returncode == 2 and "more than once" in proc.stderr and not (tmp_path / "x.csv").exists()
+
+
+def test_break_years_in_forecast_yaml_are_refused_with_the_way_out(tmp_path):
+    from kpi_lib.errors import InputError
+    from kpi_lib.outlook import load_config
+
+    path = tmp_path / "forecast.yaml"
+    path.write_text("level: 0.8\nbreak_years:\n  G2-1-2: {years: [2020], reason_ja: x}\n", encoding="utf-8")
+    with pytest.raises(InputError, match="forecast_breaks"):
+        load_config(path)
