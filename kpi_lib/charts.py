@@ -11,7 +11,6 @@ import matplotlib
 import matplotlib.pyplot as plt
 import matplotlib_fontja  # noqa: F401  (registers the Japanese font)
 import pandas as pd
-import seaborn as sns
 
 PALETTE = {"history": "#305496", "baseline": "#7F7F7F", "target": "#C00000", "path": "#C00000",
            "forecast": "#ED7D31", "peer": "#BFBFBF"}
@@ -20,9 +19,16 @@ GRADE_COLORS = {"A": "#2E7D32", "B": "#9CCC65", "C": "#FBC02D", "D": "#E53935", 
                 "達成": "#2E7D32", "未達成": "#E53935", "未確定": "#BDBDBD"}
 
 
+# seaborn's "muted" palette, written out: the charts need its look, not its import (which pulls
+# in scipy.stats and costs every report kernel most of a second).
+MUTED = ["#4878D0", "#EE854A", "#6ACC64", "#D65F5F", "#956CB4", "#8C613C", "#DC7EC0", "#797979"]
+
+
 def use_style() -> None:
-    """The seaborn theme with the Japanese font (call once per notebook)."""
-    sns.set_theme(style="whitegrid", context="notebook", font="IPAexGothic")
+    """The whitegrid style with the Japanese font (call once per notebook)."""
+    plt.style.use("seaborn-v0_8-whitegrid")
+    plt.rcParams["font.family"] = "IPAexGothic"
+    plt.rcParams["axes.prop_cycle"] = matplotlib.cycler(color=MUTED)
     plt.rcParams["axes.unicode_minus"] = False  # the font's own minus sign
     plt.rcParams["text.parse_math"] = False  # a '$' in a KPI name is text, not mathtext
     plt.rcParams["figure.dpi"] = 100
@@ -133,7 +139,7 @@ def cost_structure_chart(costs: pd.DataFrame, items: list[str], gift_cap: float,
     ax = ax or plt.subplots(figsize=(9, 4.2))[1]
     shares = costs[items].div(costs["受入額"], axis=0)
     bottom = pd.Series(0.0, index=shares.index)
-    colors = sns.color_palette("muted", len(items))
+    colors = [MUTED[i % len(MUTED)] for i in range(len(items))]
     for item, color in zip(items, colors, strict=True):
         ax.bar(shares.index, shares[item].fillna(0), bottom=bottom, color=color, label=item)
         bottom += shares[item].fillna(0)
@@ -149,7 +155,11 @@ def cost_structure_chart(costs: pd.DataFrame, items: list[str], gift_cap: float,
 def month_heatmap(monthly: pd.DataFrame, title: str, unit: str = "千人", ax=None):
     """Fiscal year × month values as a heatmap (April first)."""
     ax = ax or plt.subplots(figsize=(9, 5))[1]
-    sns.heatmap(monthly, cmap="Blues", ax=ax, cbar_kws={"label": unit})
+    image = ax.imshow(monthly.to_numpy(float), cmap="Blues", aspect="auto")
+    ax.figure.colorbar(image, ax=ax, label=unit)
+    ax.set_xticks(range(monthly.shape[1]), [f"{m}月" for m in monthly.columns])
+    ax.set_yticks(range(monthly.shape[0]), [str(y) for y in monthly.index])
+    ax.grid(False)
     ax.set(title=title, xlabel="月", ylabel="年度")
     return ax
 

@@ -183,7 +183,7 @@ def cmd_bench(args) -> int:
     else:
         from .report_bench import run_report_bench
 
-        print(run_report_bench())
+        print(run_report_bench(full=args.full))
     return 0
 
 
@@ -295,6 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="benchmarks: forecast speed and quality, or report time")
     p.add_argument("what", nargs="?", choices=["forecast", "report"], default="forecast")
     p.add_argument("--level", type=float, default=0.8)
+    p.add_argument("--full", action="store_true",
+                   help="report: with a generated entry workbook that gives every KPI five years of values")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("validate", help="check input files (entry workbook, CSV, catalog, official files)")

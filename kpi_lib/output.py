@@ -18,6 +18,8 @@ import pandas as pd
 from .errors import KpiError
 
 FORMATS = ("table", "csv", "json", "xlsx")
+_UMASK = os.umask(0o022)  # read once (os.umask can only be read by setting it)
+os.umask(_UMASK)
 
 
 @contextlib.contextmanager
@@ -36,6 +38,7 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes it private; outputs are for everyone
         os.replace(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)

@@ -228,6 +228,8 @@ def _index_html(fiscal_year: int, catalog, jobs: list[Job], sources: list[dict],
     links = "\n".join(
         f'<li><a href="{e(Path(j.output_name).with_suffix(".html").name)}">{e(j.title)}</a> '
         f'（<a href="{e(j.output_name)}">ノートブック</a>）</li>' for j in jobs)
+    goals = "\n".join(f'<li><a href="goal{g.goal}.html">基本目標{g.goal}　{e(g.title_ja)}</a></li>'
+                      for g in catalog.goals if any(k.goal == g.goal for k in catalog.kpis))
     src = "\n".join(
         f"<tr><td>{e(s['source'])}</td><td>{e(s['years'])}（{e(s['year_basis'])}）</td><td>{e(s['as_of'])}</td>"
         f"<td>{e(s['licence'])}</td></tr>" for s in sources)
@@ -252,7 +254,11 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;fo
 　戦略期間: {catalog.strategy.period.start}〜{catalog.strategy.period.end}年度</p>
 {notice}
 {summary}
-<h2>内容</h2>
+<h2>基本目標別の指標（全指標の評価・推移・出典・算定）</h2>
+<ul>
+{goals}
+</ul>
+<h2>集計と分析</h2>
 <ul>
 {links}
 <li><a href="scorecard.xlsx">スコアカード（Excel）</a>・<a href="scorecard.csv">CSV</a></li>
@@ -324,8 +330,9 @@ def _report_of_earlier_version(folder: Path) -> bool:
 
 
 def _deep_dive_ids(ctx, deep_dive: list[str] | None) -> list[str]:
-    if deep_dive is None:  # every KPI with data as of the year
-        return [k.kpi_id for k in ctx.catalog.kpis if not ctx.history(k.kpi_id).empty]
+    """The KPIs whose deep-dive notebook runs: only those asked for, since every KPI has its
+    section in its goal's document."""
+    deep_dive = deep_dive or []
     for kpi_id in deep_dive:
         ctx.catalog.get(kpi_id)
     return deep_dive
@@ -342,7 +349,16 @@ def _execute(ctx, staging: Path, final: Path, nb_dir: Path, deep_dive: list[str]
     plan = plan_jobs(ctx.fiscal_year, ctx.municipality_code, catalog_arg, data_arg, nb_dir, deep_dive,
                      staging / "figures", str(context_file))
     progress("report", f"FY{ctx.fiscal_year}: {len(plan)} notebooks with {jobs} job(s), kernel {kernel!r} → {final}")
-    _run_all(plan, staging, kernel, jobs, timeout)
+    cache = final.parent / ".kpi-cache"
+
+    def documents() -> None:  # drawn here while the kernels work
+        from .goal_docs import goal_documents
+
+        for doc in goal_documents(ctx, cache):
+            (staging / doc.file_name).write_text(doc.html, encoding="utf-8")
+        progress("report", f"goal documents written ({len(ctx.catalog.kpis)} KPIs)")
+
+    _run_all(plan, staging, kernel, jobs, timeout, while_running=documents)
     context_file.unlink()
     failed = [j for j in plan if j.status != "ok"]
     if failed:
@@ -359,14 +375,17 @@ def _execute(ctx, staging: Path, final: Path, nb_dir: Path, deep_dive: list[str]
     return plan
 
 
-def _run_all(plan: list[Job], staging: Path, kernel: str, jobs: int, timeout: int) -> None:
-    """The notebooks in a thread pool; Ctrl-C or SIGTERM stops every kernel within seconds."""
+def _run_all(plan: list[Job], staging: Path, kernel: str, jobs: int, timeout: int, while_running=None) -> None:
+    """The notebooks in a thread pool, `while_running()` in this thread meanwhile; Ctrl-C or
+    SIGTERM stops every kernel within seconds."""
     kernels = KernelPool(kernel)
     pool = ThreadPoolExecutor(max_workers=jobs)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt) if threading.current_thread() is threading.main_thread() \
         else None
     try:
         futures = [pool.submit(_run, job, staging, kernels, timeout) for job in plan]
+        if while_running is not None:
+            while_running()
         for done, fut in enumerate(as_completed(futures), start=1):
             job = fut.result()
             mark = "ok" if job.status == "ok" else f"FAILED — {job.error}"

@@ -205,9 +205,13 @@ def test_catalog_and_workbook_text_reaches_html_escaped(tmp_path, hostile_catalo
     proc = kpi("report", "--fiscal-year", 2021, "--out", out, "--catalog", hostile_catalog, "--data", data,
                "--notebooks", nbs, "--deep-dive", "G2-3-1", "G3-1-1")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    for page in ("01_scorecard.html", "05_kpi_deep_dive_G2-3-1.html", "05_kpi_deep_dive_G3-1-1.html", "index.html"):
+    pages = ["01_scorecard.html", "05_kpi_deep_dive_G2-3-1.html", "05_kpi_deep_dive_G3-1-1.html", "index.html",
+             *(p.name for p in out.glob("goal*.html"))]
+    assert "goal2.html" in pages
+    for page in pages:
         text = (out / page).read_text(encoding="utf-8")
         assert HOSTILE_SCRIPT not in text and HOSTILE_IMG not in text, page
+    assert "&lt;script&gt;alert" in (out / "goal2.html").read_text(encoding="utf-8")  # goal title and 出典
     card = (out / "01_scorecard.html").read_text(encoding="utf-8")
     assert "&lt;script&gt;alert" in card  # shown as text, not run
     deep = (out / "05_kpi_deep_dive_G2-3-1.html").read_text(encoding="utf-8")
