@@ -8,7 +8,6 @@ rows whose 市区町村 is the prefecture itself are the prefecture's own receip
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +15,7 @@ import pandas as pd
 from ..errors import InputError
 from ..notation import parse_number
 from ..tidy import finish
+from .csvfile import fixed_rows
 from .excel import cell_text, code6, read_grid
 
 SOURCE_SERIES = "総務省「ふるさと納税に関する現況調査」各団体の受入額・受入件数（時系列）"
@@ -49,23 +49,9 @@ def load_series(path: str | Path, codes: pd.DataFrame) -> pd.DataFrame:
     """The long CSV (FY2008–): 受入額 in 億円 as published, 受入件数 in 件."""
     path = Path(path)
     file = str(path)
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.reader(fh)
-            header = next(reader, None)
-            rows = list(reader)
-    except FileNotFoundError:
-        raise InputError(file, "file not found") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(file, f"expected UTF-8 text: {exc}") from None
-    if header != CSV_COLUMNS:
-        raise InputError(file, f"expected the columns {CSV_COLUMNS}, found {header}", row=1)
-
     records = []
-    for line, row in enumerate(rows, start=2):
-        if len(row) != len(CSV_COLUMNS):
-            raise InputError(file, f"expected {len(CSV_COLUMNS)} fields, found {len(row)}", row=line)
-        pref, name, year, amount, count = (c.strip() for c in row)
+    for line, row in fixed_rows(path, CSV_COLUMNS):
+        pref, name, year, amount, count = row
         if pref in SUBTOTAL_LABELS or name in SUBTOTAL_LABELS:
             continue
         try:

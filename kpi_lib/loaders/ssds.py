@@ -10,7 +10,6 @@ loader keeps the publisher's item names and adds one derived measure, 転入超�
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +17,7 @@ import pandas as pd
 from ..errors import InputError
 from ..notation import parse_number
 from ..tidy import finish
+from .csvfile import fixed_rows
 
 SOURCE = "総務省統計局「社会・人口統計体系」市区町村データ（統計でみる市区町村のすがた）"
 LICENCE = "政府標準利用規約 第2.0版（CC BY 4.0 互換、出典：総務省統計局）"
@@ -48,22 +48,9 @@ def code6_from5(code5: str) -> str:
 def load_ssds(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     file = str(path)
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.reader(fh)
-            header = next(reader, None)
-            rows = list(reader)
-    except FileNotFoundError:
-        raise InputError(file, "file not found") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(file, f"expected UTF-8 text: {exc}") from None
-    if header != CSV_COLUMNS:
-        raise InputError(file, f"expected the columns {CSV_COLUMNS}, found {header}", row=1)
     records = []
-    for line, row in enumerate(rows, start=2):
-        if len(row) != len(CSV_COLUMNS):
-            raise InputError(file, f"expected {len(CSV_COLUMNS)} fields, found {len(row)}", row=line)
-        code, pref, name, item, _label, year, value, unit = (c.strip() for c in row)
+    for line, row in fixed_rows(path, CSV_COLUMNS):
+        code, pref, name, item, _label, year, value, unit = row
         if item not in ITEMS:
             raise InputError(file, f"unknown 項目コード {item!r}; expected one of {', '.join(ITEMS)}",
                              row=line, column="項目コード")
