@@ -167,7 +167,18 @@ def cmd_forecast_panel(args) -> int:
     panel = panel_from_long(df, args.input)
     print(f"[forecast-panel] {len(panel.ids)} series, {panel.years.min()}–{panel.years.max()}; "
           f"fitting through {args.through}, {args.horizon} years ahead", file=sys.stderr)
-    out = forecast_panel(panel, args.through, args.horizon, args.level, args.method)
+    targets = None
+    if args.targets:
+        from .panel import read_targets
+
+        try:
+            raw = pd.read_csv(args.targets, dtype={"series_id": str})
+        except FileNotFoundError:
+            raise KpiError(f"{args.targets}: file not found") from None
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise KpiError(f"{args.targets}: not a readable CSV: {exc}") from None
+        targets = read_targets(raw, args.targets)
+    out = forecast_panel(panel, args.through, args.horizon, args.level, args.method, targets=targets)
     for note in out.attrs.get("notes", []):
         print(f"[forecast-panel] {note}", file=sys.stderr)
     write_csv_for_people(out, args.out)
@@ -289,7 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--horizon", type=int, required=True, metavar="H", help="years ahead")
     p.add_argument("--level", type=float, default=0.8, help="central interval, default 0.8")
     p.add_argument("--method", default="auto", choices=["auto", "naive", "drift", "linear", "loglinear", "weather"])
-    p.add_argument("--out", required=True, help="output CSV: series_id, year, forecast, lower, upper, method")
+    p.add_argument("--targets", help="CSV with series_id, year, target, direction (increase/decrease): adds p_meet")
+    p.add_argument("--out", required=True, help="output CSV: series_id, year, forecast, lower, upper, method, note "
+                                                "(with --targets also target, direction, p_meet)")
     p.set_defaults(func=cmd_forecast_panel)
 
     p = sub.add_parser("bench", help="benchmarks: forecast speed and quality, or report time")

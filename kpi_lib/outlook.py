@@ -123,24 +123,44 @@ def outlook(kpi: Kpi, obs: pd.DataFrame, as_of: int, *, data_dir: Path = DATA_DI
         out.method = "endpoint"
         out.path = [(y, m, None, None) for y, m in zip(future, means, strict=True)]
         out.notes.append("データが2〜3点のため端点の伸びのみ（区間なし、根拠は弱い）")
-        _finish(kpi, out, hist, as_of, target_resolved, settings, sd=None)
+        _finish(kpi, out, hist, target_resolved, settings, None)
         return out
 
+    proj = None
     if future:
-        mean, lower, upper, sd, method, calibration, notes = _project(
-            kpi, years, values, future, config, data_dir, municipality_code, breaks)
-        out.method, out.calibration = method, calibration
-        out.notes += notes
-        out.path = [(y, float(m), float(lo), float(hi)) for y, m, lo, hi in zip(future, mean, lower, upper, strict=True)]
+        proj = _project(kpi, years, values, future, config, data_dir, municipality_code, breaks)
+        out.method, out.calibration = proj.method, proj.calibration
+        out.notes += proj.notes
+        out.path = [(y, float(m), float(lo), float(hi))
+                    for y, m, lo, hi in zip(future, proj.mean, proj.lower, proj.upper, strict=True)]
     else:
-        out.method, sd = "observed", np.array([])
-    _finish(kpi, out, hist, as_of, target_resolved, settings, sd=sd)
+        out.method = "observed"
+    _finish(kpi, out, hist, target_resolved, settings, proj)
     if out.evidence == "moderate":
         out.notes.append("データが4点のため達成確率は示さない（5点以上で算出）")
     return out
 
 
-def _project(kpi, years, values, future, config, data_dir, municipality_code, breaks):
+MIN_SKILL = 0.05  # Brier skill a panel's probabilities must show before the scorecard prints one
+SKILL_HORIZON = 3
+
+
+@dataclass
+class Projection:
+    """The forecast of one KPI for its future years, and what stands behind its probabilities."""
+
+    mean: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    sd: np.ndarray
+    method: str
+    calibration: str
+    notes: list[str]
+    panel: object | None = None  # panel.PanelForecast with the KPI as row 0, when peers calibrated it
+    skill: float | None = None  # Brier skill of the peers' probabilities, out of sample (rolling origins)
+
+
+def _project(kpi, years, values, future, config, data_dir, municipality_code, breaks) -> Projection:
     """Method, mean, interval and sd for the future years, with panel calibration if possible."""
     level = config.level
     consecutive = np.all(np.diff(years) == 1) and future[0] == years[-1] + 1
@@ -152,7 +172,7 @@ def _project(kpi, years, values, future, config, data_dir, municipality_code, br
         f = forecast_series(years, values, future, method, level,
                             break_years=breaks.years if breaks else None,
                             treatment=breaks.treatment if breaks else "exclude")
-        return f.mean, f.lower, f.upper, f.sd, f.method, "model", f.notes
+        return Projection(f.mean, f.lower, f.upper, f.sd, f.method, "model", f.notes)
     horizon = len(future)
     peers = _peer_panel(kpi, data_dir, municipality_code, int(years[-1]), len(years)) if kpi.public_series else None
     own = np.full((1, peers.shape[1] if peers is not None else len(values)), np.nan)
@@ -160,10 +180,29 @@ def _project(kpi, years, values, future, config, data_dir, municipality_code, br
     panel = own if peers is None else np.vstack([own, peers])
     result = panel_forecast_arrays(panel, horizon, level, config.method)
     notes = list(result.notes)
+    skill = None
     if peers is not None:
         notes.insert(0, f"比較パネル: 同じ統計の他の{len(peers)}団体（手法選択と区間の較正）")
-    return (result.mean[0], result.lower[0], result.upper[0], result.sd[0], str(result.method[0]),
-            result.calibration, notes)
+        skill = _peer_skill(kpi, data_dir, municipality_code, int(years[-1]), level)
+    return Projection(result.mean[0], result.lower[0], result.upper[0], result.sd[0], str(result.method[0]),
+                      result.calibration, notes, result if peers is not None else None, skill)
+
+
+def _peer_skill(kpi, data_dir, municipality_code, end, level) -> float | None:
+    specs = tuple((s.dataset, s.measure, s.year_basis) for s in kpi.public_series)
+    return _skill_of(specs, str(Path(data_dir) / "public"), municipality_code, end, level)
+
+
+@lru_cache(maxsize=32)
+def _skill_of(specs, public_dir, exclude, end, level) -> float | None:
+    """Brier skill of the peers' probabilities from rolling origins up to `end` (targets ±5–20 %)."""
+    from .panel import brier_skill, rolling_evaluation
+
+    arr = _peer_arrays(specs, public_dir, exclude, end)
+    if len(arr) < 10:
+        return None
+    _, _, skill, calls = brier_skill(rolling_evaluation(arr, SKILL_HORIZON, level))
+    return skill if calls >= 100 and np.isfinite(skill) else None
 
 
 @lru_cache(maxsize=32)
@@ -194,13 +233,19 @@ def _peer_panel(kpi, data_dir, municipality_code, end, n):
     return arr[:, -n:] if arr.shape[1] >= n else None
 
 
-def _finish(kpi, out: Outlook, hist, as_of, target_resolved, settings, sd) -> None:
-    """The value in the target year (or the window's total) and, with enough evidence, the
-    probability of the target (`sd` None: no interval, so no probability either)."""
+def _finish(kpi, out: Outlook, hist, target_resolved, settings, proj: Projection | None) -> None:
+    """The value in the target year (or the window's total) and, where it is worth reading, the
+    probability of meeting the target.
+
+    A probability needs five points (evidence 'sufficient') and a panel of peers whose own
+    probabilities beat the base rate out of sample (Brier skill ≥ MIN_SKILL); it is read off
+    the panel's predictive distribution (kpi_lib.panel). Otherwise the interval stands alone
+    and a note says why.
+    """
     t = kpi.target
-    with_p = out.evidence == "sufficient"  # 4 points give an interval, 5 a probability
     target = target_resolved if target_resolved is not None else kpi.resolve_target()
     path_years = [p[0] for p in out.path]
+    sd = proj.sd if proj is not None else None
     if t.kind == "cumulative":
         w = t.window
         observed = float(hist[(hist["year"] >= w.start) & (hist["year"] <= w.end)]["value"].sum())
@@ -212,30 +257,44 @@ def _finish(kpi, out: Outlook, hist, as_of, target_resolved, settings, sd) -> No
             if spread > 0:
                 z = norm_ppf(0.5 + out.level / 2)
                 out.forecast_lower, out.forecast_upper = out.forecast_value - z * spread, out.forecast_value + z * spread
-            if with_p:
+            if _probability_allowed(out, proj):
                 out.p_meet = _p_above(out.forecast_value, spread, target)
         out.notes.append(f"累計 = 実績 {observed:,.0f} + 予測 {future_sum:,.0f}（{w.start}〜{w.end}年度）")
         return
     if t.year in path_years:
         i = path_years.index(t.year)
         _, mean, lo, hi = out.path[i]
-        s = None if sd is None or not len(sd) else float(sd[i])
     else:  # observed in the target year already
-        mean, lo, hi, s = float(hist["value"].iloc[-1]), None, None, 0.0
+        i, (mean, lo, hi) = None, (float(hist["value"].iloc[-1]), None, None)
     out.forecast_value, out.forecast_lower, out.forecast_upper = mean, lo, hi
-    if s is None or target is None or not with_p:
+    if target is None or i is None or not _probability_allowed(out, proj):
         return
+    p = proj.panel.probability
     if kpi.direction == "maintain":
         tol = maintain_tolerance(kpi, target, settings)
         if kpi.target.comparator == ">=":
-            p = _p_above(mean, s, target)
+            value = p(0, i, target, "increase")
         else:
-            p = _p_above(mean, s, target - tol) - _p_above(mean, s, target + tol)
-    elif kpi.direction == "increase":
-        p = _p_above(mean, s, target)
+            low, high = p(0, i, target - tol, "increase"), p(0, i, target + tol, "increase")
+            value = None if low is None or high is None else low - high
     else:
-        p = 1 - _p_above(mean, s, target)
-    out.p_meet = float(p)
+        value = p(0, i, target, kpi.direction)
+    out.p_meet = None if value is None else float(value)
+
+
+def _probability_allowed(out: Outlook, proj: Projection | None) -> bool:
+    if out.evidence != "sufficient" or proj is None:
+        return False
+    if proj.panel is None:
+        out.notes.append("達成確率は示さない: 比較できる他団体の系列がなく、確率が当たるかを検証できないため（区間のみ）")
+        return False
+    if proj.skill is None or proj.skill < MIN_SKILL:
+        shown = "測れない" if proj.skill is None else f"{proj.skill:.2f}"
+        out.notes.append(f"達成確率は示さない: 同じ統計の他団体での検証で、確率の当たり具合（Brierスキル {shown}）が"
+                         f"基準率より{MIN_SKILL}以上良くならないため（区間のみ）")
+        return False
+    out.notes.append(f"達成確率: 他団体での検証のBrierスキル {proj.skill:.2f}（基準率との比較、1に近いほど良い）")
+    return True
 
 
 @dataclass

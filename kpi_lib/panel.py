@@ -33,7 +33,6 @@ from .errors import InputError, KpiError
 METHODS = ("naive", "drift", "linear", "loglinear")
 BENCHMARKS = ("weather",)
 MIN_TRAIN = 4  # the fewest points a backtest origin fits on
-RECENT_ORIGINS = 5  # backtest origins that calibrate conformal intervals
 
 
 @dataclass
@@ -121,6 +120,31 @@ class PanelForecast:
     sd: np.ndarray  # (S, H) predictive standard deviation (on the value scale, approximate)
     calibration: str = "model"
     notes: list[str] = field(default_factory=list)
+    # The predictive distribution behind conformal intervals: each row's error kind ('log' or
+    # 'scaled', '' where uncalibrated), its stratum, and per (kind, stratum) the backtest's
+    # signed errors for each horizon (sorted). `probability` reads targets off them.
+    kind: np.ndarray | None = None
+    stratum: np.ndarray | None = None
+    scale: np.ndarray | None = None
+    samples: dict = field(default_factory=dict)
+
+    def probability(self, row: int, h: int, target: float, direction: str) -> float | None:
+        """P(value in year h+1 meets `target`) for one series: the share of its stratum's backtest
+        errors that would put it there (None without a calibrated distribution)."""
+        if self.kind is None or not self.kind[row]:
+            return None
+        errors = self.samples.get((self.kind[row], int(self.stratum[row])))
+        if errors is None or h >= len(errors) or len(errors[h]) == 0:
+            return None
+        mean = self.mean[row, h]
+        if not np.isfinite(mean):
+            return None
+        def share(e):
+            values = mean * np.exp(e) if self.kind[row] == "log" else mean + e * self.scale[row]
+            return float((values >= target).mean() if direction == "increase" else (values <= target).mean())
+
+        # Part of the weight on the mirrored errors: the backtest's bias may not last (a boom ends).
+        return (1 - MIRROR_WEIGHT) * share(errors[h]) + MIRROR_WEIGHT * share(-errors[h])
 
 
 def method_forecast(values: np.ndarray, method: str, horizon: int, level: float):
@@ -301,7 +325,7 @@ def conformal_quantiles(errors: np.ndarray, level: float) -> np.ndarray:
 # ── the panel forecast ────────────────────────────────────────────────────────
 
 def forecast_panel(panel: Panel, through: int, horizon: int, level: float = 0.8, method: str = "auto",
-                   calibrate: bool = True) -> pd.DataFrame:
+                   calibrate: bool = True, targets: pd.DataFrame | None = None) -> pd.DataFrame:
     """Fit on years ≤ `through` and forecast `through`+1 … `through`+`horizon`.
 
     Returns a long table series_id, year, forecast, lower, upper, method (and the
@@ -335,9 +359,61 @@ def forecast_panel(panel: Panel, through: int, horizon: int, level: float = 0.8,
         "method": np.repeat(result.method, horizon),
         "note": np.repeat([_series_note(n) for n in n_obs], horizon),
     })
+    if targets is not None:
+        out = _with_targets(out, targets, result, fit.ids, offset, through, horizon)
     out.attrs["calibration"] = result.calibration
     out.attrs["notes"] = result.notes
     return out
+
+
+TARGET_COLUMNS = ["series_id", "year", "target", "direction"]
+
+
+def read_targets(df: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Check a targets table: series_id, year, target, direction (increase / decrease)."""
+    missing = set(TARGET_COLUMNS) - set(df.columns)
+    if missing:
+        raise InputError(source, f"missing column(s) {', '.join(sorted(missing))}; expected {', '.join(TARGET_COLUMNS)}")
+    df = df[TARGET_COLUMNS].copy()
+    df["series_id"] = df["series_id"].astype(str)
+    for col in ("year", "target"):
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = values.isna() | ~np.isfinite(values.fillna(0))
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(source, f"expected a number, found {df[col].iloc[i]!r}", row=i + 2, column=col)
+        df[col] = values
+    bad = ~df["direction"].isin(["increase", "decrease"])
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(source, f"expected increase or decrease, found {df['direction'].iloc[i]!r}", row=i + 2,
+                         column="direction")
+    if df.duplicated(["series_id", "year"]).any():
+        first = df[df.duplicated(["series_id", "year"])].iloc[0]
+        raise InputError(source, f"series {first.series_id!r} has two targets for {int(first.year)}")
+    return df.astype({"year": int})
+
+
+def _with_targets(out: pd.DataFrame, targets: pd.DataFrame, result: PanelForecast, ids: np.ndarray,
+                  offset: np.ndarray, through: int, horizon: int) -> pd.DataFrame:
+    """Add target, direction, p_meet and a note per forecast row that has a target."""
+    row_of = {str(sid): i for i, sid in enumerate(ids)}
+    merged = out.merge(targets, on=["series_id", "year"], how="left")
+    p, notes = [], []
+    for sid, year, target, direction, note in zip(merged["series_id"], merged["year"], merged["target"],
+                                                   merged["direction"], merged["note"], strict=True):
+        if pd.isna(target):
+            p.append(np.nan)
+            notes.append(note)
+            continue
+        i = row_of[str(sid)]
+        col = int(offset[i]) + (int(year) - through - 1)  # the column of this year in the result
+        value = result.probability(i, col, float(target), direction) if 0 <= col < result.mean.shape[1] else None
+        p.append(np.nan if value is None else value)
+        notes.append(note if value is not None else
+                     (note + "；" if note else "") + "確率なし（較正された予測分布がない：系列が短いか検証誤差が少ない）")
+    merged["p_meet"], merged["note"] = p, notes
+    return merged[["series_id", "year", "forecast", "lower", "upper", "method", "target", "direction", "p_meet", "note"]]
 
 
 def _series_note(n_obs: int) -> str:
@@ -375,21 +451,80 @@ def panel_forecast_arrays(values: np.ndarray, horizon: int, level: float, method
         result.notes.append(f"手法はローリング・オリジン検証で選択（パネル全体: {panel_best}、"
                             f"自系列の成績で選んだ系列: {int((chosen != panel_best).sum())}）")
     if calibrate:
-        _calibrate(result, bt, values, level, auto=method == "auto")
+        _calibrate(result, bt, values, level)
     return result
 
 
-def _calibrate(result: PanelForecast, bt: Backtest, values: np.ndarray, level: float, auto: bool) -> None:
-    """Replace the models' intervals with conformal ones where the backtest shows them too narrow.
+FEATURE_STEPS = 3  # annual changes the volatility feature averages (the last one is the latest jump)
+STRATA = 4  # volatility strata of the conformal calibration (fewer where errors are few)
+MIN_STRATUM_ERRORS = 60  # errors per stratum and horizon that a conformal quantile needs
+CALIBRATION_ORIGINS = 8  # the latest backtest origins: the regime the forecast starts in
+MIRROR_WEIGHT = 0.1  # weight of the mirrored errors: a modest hedge against a turning regime (docs/forecasts.md)
+
+
+def origin_volatility(values: np.ndarray, kind: str) -> np.ndarray:
+    """Per series and origin column: the mean size of its last three annual changes, as a ratio
+    (|Δ log|) for positive series or relative to the series' mean annual change otherwise. It
+    includes the latest jump, so a many-fold jump (a ふるさと納税 boom) lands in the top stratum."""
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if kind == "log":
+            steps = np.abs(np.diff(np.log(np.where(values > 0, values, np.nan)), axis=1))
+        else:
+            d = np.abs(np.diff(values, axis=1))
+            steps = d / scale_of(values)[:, None]
+        out = np.full(values.shape, np.nan)
+        for t in range(1, values.shape[1]):
+            out[:, t] = np.nanmean(steps[:, max(0, t - FEATURE_STEPS):t], axis=1)
+    return out
+
+
+def _strata_edges(features: np.ndarray, n_errors: int) -> np.ndarray:
+    k = int(max(1, min(STRATA, n_errors // (MIN_STRATUM_ERRORS * 2))))
+    f = features[np.isfinite(features)]
+    if k == 1 or len(f) == 0:
+        return np.array([])
+    return np.unique(np.quantile(f, np.linspace(0, 1, k + 1)[1:-1]))
+
+
+def _mixture_bounds(e: np.ndarray, level: float) -> tuple[float, float]:
+    """Central `level` bounds of the errors mixed with their mirror image (weight MIRROR_WEIGHT),
+    with the finite-sample conformal correction (n + 1) / n on the tail probability."""
+    values = np.concatenate([e, -e])
+    weights = np.concatenate([np.full(len(e), 1 - MIRROR_WEIGHT), np.full(len(e), MIRROR_WEIGHT)]) / len(e)
+    order = np.argsort(values)
+    values, cdf = values[order], np.cumsum(weights[order])
+    tail = max((1 - level) / 2 - (1 - level) / 2 / (len(e) + 1), 0.0)
+    lo = values[min(np.searchsorted(cdf, tail, side="right"), len(values) - 1)]
+    hi = values[min(np.searchsorted(cdf, 1 - tail, side="left"), len(values) - 1)]
+    return float(lo), float(hi)
+
+
+def _signed_quantiles(e: np.ndarray, level: float) -> tuple[float, float]:
+    """Finite-sample conformal bounds for a central `level` interval of signed errors."""
+    e = np.sort(e)
+    n = len(e)
+    tail = (1 - level) / 2
+    lo = max(int(np.floor((n + 1) * tail)) - 1, 0)
+    hi = min(int(np.ceil((n + 1) * (1 - tail))) - 1, n - 1)
+    return float(e[lo]), float(e[hi])
+
+
+def _calibrate(result: PanelForecast, bt: Backtest, values: np.ndarray, level: float) -> None:
+    """Conformal intervals and a predictive distribution from the backtest's own errors.
 
     Positive panels (counts, visitors) use ratio errors log(actual / forecast), so that the
     width follows the level of each series; panels with zero or negative values (net
-    migration) use errors scaled by each series' mean annual change.
+    migration) use errors scaled by each series' mean annual change. Errors are pooled within
+    strata of `origin_volatility`: a series is calibrated on the errors that series of like
+    volatility made at the latest origins (Mondrian conformal prediction). Quantiles are
+    signed, so a boom's lopsided errors give a lopsided interval.
     """
     S, H = result.mean.shape
+    n_origins = next(iter(bt.errors.values())).shape[1]
     pick = {}
     for name, source in (("scaled", bt.errors), ("log", bt.log_errors), ("covered", bt.covered)):
-        arr = np.full((S, next(iter(bt.errors.values())).shape[1], bt.horizon), np.nan)
+        arr = np.full((S, n_origins, bt.horizon), np.nan)
         for m in np.unique(result.method):
             rows = result.method == m
             if m in source:
@@ -399,33 +534,126 @@ def _calibrate(result: PanelForecast, bt: Backtest, values: np.ndarray, level: f
         result.notes.append("区間を検証できる過去データがないため、モデル自身の区間を使用")
         return
     coverage = float(np.nanmean(pick["covered"]))
-    # 'auto' chose each method on this same backtest, so its coverage there flatters it.
-    if coverage >= level and not auto:
-        result.notes.append(f"モデル自身の区間を使用（検証での的中率 {coverage:.0%}、名目 {level:.0%}）")
-        return
-    # Per series: ratio errors where every value is positive, scaled errors elsewhere.
     positive = np.nanmin(values, axis=1) > 0
     z = norm_ppf(0.5 + level / 2)
     lower, upper, sd = result.lower.copy(), result.upper.copy(), result.sd.copy()
+    kinds = np.full(S, "", dtype=object)
+    strata = np.zeros(S, dtype=int)
+    scale = scale_of(values)
+    origin_cols = np.arange(MIN_TRAIN - 1, values.shape[1] - 1)  # the backtest's origins, as columns
     calibrated = []
     for rows, kind in ((positive, "log"), (~positive, "scaled")):
         if not rows.any():
             continue
-        # The most recent origins speak for the regime the forecast starts in.
-        q = conformal_quantiles(pick[kind][rows][:, -RECENT_ORIGINS:, :], level)[:H]
-        if not np.isfinite(q).all():
+        feature = origin_volatility(values[rows], kind)
+        errors = pick[kind][rows][:, -CALIBRATION_ORIGINS:, :H]
+        feat_at = feature[:, origin_cols][:, -CALIBRATION_ORIGINS:]
+        usable = np.isfinite(errors[..., 0])
+        edges = _strata_edges(feat_at[usable], int(usable.sum()))
+        now = np.digitize(np.nan_to_num(feature[:, -1], nan=0.0), edges)
+        then = np.digitize(np.nan_to_num(feat_at, nan=0.0), edges)
+        bounds = {}
+        for b in range(len(edges) + 1):
+            per_h = [np.sort(errors[..., h][(then == b) & np.isfinite(errors[..., h])]) for h in range(H)]
+            bounds[b] = None if any(len(e) < 20 for e in per_h) else per_h
+        if all(v is None for v in bounds.values()):
             result.notes.append(f"検証の誤差が少なく較正できないため（{kind}）、モデル自身の区間を使用")
             continue
-        mean = result.mean[rows]
-        if kind == "log":
-            lower[rows], upper[rows], sd[rows] = mean * np.exp(-q), mean * np.exp(q), mean * q / z
-        else:
-            half = q[None, :] * scale_of(values[rows])[:, None]
-            lower[rows], upper[rows], sd[rows] = mean - half, mean + half, half / z
+        # A stratum with too few errors borrows the pooled errors of its kind.
+        pooled = [np.sort(errors[..., h][np.isfinite(errors[..., h])]) for h in range(H)]
+        idx = np.flatnonzero(rows)
+        for b, per_h in bounds.items():
+            per_h = per_h or pooled
+            result.samples[(kind, b)] = per_h  # signed: the probabilities keep the backtest's bias
+            members = idx[now == b]
+            if not len(members):
+                continue
+            # Intervals from the same distribution as the probabilities: the errors, with part of
+            # the weight on their mirror image (a regime can turn, and a boom's errors then foretell
+            # the size, not the sign, of what comes: ふるさと納税 after FY2021).
+            q = np.array([_mixture_bounds(per_h[h], level) for h in range(H)])
+            mean = result.mean[members]
+            if kind == "log":
+                lower[members], upper[members] = mean * np.exp(q[:, 0]), mean * np.exp(q[:, 1])
+                sd[members] = mean * (q[:, 1] - q[:, 0]) / (2 * z)
+            else:
+                s_ = scale[members][:, None]
+                lower[members], upper[members] = mean + q[:, 0] * s_, mean + q[:, 1] * s_
+                sd[members] = (q[:, 1] - q[:, 0]) * s_ / (2 * z)
+            kinds[members], strata[members] = kind, b
         calibrated.append(kind)
     if not calibrated:
         return
     result.lower, result.upper, result.sd = lower, upper, sd
+    result.kind, result.stratum, result.scale = kinds, strata, scale
     result.calibration = "conformal"
-    result.notes.append(f"コンフォーマル区間（正の系列は比率誤差、その他は尺度化誤差）: モデル自身の区間は"
-                        f"検証で名目 {level:.0%} に対し {coverage:.0%} しか含まなかった")
+    result.notes.append(f"コンフォーマル区間（直近{CALIBRATION_ORIGINS}時点の検証誤差を変動の大きさで層別、"
+                        f"正の系列は比率誤差、その他は尺度化誤差）。モデル自身の区間の検証での的中率は {coverage:.0%}"
+                        f"（名目 {level:.0%}）")
+
+
+# ── honesty check: rolling origins the forecasts never saw ─────────────────────
+
+DELTAS = (-0.20, -0.15, -0.10, -0.05, 0.05, 0.10, 0.15, 0.20)  # targets such as strategies set
+MIN_FIT_YEARS = 6
+
+
+def rolling_evaluation(values: np.ndarray, horizon: int, level: float, origins: list[int] | None = None,
+                       method: str = "auto") -> pd.DataFrame:
+    """Forecast from each origin column with data up to it only; score against what followed.
+
+    One row per series, origin and horizon: truth, forecast, interval, the naive forecast, the
+    MASE scale, and for the last horizon a target ±5–20 % from the last value (cycled over
+    series, as strategies set them) with the probability of meeting it and whether it was met.
+    """
+    T = values.shape[1]
+    origins = origins if origins is not None else list(range(MIN_FIT_YEARS - 1, T - 1))
+    frames = []
+    for o in origins:
+        fit = values[:, : o + 1]
+        rows = np.flatnonzero(~np.isnan(fit[:, -1]) & ((~np.isnan(fit)).sum(1) >= MIN_TRAIN))
+        steps = min(horizon, T - 1 - o)
+        if len(rows) < 10 or steps < 1:
+            continue
+        res = panel_forecast_arrays(fit[rows], horizon, level, method)
+        truth = values[rows, o + 1 : o + 1 + steps]
+        last = fit[rows, -1]
+        scale = scale_of(fit[rows])
+        delta = np.array(DELTAS)[(rows + o) % len(DELTAS)]
+        target = last + delta * np.abs(last)
+        direction = np.where(delta > 0, "increase", "decrease")
+        for h in range(steps):
+            p = np.full(len(rows), np.nan)
+            if h == horizon - 1:
+                p = np.array([np.nan if (q := res.probability(i, h, target[i], direction[i])) is None else q
+                              for i in range(len(rows))])
+            frames.append(pd.DataFrame({
+                "series": rows, "origin": o, "h": h + 1, "truth": truth[:, h], "forecast": res.mean[:, h],
+                "lower": res.lower[:, h], "upper": res.upper[:, h], "naive": last, "scale": scale,
+                "target": target, "direction": direction, "p_meet": p,
+            }))
+    if not frames:
+        return pd.DataFrame()
+    df = pd.concat(frames, ignore_index=True).dropna(subset=["truth", "forecast"])
+    df["covered"] = (df["truth"] >= df["lower"]) & (df["truth"] <= df["upper"])
+    df["met"] = np.where(df["direction"] == "increase", df["truth"] >= df["target"], df["truth"] <= df["target"])
+    return df
+
+
+def brier_skill(df: pd.DataFrame) -> tuple[float, float, float, int]:
+    """(Brier, Brier of always saying the share met, skill = 1 − ratio, number of calls)."""
+    calls = df.dropna(subset=["p_meet"])
+    if calls.empty:
+        return float("nan"), float("nan"), float("nan"), 0
+    met = calls["met"].astype(float)
+    brier = float(((calls["p_meet"] - met) ** 2).mean())
+    base = float(met.mean() * (1 - met.mean()))
+    return brier, base, (1 - brier / base) if base > 0 else float("nan"), len(calls)
+
+
+def reliability(df: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
+    """Predicted probability (deciles) against the share of targets met."""
+    calls = df.dropna(subset=["p_meet"])
+    cut = pd.cut(calls["p_meet"], np.linspace(0, 1, bins + 1), include_lowest=True)
+    g = calls.groupby(cut, observed=True)
+    return pd.DataFrame({"calls": g.size(), "predicted": g["p_meet"].mean(), "observed": g["met"].mean()})

@@ -8,11 +8,13 @@ import pandas as pd
 import pytest
 from statsmodels.tsa.arima.model import ARIMA
 
-from kpi_lib.catalog import ForecastBreaks
+from kpi_lib.catalog import ForecastBreaks, load_catalog
 from kpi_lib.errors import InputError, KpiError
 from kpi_lib.forecast import forecast_series
+from kpi_lib.observations import choose_values
 from kpi_lib.outlook import outlook
 from kpi_lib.panel import forecast_panel, method_forecast, panel_from_long
+from kpi_lib.scorecard import load_observations
 from tests.helpers import make_kpi, obs
 
 YEARS = np.arange(2010, 2018)
@@ -121,9 +123,10 @@ def _outlook(kpi, points, as_of=2021, **kw):
 @pytest.mark.parametrize(
     ("n", "evidence", "has_interval", "has_p"),
     [(1, "none", False, False), (2, "low", False, False), (3, "low", False, False),
-     (4, "moderate", True, False), (5, "sufficient", True, True)],
+     (4, "moderate", True, False), (5, "sufficient", True, False)],
 )
 def test_minimum_data_rules(n, evidence, has_interval, has_p):
+    # has_p: a lone series (no panel of peers to check its probabilities on) never gets one
     kpi = make_kpi(baseline=(2016, 100), value=150)
     points = [(2021 - n + 1 + i, 100 + 5 * i + (i % 2)) for i in range(n)]
     o = _outlook(kpi, points)
@@ -134,6 +137,8 @@ def test_minimum_data_rules(n, evidence, has_interval, has_p):
         assert o.forecast_value is None
     if n in (2, 3):
         assert o.method == "endpoint" and o.forecast_value is not None
+    if n == 5:
+        assert any("比較できる他団体の系列がなく" in note for note in o.notes)
 
 
 def test_break_years_are_excluded_and_named():
@@ -158,16 +163,21 @@ def test_break_years_as_a_dummy():
 
 
 def test_p_meet_falls_as_the_target_rises():
-    points = [(2015 + i, 100 + 4 * i + (3 if i % 2 else -3)) for i in range(7)]
-    ps = [_outlook(make_kpi(baseline=(2015, 100), value=v), points, target_resolved=v).p_meet for v in (110, 125, 140, 160)]
-    assert all(a > b for a, b in zip(ps, ps[1:], strict=False)), ps
+    # ふるさと納税 as of FY2021, read off the panel's predictive distribution
+    catalog = load_catalog()
+    kpi = catalog.get("G2-2-3")
+    chosen = choose_values(load_observations(catalog))
+    history = chosen[chosen.kpi_id == "G2-2-3"]
+    ps = [outlook(kpi, history, 2021, municipality_code="012165", target_resolved=v).p_meet
+          for v in (20_000, 35_000, 60_000, 120_000)]
+    assert all(a >= b for a, b in zip(ps, ps[1:], strict=False)), ps
     assert 0 <= ps[-1] < ps[0] <= 1
 
 
 def test_a_target_already_met_is_still_forecast():
     kpi = make_kpi(baseline=(2015, 100), value=120)
     o = _outlook(kpi, [(2015 + i, 100 + 8 * i) for i in range(7)])
-    assert o.target_year == 2024 and o.path[-1][0] == 2024 and o.p_meet is not None
+    assert o.target_year == 2024 and o.path[-1][0] == 2024 and o.forecast_lower is not None
 
 
 def test_cumulative_outlook_sums_the_window():
@@ -175,7 +185,7 @@ def test_cumulative_outlook_sums_the_window():
     o = _outlook(kpi, [(2016, 54), (2017, 38), (2018, 49), (2019, 55), (2020, 40), (2021, 41)])
     assert [p[0] for p in o.path] == [2022, 2023, 2024]
     assert o.forecast_value == pytest.approx(81 + sum(p[1] for p in o.path))
-    assert 0 < o.p_meet < 1
+    assert o.forecast_lower < o.forecast_value < o.forecast_upper
 
 
 def test_milestones_are_not_forecast():
@@ -193,8 +203,10 @@ def test_scorecard_shows_forecasts_for_the_kpis_with_data():
     for kpi_id in with_public:
         r = card.loc[kpi_id]
         assert r.forecast_lower <= r.forecast_value <= r.forecast_upper, kpi_id
-        assert 0 <= r.p_meet <= 1 and r.evidence == "sufficient" and isinstance(r.forecast_method, str)
-    assert card.drop(index=with_public).p_meet.isna().all()
+        assert r.evidence == "sufficient" and isinstance(r.forecast_method, str)
+    with_p = ["G2-2-3", "G3-0", "G3-1-1"]  # panels whose probabilities have skill (test_forecast_honesty)
+    assert card.loc[with_p].p_meet.between(0, 1).all()
+    assert card.drop(index=with_p).p_meet.isna().all()
 
 
 def test_forecast_panel_cli_on_the_real_furusato_panel(tmp_path):

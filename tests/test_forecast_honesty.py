@@ -1,0 +1,110 @@
+"""Forecast honesty: calibrated intervals across regimes, probabilities only where they have skill."""
+
+import csv
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kpi_lib.bench import panels, quality
+from kpi_lib.catalog import load_catalog
+from kpi_lib.panel import (
+    _mixture_bounds,
+    brier_skill,
+    panel_forecast_arrays,
+    panel_from_long,
+    reliability,
+    rolling_evaluation,
+)
+from kpi_lib.scorecard import build_scorecard, load_observations
+
+KPI = [sys.executable, "-m", "kpi_lib.cli"]
+
+
+@pytest.mark.parametrize("name", ["population", "marriages", "tourism", "migration"])
+def test_intervals_cover_close_to_80_percent_on_unseen_years(name):
+    q = quality(name)
+    for h, covered in q["coverage"].items():
+        assert 0.72 <= covered <= 0.88, (name, h, covered)  # the goal band 75–85 % with the sampling noise of a few hundred series
+
+
+def test_furusato_boom_and_fall_intervals_are_calibrated_after_the_first_boom_years():
+    panel = panel_from_long(panels()["furusato"])
+    df = rolling_evaluation(panel.values, 3, 0.8)
+    years = panel.years[df["origin"]]
+    settled = df[years >= 2016]  # origins with three boom years of errors behind them
+    coverage = settled.groupby("h")["covered"].mean()
+    assert ((coverage > 0.75) & (coverage < 0.90)).all(), coverage.to_dict()
+
+
+def test_probabilities_beat_the_base_rate_where_the_scorecard_shows_them():
+    for name in ("furusato", "births", "marriages", "population"):
+        assert quality(name)["skill"] >= 0.05, name
+
+
+def test_reliability_table_orders_predictions():
+    panel = panel_from_long(panels()["population"])
+    table = reliability(rolling_evaluation(panel.values, 3, 0.8))
+    assert table["calls"].sum() > 300
+    assert table["observed"].iloc[0] < table["observed"].iloc[-1]  # low calls fail, high calls succeed
+
+
+def test_mixture_bounds_hedge_a_one_sided_history():
+    errors = np.linspace(0.1, 1.0, 200)  # a backtest that only ever under-forecast
+    low, high = _mixture_bounds(errors, 0.8)
+    assert low < 0 < high and high > 0.8  # the interval allows a fall, and keeps the learned rise
+
+
+def test_probability_follows_the_distance_to_the_target():
+    rng = np.random.default_rng(3)
+    values = 1000 * np.exp(np.cumsum(rng.normal(0, 0.05, size=(300, 12)), axis=1))
+    res = panel_forecast_arrays(values, 3, 0.8, "naive")
+    last = values[0, -1]
+    near, far = res.probability(0, 2, last * 1.02, "increase"), res.probability(0, 2, last * 1.3, "increase")
+    assert 0 <= far < near <= 1
+    assert res.probability(0, 2, last * 0.5, "decrease") < 0.05
+
+
+def test_forecast_panel_with_targets(tmp_path):
+    src, targets, out = tmp_path / "p.csv", tmp_path / "t.csv", tmp_path / "o.csv"
+    rng = np.random.default_rng(0)
+    rows = [(f"s{i}", y, round(1000 + 40 * i + 20 * (y - 2012) + rng.normal(0, 15)))
+            for i in range(40) for y in range(2012, 2022)] + [("short", 2021, 5)]
+    pd.DataFrame(rows, columns=["series_id", "year", "value"]).to_csv(src, index=False)
+    last = {sid: v for sid, y, v in rows if y == 2021}
+    pd.DataFrame([
+        ("s0", 2023, last["s0"] - 100, "increase"),  # already met at the origin
+        ("s1", 2024, 500, "decrease"),  # a decrease target far below
+        ("short", 2022, 6, "increase"),  # too short to judge
+    ], columns=["series_id", "year", "target", "direction"]).to_csv(targets, index=False)
+    proc = subprocess.run([*KPI, "forecast-panel", "--input", src, "--targets", targets, "--through", "2021",
+                           "--horizon", "3", "--out", out], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    got = {(r["series_id"], r["year"]): r for r in csv.DictReader(out.read_text(encoding="utf-8-sig").splitlines())}
+    assert float(got[("s0", "2023")]["p_meet"]) > 0.9
+    assert float(got[("s1", "2024")]["p_meet"]) < 0.05
+    assert got[("short", "2022")]["p_meet"] == "" and "確率なし" in got[("short", "2022")]["note"]
+    assert got[("s5", "2022")]["p_meet"] == ""  # no target, no probability
+    targets.write_text("series_id,year,target,direction\ns0,2023,x,increase\n", encoding="utf-8")
+    proc = subprocess.run([*KPI, "forecast-panel", "--input", src, "--targets", targets, "--through", "2021",
+                           "--horizon", "3", "--out", out], capture_output=True, text=True)
+    assert proc.returncode == 2 and "row 2" in proc.stderr and "column 'target'" in proc.stderr
+
+
+def test_the_scorecard_shows_a_probability_only_where_the_panel_has_skill():
+    catalog = load_catalog()
+    card, evaluations = build_scorecard(catalog, load_observations(catalog), 2021)
+    card = card.set_index("kpi_id")
+    for kpi_id in ("G2-2-3", "G3-0", "G3-1-1"):  # furusato, marriages, births: panels with skill
+        assert 0 <= card.loc[kpi_id, "p_meet"] <= 1, kpi_id
+    for kpi_id in ("G2-0", "G2-1-2"):  # net migration, tourism: no skill on their panels
+        assert pd.isna(card.loc[kpi_id, "p_meet"]) and pd.notna(card.loc[kpi_id, "forecast_lower"])
+        assert any("達成確率は示さない" in n for n in evaluations[kpi_id].outlook.notes), kpi_id
+
+
+def test_brier_skill_against_the_base_rate():
+    df = pd.DataFrame({"p_meet": [0.9, 0.8, 0.2, 0.1], "met": [True, True, False, False]})
+    brier, base, skill, n = brier_skill(df)
+    assert (round(brier, 3), base, n) == (0.025, 0.25, 4) and skill == pytest.approx(0.9)
