@@ -6,7 +6,10 @@ FY ?= 2024
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: report test lint lab clean-venv bench
+.PHONY: help report test lint lab clean-venv bench
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,22 +18,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name kpi --display-name "kpi (効果検証)" >/dev/null
 	@touch $(STAMP)
 
-report: $(STAMP)
+report: $(STAMP)  ## build the annual report on the bundled data (FY=2024)
 	$(BIN)/kpi report --fiscal-year $(FY)
 
-test: $(STAMP)
+test: $(STAMP)  ## ruff, every test and the notebooks (what CI runs)
 	$(BIN)/ruff check .
 	$(BIN)/pytest tests notebooks --nbval-lax --nbval-current-env
 
-lab: $(STAMP)
+lab: $(STAMP)  ## JupyterLab on notebooks/ with the kpi kernel
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff only
 	$(BIN)/ruff check .
 
-clean-venv:
+clean-venv:  ## remove .venv
 	rm -rf $(VENV)
 
-bench: $(STAMP)
+bench: $(STAMP)  ## the benchmarks: forecasts, report (bundled and full data)
 	$(BIN)/kpi bench forecast
 	$(BIN)/kpi bench report
+	$(BIN)/kpi bench report --full
