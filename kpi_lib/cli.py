@@ -228,6 +228,7 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .panel import BENCHMARKS, METHODS
     from .report import DEFAULT_TIMEOUT
 
     parser = argparse.ArgumentParser(
@@ -299,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--through", type=int, required=True, metavar="YEAR", help="last year to fit on")
     p.add_argument("--horizon", type=int, required=True, metavar="H", help="years ahead")
     p.add_argument("--level", type=float, default=0.8, help="central interval, default 0.8")
-    p.add_argument("--method", default="auto", choices=["auto", "naive", "drift", "linear", "loglinear", "weather"])
+    p.add_argument("--method", default="auto", choices=["auto", *METHODS, *BENCHMARKS])
     p.add_argument("--targets", help="CSV with series_id, year, target, direction (increase/decrease): adds p_meet")
     p.add_argument("--out", required=True, help="output CSV: series_id, year, forecast, lower, upper, method, note "
                                                 "(with --targets also target, direction, p_meet)")

@@ -18,22 +18,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .catalog import Kpi
 from .dist import norm_cdf, norm_ppf
 from .errors import InputError
+from .forecast import SERIES_METHODS, forecast_series
 from .observations import public_table
-from .panel import panel_forecast_arrays
+from .panel import METHODS, panel_forecast_arrays
 from .paths import DATA_DIR
 from .rules import RuleSettings, maintain_tolerance
 
 DEFAULT_CONFIG = DATA_DIR / "forecast.yaml"
+
+
+# The one list of methods a configuration may name: the panel's (kpi_lib.panel.METHODS) and
+# the per-series ones (kpi_lib.forecast.SERIES_METHODS).
+CONFIG_METHODS = ("auto", *dict.fromkeys(METHODS + SERIES_METHODS))
 
 
 class ForecastConfig(BaseModel):
@@ -42,7 +47,14 @@ class ForecastConfig(BaseModel):
     # The final report compares the outlook made with data through this many years before
     # the target year (3: FY2021 for an FY2024 target) with what happened.
     review_years_before: int = Field(3, ge=1, le=10)
-    method: Literal["auto", "naive", "drift", "linear", "loglinear", "holt"] = "auto"
+    method: str = "auto"  # one of CONFIG_METHODS
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, value: str) -> str:
+        if value not in CONFIG_METHODS:
+            raise ValueError(f"unknown method {value!r}; expected one of {', '.join(CONFIG_METHODS)}")
+        return value
 
 
 def load_config(path: str | Path | None = None) -> ForecastConfig:
@@ -164,11 +176,10 @@ def _project(kpi, years, values, future, config, data_dir, municipality_code, br
     """Method, mean, interval and sd for the future years, with panel calibration if possible."""
     level = config.level
     consecutive = np.all(np.diff(years) == 1) and future[0] == years[-1] + 1
-    if config.method not in ("auto", "naive", "drift", "linear", "loglinear") or not consecutive \
+    if (config.method != "auto" and config.method not in METHODS) or not consecutive \
             or (breaks is not None and breaks.treatment == "dummy"):
-        from .forecast import forecast_series
-
-        method = config.method if config.method != "auto" else "naive"  # the documented default
+        # the per-series path; a panel-only method falls back to the documented default
+        method = config.method if config.method in SERIES_METHODS else "naive"
         f = forecast_series(years, values, future, method, level,
                             break_years=breaks.years if breaks else None,
                             treatment=breaks.treatment if breaks else "exclude")

@@ -8,6 +8,8 @@ well-understood ones, in closed form so that thousands of series cost millisecon
   variance σ²·h·(1 + h/(n−1));
 * ``linear``: an OLS trend, with prediction intervals for a new observation;
 * ``loglinear``: an OLS trend of log values (constant growth, CAGR), positive series only;
+* ``mean``: the mean of the last five values, for series that swing around a level (net
+  migration, small counts); variance s²(1 + 1/k);
 * ``weather``: the German statistical office's projection of the mean of the last five
   annual changes, kept as a benchmark.
 
@@ -30,7 +32,7 @@ import pandas as pd
 from .dist import norm_ppf, t_ppf
 from .errors import InputError, KpiError
 
-METHODS = ("naive", "drift", "linear", "loglinear")
+METHODS = ("naive", "drift", "linear", "loglinear", "mean")
 BENCHMARKS = ("weather",)
 MIN_TRAIN = 4  # the fewest points a backtest origin fits on
 
@@ -184,6 +186,15 @@ def method_forecast(values: np.ndarray, method: str, horizon: int, level: float)
                 sd = sigma * np.sqrt(h * (1 + h / 5))
             lower, upper = mean - z * sd, mean + z * sd
             enough = n >= 2
+        elif method == "mean":  # the mean of the last five values: a level the series swings around
+            recent = values[:, -5:]
+            k = (~np.isnan(recent)).sum(axis=1)[:, None]
+            mu = np.nanmean(recent, axis=1)[:, None]
+            s2 = np.nansum((recent - mu) ** 2, axis=1)[:, None] / np.maximum(k - 1, 1)
+            mean = np.repeat(mu, horizon, axis=1)
+            sd = np.repeat(np.sqrt(s2 * (1 + 1 / k)), horizon, axis=1)
+            lower, upper = mean - z * sd, mean + z * sd
+            enough = k[:, 0] >= 3
         elif method in ("linear", "loglinear"):
             y = values if method == "linear" else np.log(np.where(values > 0, values, np.nan))
             ok = ~np.isnan(y)
