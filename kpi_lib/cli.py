@@ -109,7 +109,7 @@ def cmd_ingest(args) -> int:
 
 def cmd_series(args) -> int:
     from .catalog import RELATIONS_JA
-    from .observations import mark_chosen, municipality_for
+    from .observations import mark_chosen, measured, municipality_for
     from .scorecard import load_observations
 
     cat = catalog_mod.load_catalog(args.catalog)
@@ -120,7 +120,7 @@ def cmd_series(args) -> int:
     if obs.empty:
         raise KpiError(f"no observations of {kpi.kpi_id} ({kpi.label}) for municipality {municipality}: "
                        "it has no public series; enter actuals with `kpi template`")
-    if (obs["provenance"] == "strategy").all():
+    if measured(obs).empty:
         print(f"kpi series: {kpi.kpi_id} has no values yet, only the strategy's baseline: "
               "departments enter them with `kpi template`", file=sys.stderr)
     # Every row is listed; `used` marks the one the precedence rule counts for its year.

@@ -92,6 +92,11 @@ def empty() -> pd.DataFrame:
     return pd.DataFrame(columns=OBS_COLUMNS)
 
 
+def measured(obs: pd.DataFrame) -> pd.DataFrame:
+    """The observations of progress: everything but the strategy's own baselines."""
+    return obs[obs["provenance"] != "strategy"]
+
+
 def choose_values(obs: pd.DataFrame) -> pd.DataFrame:
     """One value per (KPI, year) for evaluation: the precedence rule (docs/rules.md).
 
@@ -102,7 +107,7 @@ def choose_values(obs: pd.DataFrame) -> pd.DataFrame:
     """
     if obs.empty:
         return obs.assign(chosen=pd.Series(dtype=bool))
-    obs = obs[obs["provenance"] != "strategy"].copy()
+    obs = measured(obs).copy()
     obs["_rank"] = ranks(obs)
     obs = obs.sort_values(["kpi_id", "year", "_rank"], kind="mergesort")
     chosen = obs.drop_duplicates(["kpi_id", "year"], keep="first").drop(columns="_rank")

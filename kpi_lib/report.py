@@ -30,6 +30,7 @@ from pathlib import Path
 from .errors import KpiError
 from .notation import to_era
 from .notebook import freshness_table, freshness_warning, load_context, save_context
+from .observations import measured
 from .output import progress, sha256
 from .paths import DATA_DIR, DEFAULT_CATALOG, PROJECT_ROOT
 from .publish import REPORT_MARKER, claim, locked, recover, staging_dir, swap_in, write_marker
@@ -212,7 +213,7 @@ def _inputs(catalog_path: Path, data_dir: Path, notebooks: Path, actuals: list[P
 
 def _data_as_of(observations) -> list[dict]:
     """Per source: the newest date its figures refer to, and the years used."""
-    used = observations[observations["provenance"] != "strategy"]
+    used = measured(observations)
     rows = []
     for source, g in used.groupby("source"):
         rows.append({"source": source, "licence": " / ".join(sorted(set(g["licence"].dropna()) - {""})),

@@ -153,6 +153,11 @@ def _history(obs: pd.DataFrame, as_of: int) -> pd.DataFrame:
     return obs.sort_values("year").drop_duplicates("year", keep="last")
 
 
+def direction_sign(kpi: Kpi) -> int:
+    """+1 where higher is better, −1 where lower is better."""
+    return 1 if kpi.direction == "increase" else -1
+
+
 def _good_comparator(kpi: Kpi) -> str:
     return kpi.target.comparator or (">=" if kpi.direction == "increase" else "<=")
 
@@ -264,7 +269,7 @@ def _level(kpi: Kpi, hist: pd.DataFrame, ev: Evaluation, s: RuleSettings) -> Eva
     ev.first_met_year = _first_met_year(kpi, hist, T)
     if ev.first_met_year is not None and not ev.met:
         ev.notes.append(f"{ev.first_met_year}年度に目標に達したが、{y}年度は下回っている")
-    sign = 1 if kpi.direction == "increase" else -1
+    sign = direction_sign(kpi)
 
     if B is None:
         # Counts with no baseline: actual / target, and no straight line to lay.
@@ -322,7 +327,7 @@ def _growth_status(kpi: Kpi, ev: Evaluation, base: float, base_year: int, s: Rul
         return "target_achieved"
     if y is None or y <= base_year:
         return "unable_to_assess"
-    sign = 1 if kpi.direction == "increase" else -1
+    sign = direction_sign(kpi)
     if base > 0 and L > 0 and T > 0:
         observed = (L / base) ** (1 / (y - base_year)) - 1
         required = (T / base) ** (1 / (ev.target_year - base_year)) - 1
@@ -335,6 +340,13 @@ def _growth_status(kpi: Kpi, ev: Evaluation, base: float, base_year: int, s: Rul
         return "unable_to_assess"
     ratio = sign * observed / abs(required)
     ev.notes.append(f"成長率比（{method}、必要な伸びに対する実際の伸び）= {ratio:.3f}")
+    return progress_status(ratio, s)
+
+
+def progress_status(ratio: float, s: RuleSettings) -> str:
+    """The one ladder of the Open SDG growth-rate method (observed ÷ required growth):
+    ≥ substantial (0.95) 順調, ≥ moderate (0.6) やや遅れ, ≥ 0 遅れ, below 0 悪化. A ratio of
+    exactly 0 (no change at all) is limited progress, not deterioration: nothing got worse."""
     if ratio >= s.substantial:
         return "substantial_progress"
     if ratio >= s.moderate:
@@ -423,10 +435,7 @@ def _cumulative(kpi: Kpi, hist: pd.DataFrame, ev: Evaluation, s: RuleSettings) -
         ev.progress_status = "target_achieved"
     else:
         # Observed yearly average against the average the total requires (linear rates).
-        ratio = (running / elapsed) / (total / w.years)
-        ev.progress_status = ("substantial_progress" if ratio >= s.substantial else
-                              "moderate_progress" if ratio >= s.moderate else
-                              "limited_progress" if ratio > 0 else "deterioration")
+        ev.progress_status = progress_status((running / elapsed) / (total / w.years), s)
     return ev
 
 

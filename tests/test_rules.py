@@ -285,3 +285,18 @@ def test_cumulative_more_never_grades_lower(total, counts, extra):
     if base.final:
         assert base.verdict in ("達成", "未達成") and more.verdict in ("達成", "未達成")
         assert not (base.verdict == "達成" and more.verdict == "未達成")
+
+
+@pytest.mark.parametrize(("ratio", "status"), [
+    (0.95, "substantial_progress"), (0.9499, "moderate_progress"), (0.6, "moderate_progress"),
+    (0.5999, "limited_progress"), (0.0, "limited_progress"), (-0.0001, "deterioration"),
+])
+def test_the_progress_ladder_at_its_boundaries(ratio, status):
+    from kpi_lib.rules import progress_status
+
+    assert progress_status(ratio, RuleSettings()) == status
+
+
+def test_a_cumulative_kpi_with_nothing_counted_yet_is_limited_progress_not_deterioration():
+    kpi = make_kpi(kind="cumulative", baseline=None, value=100)
+    assert evaluate(kpi, obs((2020, 0), (2021, 0)), 2021).progress_status == "limited_progress"
