@@ -498,6 +498,36 @@ def _strata_edges(features: np.ndarray, n_errors: int) -> np.ndarray:
     return np.unique(np.quantile(f, np.linspace(0, 1, k + 1)[1:-1]))
 
 
+MIN_HORIZON_ERRORS = 20
+
+
+def _by_horizon(errors: list[np.ndarray]) -> list[np.ndarray] | None:
+    """Sorted errors per horizon. A horizon with too few (the latest origins cannot see far yet)
+    borrows the longest shorter horizon that has enough, widened year by year as the errors
+    were seen to widen (`_growth`); None where even the first horizon has too few."""
+    out: list[np.ndarray] = []
+    ref = None
+    for h, e in enumerate(errors):
+        if len(e) >= MIN_HORIZON_ERRORS:
+            out.append(np.sort(e))
+            ref = h
+        elif ref is None:
+            return None
+        else:
+            out.append(out[ref] * _growth(out, ref) ** (h - ref))
+    return out
+
+
+def _growth(out: list[np.ndarray], ref: int) -> float:
+    """How much the errors widened per year ahead where both years were seen (median |error|),
+    between 1 (a series swinging around its level) and √2 (a random walk's first step); √ of the
+    horizon ratio where only one horizon was seen."""
+    if ref == 0:
+        return float(np.sqrt(2))
+    now, before = np.median(np.abs(out[ref])), np.median(np.abs(out[ref - 1]))
+    return float(np.clip(now / before, 1.0, np.sqrt(2))) if before > 0 else float(np.sqrt((ref + 2) / (ref + 1)))
+
+
 def _mixture_bounds(e: np.ndarray, level: float) -> tuple[float, float]:
     """Central `level` bounds of the errors mixed with their mirror image (weight MIRROR_WEIGHT),
     with the finite-sample conformal correction (n + 1) / n on the tail probability."""
@@ -565,13 +595,12 @@ def _calibrate(result: PanelForecast, bt: Backtest, values: np.ndarray, level: f
         then = np.digitize(np.nan_to_num(feat_at, nan=0.0), edges)
         bounds = {}
         for b in range(len(edges) + 1):
-            per_h = [np.sort(errors[..., h][(then == b) & np.isfinite(errors[..., h])]) for h in range(H)]
-            bounds[b] = None if any(len(e) < 20 for e in per_h) else per_h
-        if all(v is None for v in bounds.values()):
+            bounds[b] = _by_horizon([errors[..., h][(then == b) & np.isfinite(errors[..., h])] for h in range(H)])
+        pooled = _by_horizon([errors[..., h][np.isfinite(errors[..., h])] for h in range(H)])
+        if pooled is None:
             result.notes.append(f"検証の誤差が少なく較正できないため（{kind}）、モデル自身の区間を使用")
             continue
         # A stratum with too few errors borrows the pooled errors of its kind.
-        pooled = [np.sort(errors[..., h][np.isfinite(errors[..., h])]) for h in range(H)]
         idx = np.flatnonzero(rows)
         for b, per_h in bounds.items():
             per_h = per_h or pooled
