@@ -154,30 +154,24 @@ def cmd_validate(args) -> int:
     return 0
 
 
+def _read_series_csv(path: str) -> pd.DataFrame:
+    """A user's CSV with a series_id column kept as text; unreadable input is a KpiError."""
+    try:
+        return pd.read_csv(path, dtype={"series_id": str})
+    except FileNotFoundError:
+        raise KpiError(f"{path}: file not found") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise KpiError(f"{path}: not a readable CSV: {exc}") from None
+
+
 def cmd_forecast_panel(args) -> int:
     from .output import write_csv_for_people
-    from .panel import forecast_panel, panel_from_long
+    from .panel import forecast_panel, panel_from_long, read_targets
 
-    try:
-        df = pd.read_csv(args.input, dtype={"series_id": str})
-    except FileNotFoundError:
-        raise KpiError(f"{args.input}: file not found") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise KpiError(f"{args.input}: not a readable CSV: {exc}") from None
-    panel = panel_from_long(df, args.input)
+    panel = panel_from_long(_read_series_csv(args.input), args.input)
     print(f"[forecast-panel] {len(panel.ids)} series, {panel.years.min()}–{panel.years.max()}; "
           f"fitting through {args.through}, {args.horizon} years ahead", file=sys.stderr)
-    targets = None
-    if args.targets:
-        from .panel import read_targets
-
-        try:
-            raw = pd.read_csv(args.targets, dtype={"series_id": str})
-        except FileNotFoundError:
-            raise KpiError(f"{args.targets}: file not found") from None
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise KpiError(f"{args.targets}: not a readable CSV: {exc}") from None
-        targets = read_targets(raw, args.targets)
+    targets = read_targets(_read_series_csv(args.targets), args.targets) if args.targets else None
     out = forecast_panel(panel, args.through, args.horizon, args.level, args.method, targets=targets)
     for note in out.attrs.get("notes", []):
         print(f"[forecast-panel] {note}", file=sys.stderr)
