@@ -21,14 +21,16 @@ $(STAMP): pyproject.toml
 report: $(STAMP)  ## build the annual report on the bundled data (FY=2024)
 	$(BIN)/kpi report --fiscal-year $(FY)
 
-test: $(STAMP)  ## ruff, every test and the notebooks (what CI runs)
+test: $(STAMP)  ## format check, ruff, every test and the notebooks (what CI runs)
+	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/pytest tests notebooks --nbval-lax --nbval-current-env
 
 lab: $(STAMP)  ## JupyterLab on notebooks/ with the kpi kernel
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
-lint: $(STAMP)  ## ruff only
+lint: $(STAMP)  ## ruff format check and lint
+	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 
 clean-venv:  ## remove .venv

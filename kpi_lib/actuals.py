@@ -24,9 +24,22 @@ from .output import defuse_workbook
 SHEET = "実績入力"
 HELP_SHEET = "記入方法"
 ID_HEADER = "kpi_id"
-FIXED_HEADERS = ["kpi_id", "基本目標", "施策", "指標", "単位", "基準年度", "基準値", "目標年度", "目標値", "目標（原文）"]
+FIXED_HEADERS = [
+    "kpi_id",
+    "基本目標",
+    "施策",
+    "指標",
+    "単位",
+    "基準年度",
+    "基準値",
+    "目標年度",
+    "目標値",
+    "目標（原文）",
+]
 OVERRIDE_HEADER = "公表値より優先"
-CONFIRM_HEADER = "確認済み"  # はい: an implausible value was checked and is right (docs/validation.md)
+CONFIRM_HEADER = (
+    "確認済み"  # はい: an implausible value was checked and is right (docs/validation.md)
+)
 SOURCE_HEADER = "出典・担当課"
 NOTE_HEADER = "備考"
 YES = {"はい", "yes", "y", "true", "1", "○", "◯"}
@@ -35,7 +48,9 @@ NO = {"", "いいえ", "no", "n", "false", "0"}
 
 def year_range(catalog: Catalog) -> tuple[int, int]:
     """Fiscal years an analyst may report: from the earliest baseline to the target year."""
-    first = min((k.baseline.year for k in catalog.kpis if k.baseline), default=catalog.strategy.period.start)
+    first = min(
+        (k.baseline.year for k in catalog.kpis if k.baseline), default=catalog.strategy.period.start
+    )
     return first, catalog.strategy.period.end
 
 
@@ -44,6 +59,7 @@ def year_header(year: int) -> str:
 
 
 # ── writing the template ──────────────────────────────────────────────────────
+
 
 def write_template(catalog: Catalog, path: str | Path) -> None:
     from openpyxl import Workbook
@@ -54,14 +70,24 @@ def write_template(catalog: Catalog, path: str | Path) -> None:
 
     first, last = year_range(catalog)
     years = list(range(first, last + 1))
-    headers = [*FIXED_HEADERS, *(year_header(y) for y in years), OVERRIDE_HEADER, CONFIRM_HEADER, SOURCE_HEADER,
-               NOTE_HEADER]
+    headers = [
+        *FIXED_HEADERS,
+        *(year_header(y) for y in years),
+        OVERRIDE_HEADER,
+        CONFIRM_HEADER,
+        SOURCE_HEADER,
+        NOTE_HEADER,
+    ]
     wb = Workbook()
     ws = wb.active
     ws.title = SHEET
     ws.append([f"{catalog.strategy.title_ja} KPI実績入力シート"])
     ws["A1"].font = Font(bold=True, size=13)
-    ws.append(["黄色の欄に各年度の実績値を、指標の単位で入力してください（例: 1234、△12）。記入方法は「記入方法」シートを参照。"])
+    ws.append(
+        [
+            "黄色の欄に各年度の実績値を、指標の単位で入力してください（例: 1234、△12）。記入方法は「記入方法」シートを参照。"
+        ]
+    )
     ws.append(headers)
     header_row = ws.max_row
     for cell in ws[header_row]:
@@ -70,18 +96,41 @@ def write_template(catalog: Catalog, path: str | Path) -> None:
         cell.fill = PatternFill("solid", fgColor="D9E1F2")
     for kpi in catalog.kpis:
         b, t = kpi.baseline, kpi.target
-        ws.append([
-            kpi.kpi_id, kpi.goal, kpi.measure_code, kpi.label, kpi.unit,
-            b.year if b else None, b.value if b else None, t.year, kpi.resolve_target(), t.text or t.notation,
-        ])
+        ws.append(
+            [
+                kpi.kpi_id,
+                kpi.goal,
+                kpi.measure_code,
+                kpi.label,
+                kpi.unit,
+                b.year if b else None,
+                b.value if b else None,
+                t.year,
+                kpi.resolve_target(),
+                t.text or t.notation,
+            ]
+        )
     first_data, last_data = header_row + 1, ws.max_row
     year_cols = range(len(FIXED_HEADERS) + 1, len(FIXED_HEADERS) + len(years) + 1)
     entry = PatternFill("solid", fgColor="FFF2CC")
-    numbers = DataValidation(type="decimal", operator="between", formula1="-1000000000000", formula2="1000000000000",
-                             allow_blank=True, showErrorMessage=True, errorTitle="数値を入力してください",
-                             error="実績値は数値で入力してください（単位は指標の単位）。")
-    override = DataValidation(type="list", formula1='"はい,いいえ"', allow_blank=True, showErrorMessage=True,
-                              errorTitle="はい／いいえ", error="「はい」または空欄にしてください。")
+    numbers = DataValidation(
+        type="decimal",
+        operator="between",
+        formula1="-1000000000000",
+        formula2="1000000000000",
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="数値を入力してください",
+        error="実績値は数値で入力してください（単位は指標の単位）。",
+    )
+    override = DataValidation(
+        type="list",
+        formula1='"はい,いいえ"',
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="はい／いいえ",
+        error="「はい」または空欄にしてください。",
+    )
     ws.add_data_validation(numbers)
     ws.add_data_validation(override)
     for col in year_cols:
@@ -93,7 +142,9 @@ def write_template(catalog: Catalog, path: str | Path) -> None:
         letter = get_column_letter(len(FIXED_HEADERS) + len(years) + offset)
         override.add(f"{letter}{first_data}:{letter}{last_data}")
     ws.cell(header_row, len(FIXED_HEADERS) + len(years) + 1).comment = Comment(
-        "「はい」とすると、同じ年度の公表統計（住民基本台帳など）よりこの行の値を優先します。", "kpi")
+        "「はい」とすると、同じ年度の公表統計（住民基本台帳など）よりこの行の値を優先します。",
+        "kpi",
+    )
     for j, width in enumerate([9, 8, 6, 36, 7, 9, 12, 9, 12, 28], start=1):
         ws.column_dimensions[get_column_letter(j)].width = width
     for col in year_cols:
@@ -122,6 +173,7 @@ def write_template(catalog: Catalog, path: str | Path) -> None:
 
 # ── reading it back ───────────────────────────────────────────────────────────
 
+
 def _read_rows(path: Path) -> tuple[list[list], str | None]:
     """The sheet's (or CSV's) rows as lists of cell values, and the sheet name."""
     if path.suffix.lower() == ".csv":
@@ -141,7 +193,10 @@ def _read_rows(path: Path) -> tuple[list[list], str | None]:
     raise InputError(str(path), "expected an .xlsx workbook or a .csv file of the template's shape")
 
 
-ENCODINGS = ("utf-8-sig", "cp932")  # UTF-8 (with or without BOM), and Shift_JIS as Japanese Excel saves it
+ENCODINGS = (
+    "utf-8-sig",
+    "cp932",
+)  # UTF-8 (with or without BOM), and Shift_JIS as Japanese Excel saves it
 
 
 def decode_csv(path: Path) -> str:
@@ -154,9 +209,15 @@ def decode_csv(path: Path) -> str:
             continue
     for line_no, line in enumerate(raw.split(b"\n"), start=1):
         if not any(_decodes(line, e) for e in ENCODINGS):
-            raise InputError(str(path), "this row is neither UTF-8 nor Shift_JIS (cp932) text; save the file as "
-                             "CSV (UTF-8) or CSV (コンマ区切り) from Excel", row=line_no)
-    raise InputError(str(path), "the file mixes UTF-8 and Shift_JIS (cp932) text; save it again in one encoding")
+            raise InputError(
+                str(path),
+                "this row is neither UTF-8 nor Shift_JIS (cp932) text; save the file as "
+                "CSV (UTF-8) or CSV (コンマ区切り) from Excel",
+                row=line_no,
+            )
+    raise InputError(
+        str(path), "the file mixes UTF-8 and Shift_JIS (cp932) text; save it again in one encoding"
+    )
 
 
 def _decodes(line: bytes, encoding: str) -> bool:
@@ -182,10 +243,15 @@ def read_actuals(path: str | Path, catalog: Catalog) -> pd.DataFrame:
         raise InputError(str(path), "file not found")
     rows, sheet = _read_rows(path)
     file = str(path)
-    header_index = next((i for i, r in enumerate(rows) if any(_text(v) == ID_HEADER for v in r)), None)
+    header_index = next(
+        (i for i, r in enumerate(rows) if any(_text(v) == ID_HEADER for v in r)), None
+    )
     if header_index is None:
-        raise InputError(file, f"no header row with a column {ID_HEADER!r}; use the workbook `kpi template` writes",
-                         sheet=sheet)
+        raise InputError(
+            file,
+            f"no header row with a column {ID_HEADER!r}; use the workbook `kpi template` writes",
+            sheet=sheet,
+        )
     header = [_text(h) for h in rows[header_index]]
     errors: list[InputError] = []
 
@@ -193,7 +259,9 @@ def read_actuals(path: str | Path, catalog: Catalog) -> pd.DataFrame:
         errors.append(InputError(file, problem, sheet=sheet, row=row, column=column, kpi_id=kpi_id))
 
     col = {h: j for j, h in enumerate(header) if h}
-    year_cols = _year_columns(header, catalog, lambda problem, column: err(problem, header_index + 1, column))
+    year_cols = _year_columns(
+        header, catalog, lambda problem, column: err(problem, header_index + 1, column)
+    )
     if "単位" not in col:
         err("expected a column 単位 (unit)", row=header_index + 1)
     if errors:  # without its columns nothing in the file can be read right
@@ -219,13 +287,23 @@ def read_actuals(path: str | Path, catalog: Catalog) -> pd.DataFrame:
 
         unit = cell("単位")
         if unit and unit != kpi.unit:
-            err(f"unit {unit!r} does not match the catalog's {kpi.unit!r}", row=line, column="単位", kpi_id=kpi_id)
+            err(
+                f"unit {unit!r} does not match the catalog's {kpi.unit!r}",
+                row=line,
+                column="単位",
+                kpi_id=kpi_id,
+            )
             continue
         flags = {}
         for name in (OVERRIDE_HEADER, CONFIRM_HEADER):
             flag = cell(name).lower()
             if flag not in YES | NO:
-                err(f"expected はい or an empty cell, found {flag!r}", row=line, column=name, kpi_id=kpi_id)
+                err(
+                    f"expected はい or an empty cell, found {flag!r}",
+                    row=line,
+                    column=name,
+                    kpi_id=kpi_id,
+                )
             flags[name] = flag in YES
         values = {}
         for j, year in year_cols.items():
@@ -235,24 +313,43 @@ def read_actuals(path: str | Path, catalog: Catalog) -> pd.DataFrame:
             try:
                 value = parse_number(raw)
             except NotationError:
-                err(f"expected a number in {kpi.unit}, found {_text(raw)!r}", row=line, column=header[j], kpi_id=kpi_id)
+                err(
+                    f"expected a number in {kpi.unit}, found {_text(raw)!r}",
+                    row=line,
+                    column=header[j],
+                    kpi_id=kpi_id,
+                )
                 continue
             key = (kpi_id, year)
             if key in seen:
-                err(f"duplicate (KPI, year) value for {year}: first given on row {seen[key]}", row=line,
-                    column=header[j], kpi_id=kpi_id)
+                err(
+                    f"duplicate (KPI, year) value for {year}: first given on row {seen[key]}",
+                    row=line,
+                    column=header[j],
+                    kpi_id=kpi_id,
+                )
                 continue
             seen[key] = line
             values[year] = (value, header[j])
         for problem, column in check_values(kpi, values, confirmed=flags[CONFIRM_HEADER]):
             err(problem, row=line, column=column, kpi_id=kpi_id)
         for year, (value, _) in values.items():
-            records.append({
-                "kpi_id": kpi_id, "year": year, "year_basis": "fiscal", "value": value, "unit": kpi.unit,
-                "provenance": "analyst", "source": cell(SOURCE_HEADER) or f"担当課入力（{path.name}）",
-                "licence": "", "source_file": path.name, "as_of": None, "note": cell(NOTE_HEADER) or None,
-                "override": flags[OVERRIDE_HEADER],
-            })
+            records.append(
+                {
+                    "kpi_id": kpi_id,
+                    "year": year,
+                    "year_basis": "fiscal",
+                    "value": value,
+                    "unit": kpi.unit,
+                    "provenance": "analyst",
+                    "source": cell(SOURCE_HEADER) or f"担当課入力（{path.name}）",
+                    "licence": "",
+                    "source_file": path.name,
+                    "as_of": None,
+                    "note": cell(NOTE_HEADER) or None,
+                    "override": flags[OVERRIDE_HEADER],
+                }
+            )
     if errors:
         raise InputErrors(errors)
     return pd.DataFrame(records, columns=[*OBS_COLUMNS, "override"])
@@ -283,12 +380,18 @@ def _year_columns(header: list[str], catalog: Catalog, err) -> dict[int, int]:
             continue
         year_cols[j] = year
     if not year_cols:
-        err(f"no fiscal-year columns such as {year_header(first)} … {year_header(last)}: use the workbook "
-            "`kpi template` writes", None)
+        err(
+            f"no fiscal-year columns such as {year_header(first)} … {year_header(last)}: use the workbook "
+            "`kpi template` writes",
+            None,
+        )
     else:
         missing = [year_header(y) for y in range(first, last + 1) if y not in year_cols.values()]
         if missing:
-            err(f"the year column(s) {', '.join(missing)} are missing; restore them (empty is fine)", None)
+            err(
+                f"the year column(s) {', '.join(missing)} are missing; restore them (empty is fine)",
+                None,
+            )
     return year_cols
 
 
@@ -298,7 +401,9 @@ def _year_columns(header: list[str], catalog: Catalog, err) -> dict[int, int]:
 IMPLAUSIBLE_FACTOR = 100
 
 
-def check_values(kpi, values: dict[int, tuple[float, str]], confirmed: bool = False) -> list[tuple[str, str]]:
+def check_values(
+    kpi, values: dict[int, tuple[float, str]], confirmed: bool = False
+) -> list[tuple[str, str]]:
     """Problems of one row's values: (message, column). Impossible values are always refused;
     implausible ones unless the row is marked 確認済み."""
     problems = []
@@ -307,9 +412,19 @@ def check_values(kpi, values: dict[int, tuple[float, str]], confirmed: bool = Fa
         if not math.isfinite(v):
             problems.append((f"expected a finite number, found {v}", column))
         elif low is not None and v < low:
-            problems.append((f"impossible value {v:,.10g}: {kpi.label} cannot be below {low:,.10g} {kpi.unit}", column))
+            problems.append(
+                (
+                    f"impossible value {v:,.10g}: {kpi.label} cannot be below {low:,.10g} {kpi.unit}",
+                    column,
+                )
+            )
         elif high is not None and v > high:
-            problems.append((f"impossible value {v:,.10g}: {kpi.label} cannot exceed {high:,.10g} {kpi.unit}", column))
+            problems.append(
+                (
+                    f"impossible value {v:,.10g}: {kpi.label} cannot exceed {high:,.10g} {kpi.unit}",
+                    column,
+                )
+            )
     if confirmed or problems:
         return problems
     b = kpi.baseline.value if kpi.baseline is not None and kpi.baseline.value is not None else 0.0
@@ -320,11 +435,21 @@ def check_values(kpi, values: dict[int, tuple[float, str]], confirmed: bool = Fa
         others = sorted(abs(o) for y, (o, _) in values.items() if y != year and o != 0)
         neighbours = max(others[len(others) // 2], 1.0) if len(others) >= 2 else None
         if abs(v) > IMPLAUSIBLE_FACTOR * scale:
-            problems.append((f"implausible value {v:,.10g} {kpi.unit}: over {IMPLAUSIBLE_FACTOR}× the baseline and "
-                             f"target ({scale:,.10g}); {advice}", column))
+            problems.append(
+                (
+                    f"implausible value {v:,.10g} {kpi.unit}: over {IMPLAUSIBLE_FACTOR}× the baseline and "
+                    f"target ({scale:,.10g}); {advice}",
+                    column,
+                )
+            )
         elif neighbours is not None and abs(v) > IMPLAUSIBLE_FACTOR * neighbours:
-            problems.append((f"implausible jump to {v:,.10g} {kpi.unit}: over {IMPLAUSIBLE_FACTOR}× the row's other "
-                             f"years (median {neighbours:,.10g}); {advice}", column))
+            problems.append(
+                (
+                    f"implausible jump to {v:,.10g} {kpi.unit}: over {IMPLAUSIBLE_FACTOR}× the row's other "
+                    f"years (median {neighbours:,.10g}); {advice}",
+                    column,
+                )
+            )
     return problems
 
 
@@ -332,5 +457,8 @@ def default_files(folder: Path) -> list[Path]:
     """Analysts' files kept in data/actuals (Excel lock files left out)."""
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir()
-                  if p.suffix.lower() in (".xlsx", ".csv") and not p.name.startswith(("~$", ".")))
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix.lower() in (".xlsx", ".csv") and not p.name.startswith(("~$", "."))
+    )

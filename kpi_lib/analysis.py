@@ -37,16 +37,31 @@ def peers(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
 
 # ── population migration ──────────────────────────────────────────────────────
 
-MIGRATION_MEASURES = {"転入者数": "転入", "転出者数": "転出", "その他記載": "その他記載", "その他消除": "その他消除",
-                      "社会増減数": "社会増減", "出生者数": "出生", "死亡者数": "死亡", "自然増減数": "自然増減", "人口": "人口"}
+MIGRATION_MEASURES = {
+    "転入者数": "転入",
+    "転出者数": "転出",
+    "その他記載": "その他記載",
+    "その他消除": "その他消除",
+    "社会増減数": "社会増減",
+    "出生者数": "出生",
+    "死亡者数": "死亡",
+    "自然増減数": "自然増減",
+    "人口": "人口",
+}
 
 
 def migration(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
     """転入, 転出, 社会増減 and births by calendar year (FY2012 left out: another basis)."""
     j = _table("jumin", data_dir)
-    rows = j[(j["municipality_code"] == code) & j["measure"].isin(MIGRATION_MEASURES) & (j["year_basis"] == "calendar")]
+    rows = j[
+        (j["municipality_code"] == code)
+        & j["measure"].isin(MIGRATION_MEASURES)
+        & (j["year_basis"] == "calendar")
+    ]
     wide = rows.pivot_table(index="year", columns="measure", values="value", aggfunc="first")
-    return wide.rename(columns=MIGRATION_MEASURES).reindex(columns=list(MIGRATION_MEASURES.values()))
+    return wide.rename(columns=MIGRATION_MEASURES).reindex(
+        columns=list(MIGRATION_MEASURES.values())
+    )
 
 
 def net_migration_ranking(year: int, data_dir=None, prefecture: str = "北海道") -> pd.DataFrame:
@@ -56,9 +71,17 @@ def net_migration_ranking(year: int, data_dir=None, prefecture: str = "北海道
     previous file's reference date), as the 住民基本台帳 tables define it.
     """
     j = _table("jumin", data_dir)
-    j = j[(j["prefecture"] == prefecture) & (j["level"] == "municipality") & (j["year_basis"] == "calendar")]
-    net = j[(j["measure"] == "社会増減数") & (j["year"] == year)].set_index("municipality_code")["value"]
-    pop = j[(j["measure"] == "人口") & (j["year"] == year - 1)].set_index("municipality_code")["value"]
+    j = j[
+        (j["prefecture"] == prefecture)
+        & (j["level"] == "municipality")
+        & (j["year_basis"] == "calendar")
+    ]
+    net = j[(j["measure"] == "社会増減数") & (j["year"] == year)].set_index("municipality_code")[
+        "value"
+    ]
+    pop = j[(j["measure"] == "人口") & (j["year"] == year - 1)].set_index("municipality_code")[
+        "value"
+    ]
     names = j.drop_duplicates("municipality_code").set_index("municipality_code")["municipality"]
     df = pd.DataFrame({"市町村": names, "社会増減数": net, "年初人口": pop}).dropna()
     df = df[df["年初人口"] > 0]
@@ -69,7 +92,10 @@ def net_migration_ranking(year: int, data_dir=None, prefecture: str = "北海道
 
 # ── tourism ───────────────────────────────────────────────────────────────────
 
-def tourism_monthly(code: str = ASHIBETSU, data_dir=None, measure: str = "入込総数") -> pd.DataFrame:
+
+def tourism_monthly(
+    code: str = ASHIBETSU, data_dir=None, measure: str = "入込総数"
+) -> pd.DataFrame:
     """Fiscal year × month (April first), in thousands of persons."""
     t = _table("tourism", data_dir)
     rows = t[(t["municipality_code"] == code) & (t["measure"] == measure) & t["month"].notna()]
@@ -108,6 +134,7 @@ def tourism_peers(code: str = ASHIBETSU, data_dir=None, base_year: int = 2018) -
 
 # ── furusato-nozei ────────────────────────────────────────────────────────────
 
+
 def furusato(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
     """Counts, amounts (円), the average gift and year-on-year growth."""
     f = _table("furusato", data_dir)
@@ -130,8 +157,15 @@ def furusato_context(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
     mine = hokkaido[hokkaido["municipality_code"] == code].set_index("year")["value"]
     rank = hokkaido.assign(r=hokkaido.groupby("year")["value"].rank(ascending=False, method="min"))
     my_rank = rank[rank["municipality_code"] == code].set_index("year")["r"].astype(int)
-    return pd.DataFrame({"全国（件）": nation, "北海道内市町村計（件）": hk_total, "当市（件）": mine,
-                         "道内順位": my_rank, "道内市町村数": hokkaido.groupby("year").size()})
+    return pd.DataFrame(
+        {
+            "全国（件）": nation,
+            "北海道内市町村計（件）": hk_total,
+            "当市（件）": mine,
+            "道内順位": my_rank,
+            "道内市町村数": hokkaido.groupby("year").size(),
+        }
+    )
 
 
 # The 総務省 rules since June 2019: gifts in return at most 3割 of the donation, all costs
@@ -155,37 +189,56 @@ def furusato_costs(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
     return out.rename_axis(index="年度", columns=None)
 
 
-def furusato_cost_context(code: str = ASHIBETSU, data_dir=None, prefecture: str = "北海道") -> pd.DataFrame:
+def furusato_cost_context(
+    code: str = ASHIBETSU, data_dir=None, prefecture: str = "北海道"
+) -> pd.DataFrame:
     """返礼品率 and 経費率 of the municipality beside the prefecture's and the nation's
     municipalities (medians), and how many of them were above the caps."""
     d = _detail(data_dir)
     d = d[d["level"] == "municipality"]
-    wide = d.pivot_table(index=["municipality_code", "year"], columns="measure", values="value", aggfunc="first")
+    wide = d.pivot_table(
+        index=["municipality_code", "year"], columns="measure", values="value", aggfunc="first"
+    )
     wide = wide[wide["受入額"] > 0]
-    ratios = pd.DataFrame({"返礼品率": wide["返礼品調達費"] / wide["受入額"],
-                           "経費率": wide["経費合計"] / wide["受入額"]}).reset_index()
+    ratios = pd.DataFrame(
+        {
+            "返礼品率": wide["返礼品調達費"] / wide["受入額"],
+            "経費率": wide["経費合計"] / wide["受入額"],
+        }
+    ).reset_index()
     prefs = d.drop_duplicates("municipality_code").set_index("municipality_code")["prefecture"]
     ratios["prefecture"] = ratios["municipality_code"].map(prefs)
     in_pref = ratios[ratios["prefecture"] == prefecture]
     mine = ratios[ratios["municipality_code"] == code].set_index("year")
     by_year = ratios.groupby("year")
     pref_year = in_pref.groupby("year")
-    return pd.DataFrame({
-        "当市の返礼品率": mine["返礼品率"], f"{prefecture}内の中央値（返礼品率）": pref_year["返礼品率"].median(),
-        "全国の中央値（返礼品率）": by_year["返礼品率"].median(),
-        "当市の経費率": mine["経費率"], f"{prefecture}内の中央値（経費率）": pref_year["経費率"].median(),
-        "全国の中央値（経費率）": by_year["経費率"].median(),
-        "経費率5割超の団体（全国）": by_year["経費率"].agg(lambda s: int((s > COST_RATIO_CAP).sum())),
-        "団体数（全国）": by_year.size(),
-    }).rename_axis(index="年度")
+    return pd.DataFrame(
+        {
+            "当市の返礼品率": mine["返礼品率"],
+            f"{prefecture}内の中央値（返礼品率）": pref_year["返礼品率"].median(),
+            "全国の中央値（返礼品率）": by_year["返礼品率"].median(),
+            "当市の経費率": mine["経費率"],
+            f"{prefecture}内の中央値（経費率）": pref_year["経費率"].median(),
+            "全国の中央値（経費率）": by_year["経費率"].median(),
+            "経費率5割超の団体（全国）": by_year["経費率"].agg(
+                lambda s: int((s > COST_RATIO_CAP).sum())
+            ),
+            "団体数（全国）": by_year.size(),
+        }
+    ).rename_axis(index="年度")
 
 
 def peak_and_latest(series: pd.Series) -> dict:
     """The peak year and value of a yearly series and where its latest year stands against it."""
     s = series.dropna()
     peak_year = int(s.idxmax())
-    return {"peak_year": peak_year, "peak": float(s.max()), "latest_year": int(s.index.max()),
-            "latest": float(s.iloc[-1]), "share_of_peak": float(s.iloc[-1] / s.max()) if s.max() else None}
+    return {
+        "peak_year": peak_year,
+        "peak": float(s.max()),
+        "latest_year": int(s.index.max()),
+        "latest": float(s.iloc[-1]),
+        "share_of_peak": float(s.iloc[-1] / s.max()) if s.max() else None,
+    }
 
 
 def ssds_migration(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
@@ -197,9 +250,17 @@ def ssds_migration(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
     t = _table("ssds", data_dir)
     rows = t[t["municipality_code"] == code]
     wide = rows.pivot_table(index="year", columns="measure", values="value", aggfunc="first")
-    names = {"転入者数（日本人移動者）": "転入（日本人）", "転出者数（日本人移動者）": "転出（日本人）",
-             "転入超過数（日本人移動者）": "転入−転出"}
-    out = wide.reindex(columns=list(names)).rename(columns=names).dropna(how="all").rename_axis(columns=None)
+    names = {
+        "転入者数（日本人移動者）": "転入（日本人）",
+        "転出者数（日本人移動者）": "転出（日本人）",
+        "転入超過数（日本人移動者）": "転入−転出",
+    }
+    out = (
+        wide.reindex(columns=list(names))
+        .rename(columns=names)
+        .dropna(how="all")
+        .rename_axis(columns=None)
+    )
     jumin = migration(code, data_dir)
     out["住民基本台帳の社会増減"] = jumin["社会増減"].reindex(out.index)
     out["差（SSDS−住民基本台帳）"] = out["転入−転出"] - out["住民基本台帳の社会増減"]

@@ -25,15 +25,28 @@ from .panel import (
 from .paths import DEFAULT_PUBLIC_DIR
 
 
-def _panel(dataset: str, measure: str, *, levels=("municipality",), basis: str | None = None,
-           first_year: int | None = None) -> pd.DataFrame:
+def _panel(
+    dataset: str,
+    measure: str,
+    *,
+    levels=("municipality",),
+    basis: str | None = None,
+    first_year: int | None = None,
+) -> pd.DataFrame:
     d = public_table(dataset, str(DEFAULT_PUBLIC_DIR))
-    d = d[(d["measure"] == measure) & d["level"].isin(levels) & d["month"].isna() & d["municipality_code"].notna()]
+    d = d[
+        (d["measure"] == measure)
+        & d["level"].isin(levels)
+        & d["month"].isna()
+        & d["municipality_code"].notna()
+    ]
     if basis:
         d = d[d["year_basis"] == basis]
     if first_year:
         d = d[d["year"] >= first_year]
-    return pd.DataFrame({"series_id": d["municipality_code"], "year": d["year"], "value": d["value"]})
+    return pd.DataFrame(
+        {"series_id": d["municipality_code"], "year": d["year"], "value": d["value"]}
+    )
 
 
 def _combined(*parts: pd.DataFrame) -> pd.DataFrame:
@@ -52,11 +65,15 @@ def panels() -> dict[str, pd.DataFrame]:
         # ふるさと納税 受入件数 of every municipality and prefecture, FY2008–FY2024 (the boom and fall)
         "furusato": _panel("furusato", "受入件数", levels=("municipality", "prefecture")),
         # 社会増減数, Hokkaido: 住民基本台帳 2013–2021, then SSDS movers 2022–2023
-        "migration": _combined(_panel("jumin", "社会増減数", basis="calendar"),
-                               _panel("ssds", "転入超過数（日本人移動者）")),
+        "migration": _combined(
+            _panel("jumin", "社会増減数", basis="calendar"),
+            _panel("ssds", "転入超過数（日本人移動者）"),
+        ),
         # 観光入込総数, Hokkaido; FY2007 on (earlier years hold pre-merger municipalities)
         "tourism": _panel("tourism", "入込総数", first_year=2007),
-        "births": _combined(_panel("jumin", "出生者数", basis="calendar"), _panel("ssds", "出生数")),
+        "births": _combined(
+            _panel("jumin", "出生者数", basis="calendar"), _panel("ssds", "出生数")
+        ),
         "marriages": _panel("ssds", "婚姻件数"),  # small counts
         "population": _panel("ssds", "住民基本台帳人口"),
     }
@@ -75,7 +92,9 @@ def _statsmodels_loop(panel: Panel, through: int, horizon: int, level: float) ->
         x = fit.years[ok].astype(float)
         X = sm.add_constant(x)
         res = sm.OLS(row[ok], X).fit()
-        xf = sm.add_constant(np.arange(through + 1, through + horizon + 1, dtype=float), has_constant="add")
+        xf = sm.add_constant(
+            np.arange(through + 1, through + horizon + 1, dtype=float), has_constant="add"
+        )
         res.get_prediction(xf).summary_frame(alpha=1 - level)
     return time.perf_counter() - start
 
@@ -91,8 +110,15 @@ def speed(level: float = 0.8) -> dict:
     forecast_panel(panel, through, horizon, level, "auto")
     auto = time.perf_counter() - t0
     loop = _statsmodels_loop(panel, through, horizon, level)
-    return {"series": len(panel.ids), "years": len(panel.years), "panel_linear_s": linear, "panel_auto_s": auto,
-            "statsmodels_loop_s": loop, "speedup_linear": loop / linear, "speedup_auto": loop / auto}
+    return {
+        "series": len(panel.ids),
+        "years": len(panel.years),
+        "panel_linear_s": linear,
+        "panel_auto_s": auto,
+        "statsmodels_loop_s": loop,
+        "speedup_linear": loop / linear,
+        "speedup_auto": loop / auto,
+    }
 
 
 HORIZON = 3
@@ -107,11 +133,17 @@ def quality(name: str, level: float = 0.8) -> dict:
     auto_err = (df["truth"] - df["forecast"]).abs() / df["scale"]
     brier, base, skill, calls = brier_skill(df)
     return {
-        "series": panel.values.shape[0], "years": f"{panel.years.min()}–{panel.years.max()}",
+        "series": panel.values.shape[0],
+        "years": f"{panel.years.min()}–{panel.years.max()}",
         "origins": f"{years.min()}–{years.max()}",
         "coverage": df.groupby("h")["covered"].mean().to_dict(),
-        "mase_auto": float(auto_err.mean()), "mase_naive": float(naive_err.mean()),
-        "brier": brier, "base": base, "skill": skill, "calls": calls, "reliability": reliability(df),
+        "mase_auto": float(auto_err.mean()),
+        "mase_naive": float(naive_err.mean()),
+        "brier": brier,
+        "base": base,
+        "skill": skill,
+        "calls": calls,
+        "reliability": reliability(df),
     }
 
 
@@ -127,8 +159,10 @@ def run_forecast_bench(level: float = 0.8) -> str:
         f"  speed-up: linear {s['speedup_linear']:.0f}×, auto {s['speedup_auto']:.0f}×   (goal: ≥ 20×)",
         "",
     ]
-    lines += [f"rolling origins, {HORIZON} years ahead; each forecast and its calibration see only the years up to "
-              "its origin; targets ±5–20 % of the last value (increase or decrease), as strategies set them"]
+    lines += [
+        f"rolling origins, {HORIZON} years ahead; each forecast and its calibration see only the years up to "
+        "its origin; targets ±5–20 % of the last value (increase or decrease), as strategies set them"
+    ]
     for name in panels():
         q = quality(name, level)
         cov = "  ".join(f"h={h}: {c:.1%}" for h, c in q["coverage"].items())
@@ -142,5 +176,7 @@ def run_forecast_bench(level: float = 0.8) -> str:
             "  reliability (predicted → observed share met, calls):",
         ]
         for interval, r in q["reliability"].iterrows():
-            lines.append(f"    {interval!s:>14}  {r['predicted']:.2f} → {r['observed']:.2f}  ({int(r['calls']):,})")
+            lines.append(
+                f"    {interval!s:>14}  {r['predicted']:.2f} → {r['observed']:.2f}  ({int(r['calls']):,})"
+            )
     return "\n".join(lines)

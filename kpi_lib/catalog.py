@@ -68,7 +68,11 @@ class Measure(_Model):
         """'1-①' for section 1 measure 1; '★' for a basic goal's numeric goal."""
         if self.section is None:
             return "★"
-        mark = CIRCLED[self.number - 1] if self.number and self.number <= len(CIRCLED) else str(self.number)
+        mark = (
+            CIRCLED[self.number - 1]
+            if self.number and self.number <= len(CIRCLED)
+            else str(self.number)
+        )
         return f"{self.section}-{mark}"
 
 
@@ -149,7 +153,9 @@ class Target(_Model):
         if missing:
             raise ValueError(f"a {self.kind} target needs {', '.join(missing)}")
         if self.kind == "cumulative" and self.window.end != self.year:
-            raise ValueError(f"the cumulative window ends in {self.window.end}, not in the target year {self.year}")
+            raise ValueError(
+                f"the cumulative window ends in {self.window.end}, not in the target year {self.year}"
+            )
         if self.percent is not None and not 0 < self.percent < 1000:
             raise ValueError(f"percent {self.percent} is outside (0, 1000)")
         return self
@@ -190,7 +196,9 @@ class ForecastBreaks(_Model):
     """Years a KPI's forecast must not learn from (a pandemic year is not a trend)."""
 
     years: list[Year]
-    treatment: Literal["exclude", "dummy"] = "exclude"  # left out of the fit, or a dummy in a trend regression
+    treatment: Literal["exclude", "dummy"] = (
+        "exclude"  # left out of the fit, or a dummy in a trend regression
+    )
     reason_ja: str
 
 
@@ -206,7 +214,9 @@ class Kpi(_Model):
     direction: Direction  # required: never defaulted
     baseline: Baseline | None
     target: Target
-    public_series: list[PublicSeries] = []  # in precedence order; a single mapping is read as a list of one
+    public_series: list[
+        PublicSeries
+    ] = []  # in precedence order; a single mapping is read as a list of one
     valid_range: ValueRange | None = None  # possible values, where the default of `bounds` is wrong
     forecast_breaks: ForecastBreaks | None = None
     note_ja: str | None = None
@@ -232,7 +242,12 @@ class Kpi(_Model):
             raise ValueError("a decrease_pct target needs direction decrease")
         if t.kind == "maintain" and self.direction != "maintain":
             raise ValueError("a maintain target needs direction maintain")
-        if t.kind == "level" and b is not None and b.value is not None and self.direction != "maintain":
+        if (
+            t.kind == "level"
+            and b is not None
+            and b.value is not None
+            and self.direction != "maintain"
+        ):
             gap = t.value - b.value
             if gap == 0:
                 raise ValueError("the target equals the baseline: use direction maintain")
@@ -270,8 +285,10 @@ class Kpi(_Model):
         if b is not None:
             written += [b.value, *((b.range.low, b.range.high) if b.range else ())]
         negative_written = any(v is not None and v < 0 for v in written)
-        return (None if negative_written or (b is not None and b.from_series) else 0.0,
-                100.0 if self.unit == "%" else None)
+        return (
+            None if negative_written or (b is not None and b.from_series) else 0.0,
+            100.0 if self.unit == "%" else None,
+        )
 
     def resolve_target(self, baseline_value: float | None = None) -> float | None:
         """The absolute value to reach by the target year (None: milestone, benchmark).
@@ -323,7 +340,9 @@ class Catalog(_Model):
                 raise ValueError(f"duplicate kpi_id {k.kpi_id!r}")
             seen.add(k.kpi_id)
             if k.goal not in goals:
-                raise ValueError(f"KPI {k.kpi_id} names goal {k.goal}, which the catalog does not list")
+                raise ValueError(
+                    f"KPI {k.kpi_id} names goal {k.goal}, which the catalog does not list"
+                )
         return self
 
     @cached_property
@@ -334,7 +353,9 @@ class Catalog(_Model):
         try:
             return self.by_id[kpi_id]
         except KeyError:
-            raise InputError("catalog", f"unknown KPI id {kpi_id!r}; known ids: {', '.join(self.by_id)}") from None
+            raise InputError(
+                "catalog", f"unknown KPI id {kpi_id!r}; known ids: {', '.join(self.by_id)}"
+            ) from None
 
     def goal_title(self, goal: int) -> str:
         return next(g.title_ja for g in self.goals if g.goal == goal)
@@ -344,16 +365,20 @@ class Catalog(_Model):
         """Fiscal years the catalog can be judged as of: from its earliest baseline year (or the
         period's start) to YEARS_AFTER_PERIOD after the period ends (a final evaluation is often
         compiled a year or two late; later than that, the next strategy's catalog applies)."""
-        first = min((k.baseline.year for k in self.kpis if k.baseline), default=self.strategy.period.start)
+        first = min(
+            (k.baseline.year for k in self.kpis if k.baseline), default=self.strategy.period.start
+        )
         return min(first, self.strategy.period.start), self.strategy.period.end + YEARS_AFTER_PERIOD
 
     def check_evaluation_year(self, year: int, option: str = "--as-of") -> None:
         first, last = self.evaluation_years
         if not first <= year <= last:
-            raise KpiError(f"{option} {year} is outside what this catalog can judge: {first}–{last} "
-                           f"(its baselines start in {first}; its period {self.strategy.period.start}–"
-                           f"{self.strategy.period.end} ends the target years, plus {YEARS_AFTER_PERIOD} for a late "
-                           "final evaluation)")
+            raise KpiError(
+                f"{option} {year} is outside what this catalog can judge: {first}–{last} "
+                f"(its baselines start in {first}; its period {self.strategy.period.start}–"
+                f"{self.strategy.period.end} ends the target years, plus {YEARS_AFTER_PERIOD} for a late "
+                "final evaluation)"
+            )
 
 
 def load_catalog(path: str | Path | None = None) -> Catalog:
@@ -366,7 +391,9 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
     except yaml.YAMLError as exc:
         raise InputError(str(path), f"not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
-        raise InputError(str(path), "expected a mapping with schema_version, strategy, goals and kpis")
+        raise InputError(
+            str(path), "expected a mapping with schema_version, strategy, goals and kpis"
+        )
     try:
         return Catalog.model_validate(raw)
     except ValidationError as exc:
@@ -392,17 +419,36 @@ def _catalog_errors(path: Path, raw: dict, exc: ValidationError) -> InputErrors:
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "missing":
             message = "this field is required"
-        elif "input" in err and err["type"] not in ("value_error",) and not isinstance(err["input"], dict):
+        elif (
+            "input" in err
+            and err["type"] not in ("value_error",)
+            and not isinstance(err["input"], dict)
+        ):
             message += f" (got {err['input']!r})"
         errors.append(InputError(str(path), message, kpi_id=kpi_id, column=field))
     return InputErrors(errors)
 
 
 CATALOG_COLUMNS = [
-    "kpi_id", "goal", "measure", "name_ja", "name_en", "unit", "baseline_year",
-    "baseline_value", "target_year", "target_kind", "target_value", "target_resolved",
-    "direction", "approximate", "comparator", "window_start", "window_end",
-    "baseline_text", "target_text",
+    "kpi_id",
+    "goal",
+    "measure",
+    "name_ja",
+    "name_en",
+    "unit",
+    "baseline_year",
+    "baseline_value",
+    "target_year",
+    "target_kind",
+    "target_value",
+    "target_resolved",
+    "direction",
+    "approximate",
+    "comparator",
+    "window_start",
+    "window_end",
+    "baseline_text",
+    "target_text",
 ]
 
 
@@ -411,25 +457,27 @@ def catalog_rows(catalog: Catalog) -> list[dict]:
     rows = []
     for k in catalog.kpis:
         b, t = k.baseline, k.target
-        rows.append({
-            "kpi_id": k.kpi_id,
-            "goal": k.goal,
-            "measure": k.measure_code,
-            "name_ja": k.label,
-            "name_en": k.name_en,
-            "unit": k.unit,
-            "baseline_year": b.year if b else None,
-            "baseline_value": b.value if b else None,
-            "target_year": t.year,
-            "target_kind": t.kind,
-            "target_value": t.value if t.value is not None else t.percent,
-            "target_resolved": k.resolve_target(),
-            "direction": k.direction,
-            "approximate": t.approximate,
-            "comparator": t.comparator,
-            "window_start": t.window.start if t.window else None,
-            "window_end": t.window.end if t.window else None,
-            "baseline_text": b.text if b else None,
-            "target_text": t.text,
-        })
+        rows.append(
+            {
+                "kpi_id": k.kpi_id,
+                "goal": k.goal,
+                "measure": k.measure_code,
+                "name_ja": k.label,
+                "name_en": k.name_en,
+                "unit": k.unit,
+                "baseline_year": b.year if b else None,
+                "baseline_value": b.value if b else None,
+                "target_year": t.year,
+                "target_kind": t.kind,
+                "target_value": t.value if t.value is not None else t.percent,
+                "target_resolved": k.resolve_target(),
+                "direction": k.direction,
+                "approximate": t.approximate,
+                "comparator": t.comparator,
+                "window_start": t.window.start if t.window else None,
+                "window_end": t.window.end if t.window else None,
+                "baseline_text": b.text if b else None,
+                "target_text": t.text,
+            }
+        )
     return rows

@@ -12,11 +12,29 @@ import matplotlib.pyplot as plt
 import matplotlib_fontja  # noqa: F401  (registers the Japanese font)
 import pandas as pd
 
-PALETTE = {"history": "#305496", "baseline": "#7F7F7F", "target": "#C00000", "path": "#C00000",
-           "forecast": "#ED7D31", "peer": "#BFBFBF"}
-GRADE_COLORS = {"A": "#2E7D32", "B": "#9CCC65", "C": "#FBC02D", "D": "#E53935", "−": "#BDBDBD",
-                "◎": "#2E7D32", "○": "#9CCC65", "△": "#FBC02D", "×": "#E53935", "S": "#1B5E20",
-                "達成": "#2E7D32", "未達成": "#E53935", "未確定": "#BDBDBD"}
+PALETTE = {
+    "history": "#305496",
+    "baseline": "#7F7F7F",
+    "target": "#C00000",
+    "path": "#C00000",
+    "forecast": "#ED7D31",
+    "peer": "#BFBFBF",
+}
+GRADE_COLORS = {
+    "A": "#2E7D32",
+    "B": "#9CCC65",
+    "C": "#FBC02D",
+    "D": "#E53935",
+    "−": "#BDBDBD",
+    "◎": "#2E7D32",
+    "○": "#9CCC65",
+    "△": "#FBC02D",
+    "×": "#E53935",
+    "S": "#1B5E20",
+    "達成": "#2E7D32",
+    "未達成": "#E53935",
+    "未確定": "#BDBDBD",
+}
 
 
 # seaborn's "muted" palette, written out: the charts need its look, not its import (which pulls
@@ -37,7 +55,11 @@ def use_style() -> None:
 
 def _year_word(history: pd.DataFrame | None) -> str:
     """'年' for calendar-year series (住民基本台帳), '年度' for fiscal years."""
-    if history is not None and "year_basis" in history and (history["year_basis"] == "calendar").all():
+    if (
+        history is not None
+        and "year_basis" in history
+        and (history["year_basis"] == "calendar").all()
+    ):
         return "年"
     return "年度"
 
@@ -47,28 +69,64 @@ def kpi_chart(kpi, evaluation, outlook=None, history: pd.DataFrame | None = None
     ax = ax or plt.subplots()[1]
     yw = _year_word(history)
     if history is not None and not history.empty:
-        ax.plot(history["year"], history["value"], marker="o", color=PALETTE["history"], label="実績")
+        ax.plot(
+            history["year"], history["value"], marker="o", color=PALETTE["history"], label="実績"
+        )
         _mark_other_statistics(ax, history, history["value"])
     ev = evaluation
     cumulative = kpi.target.kind == "cumulative"
     if ev.baseline_year is not None and ev.baseline_value is not None and not cumulative:
-        ax.scatter([ev.baseline_year], [ev.baseline_value], marker="D", s=70, color=PALETTE["baseline"],
-                   zorder=5, label=f"基準値（{ev.baseline_year}{yw}）")
+        ax.scatter(
+            [ev.baseline_year],
+            [ev.baseline_value],
+            marker="D",
+            s=70,
+            color=PALETTE["baseline"],
+            zorder=5,
+            label=f"基準値（{ev.baseline_year}{yw}）",
+        )
         if ev.target_resolved is not None:
-            ax.plot([ev.baseline_year, ev.target_year], [ev.baseline_value, ev.target_resolved], ls=":",
-                    color=PALETTE["path"], label="目標への直線（目安値）")
+            ax.plot(
+                [ev.baseline_year, ev.target_year],
+                [ev.baseline_value, ev.target_resolved],
+                ls=":",
+                color=PALETTE["path"],
+                label="目標への直線（目安値）",
+            )
     if ev.target_resolved is not None and not cumulative:
-        ax.scatter([ev.target_year], [ev.target_resolved], marker="*", s=200, color=PALETTE["target"], zorder=6,
-                   label=f"目標値（{ev.target_year}年度）")
+        ax.scatter(
+            [ev.target_year],
+            [ev.target_resolved],
+            marker="*",
+            s=200,
+            color=PALETTE["target"],
+            zorder=6,
+            label=f"目標値（{ev.target_year}年度）",
+        )
     if outlook is not None and outlook.path and not cumulative:
         # The fan opens at the latest observation.
-        start = [(ev.latest_year, ev.latest_value, ev.latest_value, ev.latest_value)] if ev.latest_year else []
+        start = (
+            [(ev.latest_year, ev.latest_value, ev.latest_value, ev.latest_value)]
+            if ev.latest_year
+            else []
+        )
         path = start + [tuple(p) for p in outlook.path]
-        ax.plot([p[0] for p in path], [p[1] for p in path], ls="--", color=PALETTE["forecast"],
-                label=f"見通し（{outlook.method}）")
+        ax.plot(
+            [p[0] for p in path],
+            [p[1] for p in path],
+            ls="--",
+            color=PALETTE["forecast"],
+            label=f"見通し（{outlook.method}）",
+        )
         if outlook.path[0][2] is not None:
-            ax.fill_between([p[0] for p in path], [p[2] for p in path], [p[3] for p in path],
-                            color=PALETTE["forecast"], alpha=0.2, label=f"{outlook.level:.0%}区間")
+            ax.fill_between(
+                [p[0] for p in path],
+                [p[2] for p in path],
+                [p[3] for p in path],
+                color=PALETTE["forecast"],
+                alpha=0.2,
+                label=f"{outlook.level:.0%}区間",
+            )
     ax.set_title(kpi.label)
     ax.set_xlabel(yw)
     ax.set_ylabel(kpi.unit)
@@ -88,8 +146,16 @@ def _mark_other_statistics(ax, history: pd.DataFrame, y: pd.Series) -> None:
     for relation, label in OTHER_STATISTIC_LABELS.items():
         other = history["relation"].eq(relation).to_numpy()
         if other.any():
-            ax.scatter(history["year"][other], y[other], s=90, facecolors="white", edgecolors=PALETTE["history"],
-                       linewidths=2, zorder=7, label=label)
+            ax.scatter(
+                history["year"][other],
+                y[other],
+                s=90,
+                facecolors="white",
+                edgecolors=PALETTE["history"],
+                linewidths=2,
+                zorder=7,
+                label=label,
+            )
 
 
 def cumulative_chart(kpi, evaluation, outlook=None, history: pd.DataFrame | None = None, ax=None):
@@ -97,18 +163,42 @@ def cumulative_chart(kpi, evaluation, outlook=None, history: pd.DataFrame | None
     ax = ax or plt.subplots()[1]
     w = kpi.target.window
     total = evaluation.target_resolved
-    ax.plot([w.start - 1, w.end], [0, total], ls=":", color=PALETTE["path"], label="目標累計への直線")
-    ax.scatter([w.end], [total], marker="*", s=200, color=PALETTE["target"], zorder=6, label=f"目標累計 {total:,.0f}")
+    ax.plot(
+        [w.start - 1, w.end], [0, total], ls=":", color=PALETTE["path"], label="目標累計への直線"
+    )
+    ax.scatter(
+        [w.end],
+        [total],
+        marker="*",
+        s=200,
+        color=PALETTE["target"],
+        zorder=6,
+        label=f"目標累計 {total:,.0f}",
+    )
     if history is not None and not history.empty:
         inw = history[(history["year"] >= w.start) & (history["year"] <= w.end)].sort_values("year")
         if not inw.empty:
-            ax.plot(inw["year"], inw["value"].cumsum(), marker="o", color=PALETTE["history"], label="累計（実績）")
+            ax.plot(
+                inw["year"],
+                inw["value"].cumsum(),
+                marker="o",
+                color=PALETTE["history"],
+                label="累計（実績）",
+            )
             _mark_other_statistics(ax, inw, inw["value"].cumsum())
     if outlook is not None and outlook.forecast_value is not None and outlook.path:
-        ax.errorbar([w.end], [outlook.forecast_value],
-                    yerr=[[outlook.forecast_value - (outlook.forecast_lower or outlook.forecast_value)],
-                          [(outlook.forecast_upper or outlook.forecast_value) - outlook.forecast_value]],
-                    fmt="s", color=PALETTE["forecast"], capsize=5, label="累計の見通し")
+        ax.errorbar(
+            [w.end],
+            [outlook.forecast_value],
+            yerr=[
+                [outlook.forecast_value - (outlook.forecast_lower or outlook.forecast_value)],
+                [(outlook.forecast_upper or outlook.forecast_value) - outlook.forecast_value],
+            ],
+            fmt="s",
+            color=PALETTE["forecast"],
+            capsize=5,
+            label="累計の見通し",
+        )
     yw = _year_word(history)
     ax.set_title(f"{kpi.label}（{w.start}〜{w.end}{yw}の累計）")
     ax.set_xlabel(yw)
@@ -124,17 +214,29 @@ def grade_bar(counts: pd.DataFrame, ax=None):
     data = counts.drop(index="計", errors="ignore")
     left = pd.Series(0, index=data.index)
     for grade in data.columns:
-        ax.barh([f"基本目標{g}" for g in data.index], data[grade], left=left, color=GRADE_COLORS.get(grade, "#999"),
-                label=grade)
+        ax.barh(
+            [f"基本目標{g}" for g in data.index],
+            data[grade],
+            left=left,
+            color=GRADE_COLORS.get(grade, "#999"),
+            label=grade,
+        )
         left += data[grade]
     ax.invert_yaxis()
     ax.set_xlabel("指標数")
-    ax.legend(title=counts.columns.name or "評価", ncols=len(data.columns), fontsize=8, loc="upper center",
-              bbox_to_anchor=(0.5, -0.22))
+    ax.legend(
+        title=counts.columns.name or "評価",
+        ncols=len(data.columns),
+        fontsize=8,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.22),
+    )
     return ax
 
 
-def cost_structure_chart(costs: pd.DataFrame, items: list[str], gift_cap: float, cost_cap: float, ax=None):
+def cost_structure_chart(
+    costs: pd.DataFrame, items: list[str], gift_cap: float, cost_cap: float, ax=None
+):
     """Each cost item as a share of the donations received, stacked by year, with the caps."""
     ax = ax or plt.subplots(figsize=(9, 4.2))[1]
     shares = costs[items].div(costs["受入額"], axis=0)
@@ -143,8 +245,16 @@ def cost_structure_chart(costs: pd.DataFrame, items: list[str], gift_cap: float,
     for item, color in zip(items, colors, strict=True):
         ax.bar(shares.index, shares[item].fillna(0), bottom=bottom, color=color, label=item)
         bottom += shares[item].fillna(0)
-    ax.axhline(gift_cap, color=PALETTE["target"], ls=":", lw=1.2, label=f"返礼品の上限（{gift_cap:.0%}）")
-    ax.axhline(cost_cap, color=PALETTE["target"], ls="--", lw=1.2, label=f"経費全体の上限（{cost_cap:.0%}）")
+    ax.axhline(
+        gift_cap, color=PALETTE["target"], ls=":", lw=1.2, label=f"返礼品の上限（{gift_cap:.0%}）"
+    )
+    ax.axhline(
+        cost_cap,
+        color=PALETTE["target"],
+        ls="--",
+        lw=1.2,
+        label=f"経費全体の上限（{cost_cap:.0%}）",
+    )
     ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set(xlabel="年度", ylabel="受入額に対する割合")
@@ -179,8 +289,14 @@ def peer_lines(indexed: pd.DataFrame, highlight: str, title: str, ylabel: str, a
     ax = ax or plt.subplots(figsize=(9, 5))[1]
     for col in indexed.columns:
         mine = col == highlight
-        ax.plot(indexed.index, indexed[col], color=PALETTE["target"] if mine else PALETTE["peer"],
-                lw=2.5 if mine else 1, label=col if mine else None, zorder=3 if mine else 2)
+        ax.plot(
+            indexed.index,
+            indexed[col],
+            color=PALETTE["target"] if mine else PALETTE["peer"],
+            lw=2.5 if mine else 1,
+            label=col if mine else None,
+            zorder=3 if mine else 2,
+        )
     ax.axhline(100, color="black", lw=0.8)
     ax.set(title=title, xlabel="年度", ylabel=ylabel)
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))

@@ -32,7 +32,9 @@ def cmd_catalog(args) -> int:
     if args.action == "schema":
         import json
 
-        text = json.dumps(catalog_mod.Catalog.model_json_schema(), ensure_ascii=False, indent=2) + "\n"
+        text = (
+            json.dumps(catalog_mod.Catalog.model_json_schema(), ensure_ascii=False, indent=2) + "\n"
+        )
         if args.out:
             from .output import atomic_path
 
@@ -58,22 +60,32 @@ def _catalog_init(args) -> int:
         raise KpiError("kpi catalog init needs --municipality CODE and --out FILE.yaml")
     m = re.fullmatch(r"(\d{4})-(\d{4})", args.period or "")
     if not m:
-        raise KpiError(f"--period {args.period!r}: expected START-END fiscal years such as 2025-2029")
+        raise KpiError(
+            f"--period {args.period!r}: expected START-END fiscal years such as 2025-2029"
+        )
     out = Path(args.out)
     if out.exists():
-        raise KpiError(f"{out} exists; kpi catalog init does not overwrite a catalog (choose another --out)")
+        raise KpiError(
+            f"{out} exists; kpi catalog init does not overwrite a catalog (choose another --out)"
+        )
     n = write_starter(args.municipality, out, (int(m[1]), int(m[2])), args.data)
-    print(f"wrote {out} ({n} KPIs with official baselines and placeholder targets); edit the lines marked EDIT, "
-          f"then `kpi validate {out}`", file=sys.stderr)
+    print(
+        f"wrote {out} ({n} KPIs with official baselines and placeholder targets); edit the lines marked EDIT, "
+        f"then `kpi validate {out}`",
+        file=sys.stderr,
+    )
     return 0
 
 
 def _settings(args):
     from .rules import RuleSettings
 
-    return RuleSettings(formula=args.formula, grades=args.grades,
-                        maintain_tolerance_relative=args.maintain_tolerance,
-                        maintain_tolerance_points=args.maintain_points)
+    return RuleSettings(
+        formula=args.formula,
+        grades=args.grades,
+        maintain_tolerance_relative=args.maintain_tolerance,
+        maintain_tolerance_points=args.maintain_points,
+    )
 
 
 def cmd_scorecard(args) -> int:
@@ -85,18 +97,62 @@ def cmd_scorecard(args) -> int:
     municipality = municipality_for(cat, args.municipality, args.data)
     obs = load_observations(cat, args.data, municipality, args.actuals)
     settings = _settings(args)
-    card, _ = build_scorecard(cat, obs, args.as_of, settings, forecast=not args.no_forecast, data_dir=args.data,
-                              municipality_code=municipality)
+    card, _ = build_scorecard(
+        cat,
+        obs,
+        args.as_of,
+        settings,
+        forecast=not args.no_forecast,
+        data_dir=args.data,
+        municipality_code=municipality,
+    )
     if args.format == "table":
-        card = card[["kpi_id", "measure", "name_ja", "unit", "baseline_value", "target_resolved", "latest_year",
-                     "latest_value", "expected_value", "achievement_rate", "pace", "grade", "progress_status",
-                     "forecast_value", "forecast_lower", "forecast_upper", "p_meet", "evidence"]]
-        card = card.round({"achievement_rate": 3, "pace": 3, "expected_value": 1, "p_meet": 2, "forecast_value": 0,
-                           "forecast_lower": 0, "forecast_upper": 0})
-    emit(card, args.format, args.out,
-         xlsx_writer=lambda df, path: write_scorecard_xlsx(
-             df, path, as_of=args.as_of, catalog=cat, settings=settings,
-             freshness=freshness_for_readers(freshness(cat, args.data, municipality), args.as_of)))
+        card = card[
+            [
+                "kpi_id",
+                "measure",
+                "name_ja",
+                "unit",
+                "baseline_value",
+                "target_resolved",
+                "latest_year",
+                "latest_value",
+                "expected_value",
+                "achievement_rate",
+                "pace",
+                "grade",
+                "progress_status",
+                "forecast_value",
+                "forecast_lower",
+                "forecast_upper",
+                "p_meet",
+                "evidence",
+            ]
+        ]
+        card = card.round(
+            {
+                "achievement_rate": 3,
+                "pace": 3,
+                "expected_value": 1,
+                "p_meet": 2,
+                "forecast_value": 0,
+                "forecast_lower": 0,
+                "forecast_upper": 0,
+            }
+        )
+    emit(
+        card,
+        args.format,
+        args.out,
+        xlsx_writer=lambda df, path: write_scorecard_xlsx(
+            df,
+            path,
+            as_of=args.as_of,
+            catalog=cat,
+            settings=settings,
+            freshness=freshness_for_readers(freshness(cat, args.data, municipality), args.as_of),
+        ),
+    )
     return 0
 
 
@@ -118,11 +174,16 @@ def cmd_series(args) -> int:
     obs = load_observations(cat, args.data, municipality, args.actuals)
     obs = obs[obs["kpi_id"] == kpi.kpi_id].sort_values(["year", "provenance"])
     if obs.empty:
-        raise KpiError(f"no observations of {kpi.kpi_id} ({kpi.label}) for municipality {municipality}: "
-                       "it has no public series; enter actuals with `kpi template`")
+        raise KpiError(
+            f"no observations of {kpi.kpi_id} ({kpi.label}) for municipality {municipality}: "
+            "it has no public series; enter actuals with `kpi template`"
+        )
     if measured(obs).empty:
-        print(f"kpi series: {kpi.kpi_id} has no values yet, only the strategy's baseline: "
-              "departments enter them with `kpi template`", file=sys.stderr)
+        print(
+            f"kpi series: {kpi.kpi_id} has no values yet, only the strategy's baseline: "
+            "departments enter them with `kpi template`",
+            file=sys.stderr,
+        )
     # Every row is listed; `used` marks the one the precedence rule counts for its year.
     obs = obs.assign(used=mark_chosen(obs))
     cols = ["year", "year_basis", "value", "unit", "provenance", "relation", "used", "source"]
@@ -169,10 +230,15 @@ def cmd_forecast_panel(args) -> int:
     from .panel import forecast_panel, panel_from_long, read_targets
 
     panel = panel_from_long(_read_series_csv(args.input), args.input)
-    print(f"[forecast-panel] {len(panel.ids)} series, {panel.years.min()}–{panel.years.max()}; "
-          f"fitting through {args.through}, {args.horizon} years ahead", file=sys.stderr)
+    print(
+        f"[forecast-panel] {len(panel.ids)} series, {panel.years.min()}–{panel.years.max()}; "
+        f"fitting through {args.through}, {args.horizon} years ahead",
+        file=sys.stderr,
+    )
     targets = read_targets(_read_series_csv(args.targets), args.targets) if args.targets else None
-    out = forecast_panel(panel, args.through, args.horizon, args.level, args.method, targets=targets)
+    out = forecast_panel(
+        panel, args.through, args.horizon, args.level, args.method, targets=targets
+    )
     for note in out.attrs.get("notes", []):
         print(f"[forecast-panel] {note}", file=sys.stderr)
     write_csv_for_people(out, args.out)
@@ -200,12 +266,25 @@ def cmd_report(args) -> int:
             from .batch import run_batch
 
             if args.catalog or args.municipality or args.deep_dive is not None or args.notebooks:
-                raise KpiError("--catalog-dir runs every catalog of the folder with the project's notebooks: "
-                               "leave out --catalog, --municipality, --notebooks and --deep-dive")
-            run_batch(args.fiscal_year, args.catalog_dir, args.out, args.jobs, args.data, args.timeout)
+                raise KpiError(
+                    "--catalog-dir runs every catalog of the folder with the project's notebooks: "
+                    "leave out --catalog, --municipality, --notebooks and --deep-dive"
+                )
+            run_batch(
+                args.fiscal_year, args.catalog_dir, args.out, args.jobs, args.data, args.timeout
+            )
             return 0
-        run_report(args.fiscal_year, args.out, args.jobs, args.municipality, args.catalog, args.data,
-                   args.notebooks, args.deep_dive, timeout=args.timeout)
+        run_report(
+            args.fiscal_year,
+            args.out,
+            args.jobs,
+            args.municipality,
+            args.catalog,
+            args.data,
+            args.notebooks,
+            args.deep_dive,
+            timeout=args.timeout,
+        )
     except ReportFailed as exc:
         print(f"kpi report: {exc}", file=sys.stderr)
         return 1
@@ -216,9 +295,18 @@ def cmd_report(args) -> int:
 
 
 def _add_data_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", default=str(DATA_DIR), help="data folder with public/ and actuals/ (default: bundled)")
-    p.add_argument("--municipality", help="団体コード, 6 digits; must agree with the catalog's (default: the catalog's)")
-    p.add_argument("--actuals", nargs="*", help="analysts' entry workbooks or CSVs (default: DATA/actuals/*)")
+    p.add_argument(
+        "--data",
+        default=str(DATA_DIR),
+        help="data folder with public/ and actuals/ (default: bundled)",
+    )
+    p.add_argument(
+        "--municipality",
+        help="団体コード, 6 digits; must agree with the catalog's (default: the catalog's)",
+    )
+    p.add_argument(
+        "--actuals", nargs="*", help="analysts' entry workbooks or CSVs (default: DATA/actuals/*)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -230,33 +318,67 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("catalog", help="list the KPI catalog (list), write a starter one for a town (init), "
-                                       "or print its JSON Schema (schema)")
+    p = sub.add_parser(
+        "catalog",
+        help="list the KPI catalog (list), write a starter one for a town (init), "
+        "or print its JSON Schema (schema)",
+    )
     p.add_argument("action", nargs="?", choices=["list", "init", "schema"], default="list")
     _add_catalog_arg(p)
     _add_format_args(p)
     p.add_argument("--municipality", help="init: 団体コード of the town (6 digits)")
-    p.add_argument("--period", default="2025-2029", help="init: the strategy's fiscal years (default 2025-2029)")
-    p.add_argument("--data", default=str(DATA_DIR), help="init: data folder with public/ (default: bundled)")
+    p.add_argument(
+        "--period",
+        default="2025-2029",
+        help="init: the strategy's fiscal years (default 2025-2029)",
+    )
+    p.add_argument(
+        "--data", default=str(DATA_DIR), help="init: data folder with public/ (default: bundled)"
+    )
     p.set_defaults(func=cmd_catalog)
 
     p = sub.add_parser("scorecard", help="judge every KPI as of a fiscal year")
-    p.add_argument("--as-of", type=int, required=True, metavar="YEAR", help="fiscal year of evaluation, e.g. 2021")
+    p.add_argument(
+        "--as-of",
+        type=int,
+        required=True,
+        metavar="YEAR",
+        help="fiscal year of evaluation, e.g. 2021",
+    )
     _add_catalog_arg(p)
     _add_data_args(p)
     _add_format_args(p, ("table", "csv", "json", "xlsx"))
-    p.add_argument("--formula", choices=["progress", "ratio"], default="progress",
-                   help="達成率: progress = (actual−baseline)/(target−baseline) (default); ratio = actual/target")
-    p.add_argument("--grades", choices=["ABCD", "symbols", "SABC"], default="ABCD", help="grade preset")
+    p.add_argument(
+        "--formula",
+        choices=["progress", "ratio"],
+        default="progress",
+        help="達成率: progress = (actual−baseline)/(target−baseline) (default); ratio = actual/target",
+    )
+    p.add_argument(
+        "--grades", choices=["ABCD", "symbols", "SABC"], default="ABCD", help="grade preset"
+    )
     p.add_argument("--no-forecast", action="store_true", help="leave out the forecasts (faster)")
-    p.add_argument("--maintain-tolerance", type=float, default=0.10, metavar="FRACTION",
-                   help="a level to hold is met within this share of it (default 0.10 = ±10 %%)")
-    p.add_argument("--maintain-points", type=float, default=3.0, metavar="POINTS",
-                   help="the same for percentages, in points (default 3)")
+    p.add_argument(
+        "--maintain-tolerance",
+        type=float,
+        default=0.10,
+        metavar="FRACTION",
+        help="a level to hold is met within this share of it (default 0.10 = ±10 %%)",
+    )
+    p.add_argument(
+        "--maintain-points",
+        type=float,
+        default=3.0,
+        metavar="POINTS",
+        help="the same for percentages, in points (default 3)",
+    )
     p.set_defaults(func=cmd_scorecard)
 
     p = sub.add_parser("ingest", help="rebuild data/public from the publishers' files")
-    p.add_argument("--source", help="folder with jumin/, furusato/, hokkaido_tourism/ (default: ../shared/data)")
+    p.add_argument(
+        "--source",
+        help="folder with jumin/, furusato/, hokkaido_tourism/ (default: ../shared/data)",
+    )
     p.add_argument("--out", help="output folder (default: data/public)")
     p.set_defaults(func=cmd_ingest)
 
@@ -273,20 +395,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_template)
 
     p = sub.add_parser("report", help="run the notebooks and write the annual report")
-    p.add_argument("--fiscal-year", type=int, required=True, metavar="YEAR", help="fiscal year of evaluation")
+    p.add_argument(
+        "--fiscal-year", type=int, required=True, metavar="YEAR", help="fiscal year of evaluation"
+    )
     p.add_argument("--out", help="report folder (default: reports/FY<YEAR>)")
     p.add_argument("--jobs", type=int, default=2, help="notebooks run at once (default 2)")
-    p.add_argument("--municipality", help="団体コード; must agree with the catalog's (default: the catalog's)")
-    p.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                   help=f"a cell running longer fails its notebook (default {DEFAULT_TIMEOUT})")
+    p.add_argument(
+        "--municipality", help="団体コード; must agree with the catalog's (default: the catalog's)"
+    )
+    p.add_argument(
+        "--timeout",
+        type=int,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"a cell running longer fails its notebook (default {DEFAULT_TIMEOUT})",
+    )
     _add_catalog_arg(p)
     p.add_argument("--data", help="data folder with public/ and actuals/ (default: bundled)")
-    p.add_argument("--notebooks", help="folder of notebooks to run (default: the project's notebooks/)")
-    p.add_argument("--catalog-dir", metavar="DIR",
-                   help="one report per catalog (*.yaml) in DIR, into OUT/<name>/, with a summary index across towns "
-                        "(default OUT: reports/FY<YEAR>_towns)")
-    p.add_argument("--deep-dive", nargs="*", metavar="KPI_ID",
-                   help="KPIs for the deep-dive notebook (default: every KPI with data)")
+    p.add_argument(
+        "--notebooks", help="folder of notebooks to run (default: the project's notebooks/)"
+    )
+    p.add_argument(
+        "--catalog-dir",
+        metavar="DIR",
+        help="one report per catalog (*.yaml) in DIR, into OUT/<name>/, with a summary index across towns "
+        "(default OUT: reports/FY<YEAR>_towns)",
+    )
+    p.add_argument(
+        "--deep-dive",
+        nargs="*",
+        metavar="KPI_ID",
+        help="KPIs for the deep-dive notebook (default: every KPI with data)",
+    )
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("forecast-panel", help="forecast every series of a panel at once")
@@ -295,19 +435,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--horizon", type=int, required=True, metavar="H", help="years ahead")
     p.add_argument("--level", type=float, default=0.8, help="central interval, default 0.8")
     p.add_argument("--method", default="auto", choices=["auto", *METHODS, *BENCHMARKS])
-    p.add_argument("--targets", help="CSV with series_id, year, target, direction (increase/decrease): adds p_meet")
-    p.add_argument("--out", required=True, help="output CSV: series_id, year, forecast, lower, upper, method, note "
-                                                "(with --targets also target, direction, p_meet)")
+    p.add_argument(
+        "--targets",
+        help="CSV with series_id, year, target, direction (increase/decrease): adds p_meet",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        help="output CSV: series_id, year, forecast, lower, upper, method, note "
+        "(with --targets also target, direction, p_meet)",
+    )
     p.set_defaults(func=cmd_forecast_panel)
 
     p = sub.add_parser("bench", help="benchmarks: forecast speed and quality, or report time")
     p.add_argument("what", nargs="?", choices=["forecast", "report"], default="forecast")
     p.add_argument("--level", type=float, default=0.8)
-    p.add_argument("--full", action="store_true",
-                   help="report: with a generated entry workbook that gives every KPI five years of values")
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="report: with a generated entry workbook that gives every KPI five years of values",
+    )
     p.set_defaults(func=cmd_bench)
 
-    p = sub.add_parser("validate", help="check input files (entry workbook, CSV, catalog, official files)")
+    p = sub.add_parser(
+        "validate", help="check input files (entry workbook, CSV, catalog, official files)"
+    )
     p.add_argument("files", nargs="+")
     _add_catalog_arg(p)
     p.set_defaults(func=cmd_validate)

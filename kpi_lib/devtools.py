@@ -11,7 +11,11 @@ def notebooks_with_outputs(paths: list[str]) -> list[str]:
     for path in paths:
         with open(path, encoding="utf-8") as fh:
             nb = json.load(fh)
-        if any(c.get("outputs") or c.get("execution_count") for c in nb.get("cells", []) if c.get("cell_type") == "code"):
+        if any(
+            c.get("outputs") or c.get("execution_count")
+            for c in nb.get("cells", [])
+            if c.get("cell_type") == "code"
+        ):
             bad.append(path)
     return bad
 
@@ -22,8 +26,10 @@ def main(argv: list[str]) -> int:
         return 2
     bad = notebooks_with_outputs(argv[1:])
     for path in bad:
-        print(f"{path}: has outputs or execution counts; clear them (Edit → Clear Outputs of All Cells)",
-              file=sys.stderr)
+        print(
+            f"{path}: has outputs or execution counts; clear them (Edit → Clear Outputs of All Cells)",
+            file=sys.stderr,
+        )
     return 1 if bad else 0
 
 

@@ -40,9 +40,16 @@ def _check(years, values) -> tuple[np.ndarray, np.ndarray]:
     return t, y
 
 
-def forecast_series(years, values, horizon_years: list[int], method: str, level: float = 0.8,
-                    break_years: list[int] | None = None, treatment: str = "exclude",
-                    seed: int = 20240331) -> SeriesForecast:
+def forecast_series(
+    years,
+    values,
+    horizon_years: list[int],
+    method: str,
+    level: float = 0.8,
+    break_years: list[int] | None = None,
+    treatment: str = "exclude",
+    seed: int = 20240331,
+) -> SeriesForecast:
     """Forecast `values` observed in `years` to each of `horizon_years`."""
     t, y = _check(years, values)
     target = np.asarray(horizon_years, dtype=int)
@@ -75,6 +82,7 @@ def forecast_series(years, values, horizon_years: list[int], method: str, level:
 def _ols(t, y, target, method, level, breaks, notes) -> SeriesForecast:
     """OLS trend with prediction intervals for a new observation (not for the mean)."""
     import statsmodels.api as sm  # here, not at the top: notebooks that never fit one skip its import
+
     if method == "loglinear":
         if np.any(y <= 0):
             raise KpiError("log-linear growth needs positive values")
@@ -111,8 +119,13 @@ def _holt(t, y, target, level, notes, seed) -> SeriesForecast:
         warnings.simplefilter("ignore")  # convergence chatter on short series
         fit = ETSModel(series, error="add", trend="add").fit(disp=False)
         steps = int(target.max() - t[-1])
-        pred = fit.get_prediction(start=len(y), end=len(y) + steps - 1, method="simulated",
-                                  simulate_repetitions=2000, rng=np.random.default_rng(seed))
+        pred = fit.get_prediction(
+            start=len(y),
+            end=len(y) + steps - 1,
+            method="simulated",
+            simulate_repetitions=2000,
+            rng=np.random.default_rng(seed),
+        )
     frame = pred.summary_frame(alpha=1 - level)
     idx = (target - t[-1] - 1).astype(int)
     mean = frame["mean"].to_numpy()[idx]

@@ -67,17 +67,32 @@ def goal_documents(ctx: ReportContext, cache_dir: Path | None = None) -> list[Go
             continue
         kpis.sort(key=lambda k: (not k.numeric_goal, ctx.catalog.kpis.index(k)))
         sections = [_section(ctx, k, card.loc[k.kpi_id], charts) for k in kpis]
-        docs.append(GoalDocument(g.goal, f"goal{g.goal}.html", g.title_ja,
-                                 _page(ctx, g.goal, g.title_ja, kpis, card, sections), [k.kpi_id for k in kpis]))
+        docs.append(
+            GoalDocument(
+                g.goal,
+                f"goal{g.goal}.html",
+                g.title_ja,
+                _page(ctx, g.goal, g.title_ja, kpis, card, sections),
+                [k.kpi_id for k in kpis],
+            )
+        )
     return docs
 
 
-def _page(ctx: ReportContext, goal: int, title: str, kpis: list[Kpi], card: pd.DataFrame, sections: list[str]) -> str:
+def _page(
+    ctx: ReportContext,
+    goal: int,
+    title: str,
+    kpis: list[Kpi],
+    card: pd.DataFrame,
+    sections: list[str],
+) -> str:
     e = html.escape
     s = ctx.catalog.strategy
     toc = "\n".join(
         f'<li><a href="#kpi-{e(k.kpi_id)}">{e(k.measure_code)} {e(k.label)}</a> {_badge(card.loc[k.kpi_id])}</li>'
-        for k in kpis)
+        for k in kpis
+    )
     return f"""<!DOCTYPE html>
 <html lang="ja"><head><meta charset="utf-8"><title>基本目標{goal} {e(title)}（{ctx.fiscal_year}年度）</title>
 <style>{CSS}</style></head><body>
@@ -86,7 +101,7 @@ def _page(ctx: ReportContext, goal: int, title: str, kpis: list[Kpi], card: pd.D
 <p>{len(kpis)}指標。各指標について、戦略の記載、評価（目標年度からは最終評価）、推移と目標への直線、
 使用した値と出典、評価の算定を示します。★は基本目標の数値目標です。</p>
 <nav><h2>指標の一覧</h2><ol>{toc}</ol></nav>
-{''.join(sections)}
+{"".join(sections)}
 </body></html>
 """
 
@@ -110,20 +125,40 @@ def _section(ctx: ReportContext, kpi: Kpi, r, charts: ChartCache) -> str:
     for spec in kpi.public_series:
         facts.append((f"公表統計（{spec.relation_ja}）", f"{spec.measure}。{spec.note_ja or ''}"))
     facts_html = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in facts)
-    latest = "実績なし" if ev.latest_value is None else (
-        f"{_num(r['latest_value'])}（{int(r['latest_year'])}"
-        + (f"・{RELATION_MARK[r['latest_relation']]}" if r.get("latest_relation") in RELATION_MARK else "") + "）")
+    latest = (
+        "実績なし"
+        if ev.latest_value is None
+        else (
+            f"{_num(r['latest_value'])}（{int(r['latest_year'])}"
+            + (
+                f"・{RELATION_MARK[r['latest_relation']]}"
+                if r.get("latest_relation") in RELATION_MARK
+                else ""
+            )
+            + "）"
+        )
+    )
     if t.kind == "cumulative" and ev.cumulative_value is not None:
         latest = f"累計 {_num(ev.cumulative_value)}（{t.window.start}〜{ev.latest_year}）"
-    judgement = (f"最終評価 {_badge(r)}" if ev.verdict else f"評価 {_badge(r)}　進捗状況: {e(PROGRESS_STATUSES[ev.progress_status])}")
-    summary = (f"<p>{judgement}　実績: {e(latest)}　目標値: {e(_num(ev.target_resolved))}"
-               f"{'（仮）' if t.placeholder else ''}　達成率: {e(_pct(ev.achievement_rate)) or '—'}</p>")
+    judgement = (
+        f"最終評価 {_badge(r)}"
+        if ev.verdict
+        else f"評価 {_badge(r)}　進捗状況: {e(PROGRESS_STATUSES[ev.progress_status])}"
+    )
+    summary = (
+        f"<p>{judgement}　実績: {e(latest)}　目標値: {e(_num(ev.target_resolved))}"
+        f"{'（仮）' if t.placeholder else ''}　達成率: {e(_pct(ev.achievement_rate)) or '—'}</p>"
+    )
     chart = charts.image(kpi, ev, history) if not history.empty else ""
-    values_html = _values_html(history) if not history.empty else \
-        '<p class="muted">実績はまだありません（担当課が実績入力シートに入力します）。</p>'
+    values_html = (
+        _values_html(history)
+        if not history.empty
+        else '<p class="muted">実績はまだありません（担当課が実績入力シートに入力します）。</p>'
+    )
     outlook = _outlook_html(ctx, kpi, ev)
     calc = (f'<p class="calc">算定: {e(ev.calculation)}</p>' if ev.calculation else "") + (
-        f'<p class="calc">注記: {e(" / ".join(ev.notes))}</p>' if ev.notes else "")
+        f'<p class="calc">注記: {e(" / ".join(ev.notes))}</p>' if ev.notes else ""
+    )
     star = "★ " if kpi.numeric_goal else ""
     return f"""
 <section class="kpi" id="kpi-{e(kpi.kpi_id)}">
@@ -149,13 +184,22 @@ def _values_html(history: pd.DataFrame) -> str:
     cells = "".join(f"<td>{e(_num(v))}{m}</td>" for v, m in zip(rows["value"], marks, strict=True))
     sources = []
     for (source, relation), g in rows.groupby(["source", "relation"], sort=False, dropna=False):
-        years = f"{int(g['year'].min())}〜{int(g['year'].max())}" if len(g) > 1 else f"{int(g['year'].iloc[0])}"
+        years = (
+            f"{int(g['year'].min())}〜{int(g['year'].max())}"
+            if len(g) > 1
+            else f"{int(g['year'].iloc[0])}"
+        )
         label = RELATION_MARK.get(relation)
         sources.append(f"{years}{word}: {source}" + (f"（※{label}）" if label else ""))
-    earlier = (f"（{int(rows['year'].min())}{word}より前の{len(history) - len(rows)}年分は省略）"
-               if len(history) > len(rows) else "")
-    return (f"<table><tr><th>{word}</th>{head}</tr><tr><th>値</th>{cells}</tr></table>"
-            f'<p class="muted">出典{e(earlier)}: {e("／".join(sources))}</p>')
+    earlier = (
+        f"（{int(rows['year'].min())}{word}より前の{len(history) - len(rows)}年分は省略）"
+        if len(history) > len(rows)
+        else ""
+    )
+    return (
+        f"<table><tr><th>{word}</th>{head}</tr><tr><th>値</th>{cells}</tr></table>"
+        f'<p class="muted">出典{e(earlier)}: {e("／".join(sources))}</p>'
+    )
 
 
 def _outlook_html(ctx: ReportContext, kpi: Kpi, ev) -> str:
@@ -165,17 +209,25 @@ def _outlook_html(ctx: ReportContext, kpi: Kpi, ev) -> str:
         if h is None or h.outlook.forecast_value is None:
             return ""
         o = h.outlook
-        said = _num(o.forecast_value) + (f"（{o.level:.0%}区間 {_num(o.forecast_lower)}〜{_num(o.forecast_upper)}）"
-                                         if o.forecast_lower is not None else "")
+        said = _num(o.forecast_value) + (
+            f"（{o.level:.0%}区間 {_num(o.forecast_lower)}〜{_num(o.forecast_upper)}）"
+            if o.forecast_lower is not None
+            else ""
+        )
         outcome = _num(h.actual) if h.actual is not None else "未確定"
         inside = "" if h.inside is None else ("、区間内" if h.inside else "、区間外")
-        return (f'<p class="calc">見通しの検証: {h.origin}年度までのデータによる当時の見通しは {e(said)}'
-                f"{e('、達成確率 ' + _pct(o.p_meet)) if o.p_meet is not None else ''}。結果は {e(outcome)}{e(inside)}。</p>")
+        return (
+            f'<p class="calc">見通しの検証: {h.origin}年度までのデータによる当時の見通しは {e(said)}'
+            f"{e('、達成確率 ' + _pct(o.p_meet)) if o.p_meet is not None else ''}。結果は {e(outcome)}{e(inside)}。</p>"
+        )
     o = ev.outlook
     if o is None or o.forecast_value is None:
         return ""
-    interval = (f"（{o.level:.0%}区間 {_num(o.forecast_lower)}〜{_num(o.forecast_upper)}）"
-                if o.forecast_lower is not None else "（区間なし）")
+    interval = (
+        f"（{o.level:.0%}区間 {_num(o.forecast_lower)}〜{_num(o.forecast_upper)}）"
+        if o.forecast_lower is not None
+        else "（区間なし）"
+    )
     p = f"、達成確率 {_pct(o.p_meet)}" if o.p_meet is not None else ""
     return f'<p class="calc">見通し（{kpi.target.year}年度）: {e(_num(o.forecast_value) + interval + p)}</p>'
 
@@ -210,14 +262,28 @@ class ChartCache:
     def _key(kpi: Kpi, ev, history: pd.DataFrame) -> str:
         o = ev.outlook
         shown = {
-            "v": CHART_VERSION, "kpi": kpi.model_dump(mode="json"),
-            "history": history[["year", "value", "year_basis", "relation"]].astype(str).values.tolist()
-            if not history.empty else [],
-            "ev": [ev.baseline_year, ev.baseline_value, ev.target_year, ev.target_resolved, ev.latest_year,
-                   ev.latest_value],
-            "outlook": [o.method, o.level, [list(map(str, p)) for p in o.path]] if o is not None else None,
+            "v": CHART_VERSION,
+            "kpi": kpi.model_dump(mode="json"),
+            "history": history[["year", "value", "year_basis", "relation"]]
+            .astype(str)
+            .values.tolist()
+            if not history.empty
+            else [],
+            "ev": [
+                ev.baseline_year,
+                ev.baseline_value,
+                ev.target_year,
+                ev.target_resolved,
+                ev.latest_year,
+                ev.latest_value,
+            ],
+            "outlook": [o.method, o.level, [list(map(str, p)) for p in o.path]]
+            if o is not None
+            else None,
         }
-        return hashlib.sha256(json.dumps(shown, ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()
+        return hashlib.sha256(
+            json.dumps(shown, ensure_ascii=False, sort_keys=True, default=str).encode()
+        ).hexdigest()
 
 
 def draw_png(kpi: Kpi, ev, history: pd.DataFrame) -> bytes:

@@ -24,20 +24,36 @@ from .publish import claim, locked, recover, swap_in
 from .tidy import TIDY_COLUMNS
 
 BUNDLED_PREFECTURE = "北海道"  # Ashibetsu's peers; furusato is kept nation-wide
-SORT_KEYS = ["dataset", "level", "municipality_code", "municipality", "measure", "year", "month", "source_file"]
+SORT_KEYS = [
+    "dataset",
+    "level",
+    "municipality_code",
+    "municipality",
+    "measure",
+    "year",
+    "month",
+    "source_file",
+]
 
 
 def build_tables(source: Path) -> dict[str, pd.DataFrame]:
     """Read and validate every input; nothing is written here."""
     if not source.is_dir():
-        raise InputError(str(source), "source folder not found; pass --source DIR (the folder holding jumin/, furusato/, ssds/ and hokkaido_tourism/)")
+        raise InputError(
+            str(source),
+            "source folder not found; pass --source DIR (the folder holding jumin/, furusato/, ssds/ and hokkaido_tourism/)",
+        )
     progress("ingest", f"reading 住民基本台帳 files in {source / 'jumin'}")
     jumin_all = jumin.load_jumin(source / "jumin")
     codes = jumin.name_codes(jumin_all, BUNDLED_PREFECTURE)
-    jumin_bundled = jumin_all[(jumin_all["prefecture"] == BUNDLED_PREFECTURE) | (jumin_all["level"] == "nation")]
+    jumin_bundled = jumin_all[
+        (jumin_all["prefecture"] == BUNDLED_PREFECTURE) | (jumin_all["level"] == "nation")
+    ]
 
     series_file = newest_series_file(source / "furusato")
-    progress("ingest", f"reading ふるさと納税: {series_file.name}, the yearly detail and R2_gain.xlsx")
+    progress(
+        "ingest", f"reading ふるさと納税: {series_file.name}, the yearly detail and R2_gain.xlsx"
+    )
     workbook = source / "furusato" / "R2_gain.xlsx"
     code_list = furusato.load_codes(workbook)
     series = furusato.load_series(series_file, code_list)
@@ -50,8 +66,15 @@ def build_tables(source: Path) -> dict[str, pd.DataFrame]:
     progress("ingest", f"reading 北海道観光入込客数 files in {source / 'hokkaido_tourism'}")
     visits = tourism.load_tourism(source / "hokkaido_tourism", codes)
     regions = tourism.load_regions(source / "hokkaido_tourism", codes)
-    return {"jumin": jumin_bundled, "furusato": series, "furusato_r2": detail, "furusato_detail": costs,
-            "ssds": ssds_rows, "tourism": visits, "regions": regions}
+    return {
+        "jumin": jumin_bundled,
+        "furusato": series,
+        "furusato_r2": detail,
+        "furusato_detail": costs,
+        "ssds": ssds_rows,
+        "tourism": visits,
+        "regions": regions,
+    }
 
 
 def newest_series_file(folder: Path) -> Path:
@@ -62,7 +85,9 @@ def newest_series_file(folder: Path) -> Path:
         if m:
             dated[int(m[1])] = p
     if not dated:
-        raise InputError(str(folder), "no file named like soumu_kakudantai_timeseries_2008_2024.csv")
+        raise InputError(
+            str(folder), "no file named like soumu_kakudantai_timeseries_2008_2024.csv"
+        )
     return dated[max(dated)]
 
 
@@ -77,7 +102,10 @@ def _csv_gz(df: pd.DataFrame) -> bytes:
 
 def _input_files(source: Path) -> list[dict]:
     files = sorted(p for p in source.rglob("*") if p.is_file())
-    return [{"path": str(p.relative_to(source)), "sha256": sha256(p), "bytes": p.stat().st_size} for p in files]
+    return [
+        {"path": str(p.relative_to(source)), "sha256": sha256(p), "bytes": p.stat().st_size}
+        for p in files
+    ]
 
 
 def ingest(source: Path | None = None, out: Path | None = None) -> dict:
@@ -87,7 +115,9 @@ def ingest(source: Path | None = None, out: Path | None = None) -> dict:
     with locked(out):
         for line in recover(out):
             progress("ingest", line)
-        claim(out, "MANIFEST.json", "bundled-data folder")  # never over a folder ingest did not write
+        claim(
+            out, "MANIFEST.json", "bundled-data folder"
+        )  # never over a folder ingest did not write
         return _ingest(source, out)
 
 
@@ -105,14 +135,21 @@ def _ingest(source: Path, out: Path) -> dict:
             progress("ingest", f"{path.name}: {len(df):,} rows")
         manifest = {
             "description": "Public statistics bundled with kpi; rebuilt by `kpi ingest` from the publishers' files.",
-            "prefecture_scope": {"jumin": BUNDLED_PREFECTURE, "tourism": BUNDLED_PREFECTURE,
-                                 "regions": BUNDLED_PREFECTURE, "ssds": BUNDLED_PREFECTURE, "furusato": "all",
-                                 "furusato_r2": "all", "furusato_detail": "all"},
+            "prefecture_scope": {
+                "jumin": BUNDLED_PREFECTURE,
+                "tourism": BUNDLED_PREFECTURE,
+                "regions": BUNDLED_PREFECTURE,
+                "ssds": BUNDLED_PREFECTURE,
+                "furusato": "all",
+                "furusato_r2": "all",
+                "furusato_detail": "all",
+            },
             "inputs": _input_files(source),
             "outputs": outputs,
         }
         (staging / "MANIFEST.json").write_text(
-            json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
         swap_in(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -125,5 +162,9 @@ def read_public(name: str, public_dir: Path | None = None) -> pd.DataFrame:
     path = Path(public_dir or DEFAULT_PUBLIC_DIR) / f"{name}.csv.gz"
     if not path.exists():
         raise InputError(str(path), "bundled data not found; run `kpi ingest` to build it")
-    dtypes = {"municipality_code": str, "month": "Int64"} if name != "regions" else {"municipality_code": str}
+    dtypes = (
+        {"municipality_code": str, "month": "Int64"}
+        if name != "regions"
+        else {"municipality_code": str}
+    )
     return pd.read_csv(path, compression="gzip", dtype=dtypes)

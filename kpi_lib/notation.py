@@ -130,13 +130,36 @@ _NUMBER_RE = re.compile(rf"^(?P<num>{_NUMBER})$")
 # Units a KPI is counted in. Latin units may hold digits ('kg-CO2'); anything else is
 # refused, so that prose such as '5年間でたくさん' is never read as '5 年間でたくさん'.
 KNOWN_UNITS = (
-    "千円", "万円", "百万円", "億円", "千人", "円", "人", "名", "件", "戸", "社", "校", "台",
-    "回", "世帯", "施設", "事業", "間口", "団体", "箇所", "ポイント", "点", "%",
+    "千円",
+    "万円",
+    "百万円",
+    "億円",
+    "千人",
+    "円",
+    "人",
+    "名",
+    "件",
+    "戸",
+    "社",
+    "校",
+    "台",
+    "回",
+    "世帯",
+    "施設",
+    "事業",
+    "間口",
+    "団体",
+    "箇所",
+    "ポイント",
+    "点",
+    "%",
 )
 _UNIT = "|".join(sorted(map(re.escape, KNOWN_UNITS), key=len, reverse=True))
 _UNIT_RE = rf"(?:{_UNIT}|[a-zA-Z][a-zA-Z0-9\-]*)"
 _QUANTITY_RE = re.compile(rf"^(?P<all>全)?(?P<num>{_NUMBER})(?P<unit>{_UNIT_RE})?(?P<per>/年)?$")
-_RANGE_RE = re.compile(rf"^(?P<a>{_NUMBER})(?P<ua>{_UNIT_RE})?~(?P<b>{_NUMBER})(?P<ub>{_UNIT_RE})?$")
+_RANGE_RE = re.compile(
+    rf"^(?P<a>{_NUMBER})(?P<ua>{_UNIT_RE})?~(?P<b>{_NUMBER})(?P<ub>{_UNIT_RE})?$"
+)
 
 
 def parse_number(text: str | float | int) -> float:
@@ -209,12 +232,26 @@ class TargetRule:
 
 _RULES: list[tuple[re.Pattern, str]] = [
     (re.compile(r"^基準値(を|の)?維持$"), "maintain"),
-    (re.compile(r"^(?P<y>\d+)年(間で|後に)(?P<p>\d+(\.\d+)?)%(?P<approx>程度)?(の)?増加$"), "increase_pct"),
-    (re.compile(r"^(?P<y>\d+)年(間で|後に)基準値の(?P<p>\d+(\.\d+)?)%(?P<approx>程度)?(の)?(削減|減少)$"), "decrease_pct"),
+    (
+        re.compile(r"^(?P<y>\d+)年(間で|後に)(?P<p>\d+(\.\d+)?)%(?P<approx>程度)?(の)?増加$"),
+        "increase_pct",
+    ),
+    (
+        re.compile(
+            r"^(?P<y>\d+)年(間で|後に)基準値の(?P<p>\d+(\.\d+)?)%(?P<approx>程度)?(の)?(削減|減少)$"
+        ),
+        "decrease_pct",
+    ),
     (re.compile(rf"^(?P<y>\d+)年間で(?P<q>{_NUMBER}{_UNIT_RE}?)(?P<approx>程度)?$"), "cumulative"),
-    (re.compile(rf"^(?P<y>\d+)年後に(?P<q>{_NUMBER}{_UNIT_RE}?)(?P<cmp>以上|以下|超|未満)?$"), "level"),
+    (
+        re.compile(rf"^(?P<y>\d+)年後に(?P<q>{_NUMBER}{_UNIT_RE}?)(?P<cmp>以上|以下|超|未満)?$"),
+        "level",
+    ),
     (re.compile(r"^全国平均(?P<cmp>以上|以下|超|未満)$"), "benchmark"),
-    (re.compile(r"^(?P<fy>\d{4})年度(\((令和|平成)(\d+|元)年度\))?(中)?(の|に)?計画(を)?策定$"), "milestone"),
+    (
+        re.compile(r"^(?P<fy>\d{4})年度(\((令和|平成)(\d+|元)年度\))?(中)?(の|に)?計画(を)?策定$"),
+        "milestone",
+    ),
     (re.compile(rf"^(?P<q>全?{_NUMBER}{_UNIT_RE}?(/年)?)(?P<cmp>以上|以下|超|未満)?$"), "level"),
 ]
 
@@ -244,8 +281,13 @@ def parse_target(text: str) -> TargetRule:
         if q.value is None:
             break
         return TargetRule(
-            kind, value=q.value, unit=q.unit, years=years, comparator=cmp,
-            approximate=approx, per_year=q.per_year,
+            kind,
+            value=q.value,
+            unit=q.unit,
+            years=years,
+            comparator=cmp,
+            approximate=approx,
+            per_year=q.per_year,
         )
     raise NotationError(
         text,

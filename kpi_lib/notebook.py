@@ -23,8 +23,14 @@ from .paths import DATA_DIR
 from .rules import PROGRESS_STATUSES, RuleSettings
 from .scorecard import build_scorecard, load_observations
 
-EVIDENCE_JA = {"none": "データ不足", "low": "弱い（2〜3点）", "moderate": "中（4点）", "sufficient": "十分（5点以上）",
-               "not_applicable": "対象外", None: ""}
+EVIDENCE_JA = {
+    "none": "データ不足",
+    "low": "弱い（2〜3点）",
+    "moderate": "中（4点）",
+    "sufficient": "十分（5点以上）",
+    "not_applicable": "対象外",
+    None: "",
+}
 
 
 @dataclass
@@ -50,13 +56,22 @@ class ReportContext:
         """The catalog's KPI fed by one of these public statistics (first listed), or None.
 
         Notebooks find their KPIs this way, never by id, so they serve any catalog."""
-        return next((k for k in self.catalog.kpis
-                     if k.public_series and k.public_series[0].dataset == dataset
-                     and k.public_series[0].measure in measures), None)
+        return next(
+            (
+                k
+                for k in self.catalog.kpis
+                if k.public_series
+                and k.public_series[0].dataset == dataset
+                and k.public_series[0].measure in measures
+            ),
+            None,
+        )
 
     def first_kpi_with_data(self):
         """The default of the deep dive: the first numeric goal (★) with data, else any KPI with data."""
-        with_data = [k for k in self.catalog.kpis if not self.history(k.kpi_id).empty] or self.catalog.kpis
+        with_data = [
+            k for k in self.catalog.kpis if not self.history(k.kpi_id).empty
+        ] or self.catalog.kpis
         return next((k for k in with_data if k.numeric_goal), with_data[0])
 
     def history(self, kpi_id: str) -> pd.DataFrame:
@@ -66,8 +81,15 @@ class ReportContext:
         return rows.sort_values("year")
 
 
-def load_context(fiscal_year: int, municipality_code: str = "", catalog_path: str = "", data_dir: str = "",
-                 grades: str = "ABCD", formula: str = "progress", cache: str = "") -> ReportContext:
+def load_context(
+    fiscal_year: int,
+    municipality_code: str = "",
+    catalog_path: str = "",
+    data_dir: str = "",
+    grades: str = "ABCD",
+    formula: str = "progress",
+    cache: str = "",
+) -> ReportContext:
     """Catalog, observations and the scorecard with forecasts, as of `fiscal_year`.
 
     `municipality_code` empty: the catalog's (another one is refused). `cache`: a file `kpi
@@ -86,18 +108,34 @@ def load_context(fiscal_year: int, municipality_code: str = "", catalog_path: st
     municipality_code = municipality_for(catalog, municipality_code, data)
     settings = RuleSettings(formula=formula, grades=grades)
     obs = load_observations(catalog, data, municipality_code)
-    card, evaluations = build_scorecard(catalog, obs, fiscal_year, settings, data_dir=data,
-                                        municipality_code=municipality_code)
-    return ReportContext(fiscal_year, municipality_code, catalog, obs, card, evaluations, settings, data)
+    card, evaluations = build_scorecard(
+        catalog, obs, fiscal_year, settings, data_dir=data, municipality_code=municipality_code
+    )
+    return ReportContext(
+        fiscal_year, municipality_code, catalog, obs, card, evaluations, settings, data
+    )
 
 
 def _key(fiscal_year, municipality_code, catalog_path, data_dir, grades, formula) -> tuple:
     resolve = lambda p: str(Path(p).resolve()) if p else ""  # noqa: E731
-    return (int(fiscal_year), str(municipality_code), resolve(catalog_path), resolve(data_dir), grades, formula)
+    return (
+        int(fiscal_year),
+        str(municipality_code),
+        resolve(catalog_path),
+        resolve(data_dir),
+        grades,
+        formula,
+    )
 
 
-def save_context(ctx: ReportContext, path: Path, catalog_path: str = "", data_dir: str = "",
-                 grades: str = "ABCD", formula: str = "progress") -> None:
+def save_context(
+    ctx: ReportContext,
+    path: Path,
+    catalog_path: str = "",
+    data_dir: str = "",
+    grades: str = "ABCD",
+    formula: str = "progress",
+) -> None:
     key = _key(ctx.fiscal_year, ctx.municipality_code, catalog_path, data_dir, grades, formula)
     with open(path, "wb") as fh:
         pickle.dump((key, ctx), fh)
@@ -152,9 +190,15 @@ def reader_table(card: pd.DataFrame) -> pd.DataFrame:
             mark = RELATION_MARK.get(r.get("latest_relation"))
             latest += f"・{mark}" if isinstance(mark, str) else ""
         row = {
-            "ID": r["kpi_id"], "施策": r["measure"], "指標": r["name_ja"], "単位": r["unit"],
-            "基準値": _num(r["baseline_value"]) + (f"（{int(r['baseline_year'])}）" if pd.notna(r["baseline_value"]) else ""),
-            "実績": latest, "目標値": _num(r["target_resolved"]) + ("（仮）" if r.get("target_placeholder") is True else ""),
+            "ID": r["kpi_id"],
+            "施策": r["measure"],
+            "指標": r["name_ja"],
+            "単位": r["unit"],
+            "基準値": _num(r["baseline_value"])
+            + (f"（{int(r['baseline_year'])}）" if pd.notna(r["baseline_value"]) else ""),
+            "実績": latest,
+            "目標値": _num(r["target_resolved"])
+            + ("（仮）" if r.get("target_placeholder") is True else ""),
             "達成率": _pct(r["achievement_rate"]),
             "評価": r["grade"],
         }
@@ -169,8 +213,13 @@ def reader_table(card: pd.DataFrame) -> pd.DataFrame:
                 outlook = _num(r["forecast_value"])
                 if pd.notna(r["forecast_lower"]):
                     outlook += f"（{_num(r['forecast_lower'])}〜{_num(r['forecast_upper'])}）"
-            row.update({"見通し（目標年度）": outlook, "達成確率": _pct(r["p_meet"]),
-                        "根拠": EVIDENCE_JA.get(r["evidence"], r["evidence"])})
+            row.update(
+                {
+                    "見通し（目標年度）": outlook,
+                    "達成確率": _pct(r["p_meet"]),
+                    "根拠": EVIDENCE_JA.get(r["evidence"], r["evidence"]),
+                }
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -203,27 +252,50 @@ def hindsight_table(ctx: ReportContext) -> pd.DataFrame:
         seen = ctx.history(kpi.kpi_id)
         seen = seen[seen["year"] <= h.origin]
         if h.actual is not None:
-            outcome = _num(h.actual) + ("（累計）" if kpi.target.kind == "cumulative" else f"（{kpi.target.year}）")
+            outcome = _num(h.actual) + (
+                "（累計）" if kpi.target.kind == "cumulative" else f"（{kpi.target.year}）"
+            )
         elif ev.latest_year is not None:
             outcome = f"未確定（最新 {int(ev.latest_year)}: {_num(ev.latest_value)}）"
         else:
             outcome = "未確定"
-        rows.append({
-            "ID": kpi.kpi_id, "指標": kpi.label,
-            "見通しの根拠": (f"{int(seen['year'].max())}{_year_word(seen)}までの実績" if not seen.empty else "実績なし")
-            + f"（{h.origin}年度時点）",
-            "当時の見通し（目標年度）": said, "当時の達成確率": _pct(o.p_meet),
-            "結果": outcome,
-            "区間": "" if h.inside is None else ("区間内" if h.inside else "区間外"),
-            "最終評価": h.verdict or "",
-        })
-    return pd.DataFrame(rows, columns=["ID", "指標", "見通しの根拠", "当時の見通し（目標年度）", "当時の達成確率",
-                                       "結果", "区間", "最終評価"])
+        rows.append(
+            {
+                "ID": kpi.kpi_id,
+                "指標": kpi.label,
+                "見通しの根拠": (
+                    f"{int(seen['year'].max())}{_year_word(seen)}までの実績"
+                    if not seen.empty
+                    else "実績なし"
+                )
+                + f"（{h.origin}年度時点）",
+                "当時の見通し（目標年度）": said,
+                "当時の達成確率": _pct(o.p_meet),
+                "結果": outcome,
+                "区間": "" if h.inside is None else ("区間内" if h.inside else "区間外"),
+                "最終評価": h.verdict or "",
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "ID",
+            "指標",
+            "見通しの根拠",
+            "当時の見通し（目標年度）",
+            "当時の達成確率",
+            "結果",
+            "区間",
+            "最終評価",
+        ],
+    )
 
 
 def freshness_table(ctx: ReportContext) -> pd.DataFrame:
     """Each public statistic the catalog uses: the latest year it reaches for this town."""
-    return freshness_for_readers(freshness(ctx.catalog, ctx.data_dir, ctx.municipality_code), ctx.fiscal_year)
+    return freshness_for_readers(
+        freshness(ctx.catalog, ctx.data_dir, ctx.municipality_code), ctx.fiscal_year
+    )
 
 
 def freshness_warning(ctx: ReportContext) -> str:
@@ -242,21 +314,36 @@ def freshness_warning(ctx: ReportContext) -> str:
     if not parts:
         return ""
     final = card["verdict"].notna().any()
-    return (f"{ctx.fiscal_year}年度の評価ですが、次の指標の公表データは{ctx.fiscal_year}年度に届いていません: "
-            + "、".join(parts) + "。これらは最新の値で示し、"
-            + ("目標年度の値がないものは最終評価を「未確定」としています。" if final else "評価もその値によります。"))
+    return (
+        f"{ctx.fiscal_year}年度の評価ですが、次の指標の公表データは{ctx.fiscal_year}年度に届いていません: "
+        + "、".join(parts)
+        + "。これらは最新の値で示し、"
+        + (
+            "目標年度の値がないものは最終評価を「未確定」としています。"
+            if final
+            else "評価もその値によります。"
+        )
+    )
 
 
 def readable(df: pd.DataFrame, percent: tuple[str, ...] = (), index: str | None = None):
     """A numeric table for readers: the index as its first column, numbers with thousands
     separators and ▲ for negatives, `percent` columns as percentages, blanks for gaps."""
     table = df.reset_index() if index is None else df.rename_axis(index).reset_index()
-    out = pd.DataFrame({
-        col: (table[col].map(lambda v: "" if pd.isna(v) else f"{v:.1%}") if col in percent
-              else table[col].map(_num) if pd.api.types.is_numeric_dtype(table[col]) and i > 0
-              else table[col].map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)))
-        for i, col in enumerate(table.columns)
-    })
+    out = pd.DataFrame(
+        {
+            col: (
+                table[col].map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
+                if col in percent
+                else table[col].map(_num)
+                if pd.api.types.is_numeric_dtype(table[col]) and i > 0
+                else table[col].map(
+                    lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
+                )
+            )
+            for i, col in enumerate(table.columns)
+        }
+    )
     return for_readers(out)
 
 
@@ -287,12 +374,19 @@ def _cell(v) -> str:
 
 def for_readers(df: pd.DataFrame):
     """A table styled for the report: text left-aligned, no row numbers, every cell HTML-escaped."""
-    return (df.style.format(_cell, escape="html").hide(axis="index")
-            .set_properties(**{"text-align": "left"})
-            .set_table_styles([{"selector": "th", "props": [("text-align", "left")]}]))
+    return (
+        df.style.format(_cell, escape="html")
+        .hide(axis="index")
+        .set_properties(**{"text-align": "left"})
+        .set_table_styles([{"selector": "th", "props": [("text-align", "left")]}])
+    )
 
 
-PROVENANCE_JA = {"public": "公表統計", "analyst": "担当課の入力", "strategy": "戦略の記載（基準値）"}
+PROVENANCE_JA = {
+    "public": "公表統計",
+    "analyst": "担当課の入力",
+    "strategy": "戦略の記載（基準値）",
+}
 
 
 def observation_table(ctx: ReportContext, kpi_id: str) -> pd.DataFrame:
@@ -303,15 +397,20 @@ def observation_table(ctx: ReportContext, kpi_id: str) -> pd.DataFrame:
         return pd.DataFrame()
     used = mark_chosen(rows)
     rows = rows.assign(used=used).sort_values(["year", "precedence"], na_position="last")
-    return pd.DataFrame({
-        "年": rows["year"].astype(int).astype(str),
-        "年の区分": rows["year_basis"].map({"fiscal": "年度", "calendar": "暦年"}),
-        "値": rows["value"].map(_num), "単位": rows["unit"],
-        "種類": rows["provenance"].map(PROVENANCE_JA),
-        "統計の種類": rows["relation"].map(lambda r: RELATIONS_JA.get(r, "") if isinstance(r, str) else ""),
-        "評価に使用": rows["used"].map({True: "○", False: ""}),
-        "出典": rows["source"],
-    })
+    return pd.DataFrame(
+        {
+            "年": rows["year"].astype(int).astype(str),
+            "年の区分": rows["year_basis"].map({"fiscal": "年度", "calendar": "暦年"}),
+            "値": rows["value"].map(_num),
+            "単位": rows["unit"],
+            "種類": rows["provenance"].map(PROVENANCE_JA),
+            "統計の種類": rows["relation"].map(
+                lambda r: RELATIONS_JA.get(r, "") if isinstance(r, str) else ""
+            ),
+            "評価に使用": rows["used"].map({True: "○", False: ""}),
+            "出典": rows["source"],
+        }
+    )
 
 
 def sources_table(ctx: ReportContext) -> pd.DataFrame:
@@ -320,12 +419,31 @@ def sources_table(ctx: ReportContext) -> pd.DataFrame:
     if used.empty:
         return pd.DataFrame(columns=["ID", "出典", "統計の種類", "年の区分", "ライセンス", "年"])
     g = used.groupby("kpi_id")
-    return pd.DataFrame({
-        "出典": g["source"].agg(lambda s: " / ".join(dict.fromkeys(s))),
-        "統計の種類": g["relation"].agg(lambda s: " / ".join(dict.fromkeys(
-            RELATIONS_JA.get(x, "担当課の入力") if isinstance(x, str) and x else "担当課の入力" for x in s))),
-        "年の区分": g["year_basis"].agg(lambda s: " / ".join(dict.fromkeys({"fiscal": "年度", "calendar": "暦年"}.get(x, x)
-                                                                          for x in s))),
-        "ライセンス": g["licence"].agg(lambda s: " / ".join(dict.fromkeys(x for x in s if x))),
-        "年": g["year"].agg(lambda s: f"{int(s.min())}〜{int(s.max())}"),
-    }).rename_axis("ID").reset_index()
+    return (
+        pd.DataFrame(
+            {
+                "出典": g["source"].agg(lambda s: " / ".join(dict.fromkeys(s))),
+                "統計の種類": g["relation"].agg(
+                    lambda s: " / ".join(
+                        dict.fromkeys(
+                            RELATIONS_JA.get(x, "担当課の入力")
+                            if isinstance(x, str) and x
+                            else "担当課の入力"
+                            for x in s
+                        )
+                    )
+                ),
+                "年の区分": g["year_basis"].agg(
+                    lambda s: " / ".join(
+                        dict.fromkeys({"fiscal": "年度", "calendar": "暦年"}.get(x, x) for x in s)
+                    )
+                ),
+                "ライセンス": g["licence"].agg(
+                    lambda s: " / ".join(dict.fromkeys(x for x in s if x))
+                ),
+                "年": g["year"].agg(lambda s: f"{int(s.min())}〜{int(s.max())}"),
+            }
+        )
+        .rename_axis("ID")
+        .reset_index()
+    )

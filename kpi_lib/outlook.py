@@ -53,7 +53,9 @@ class ForecastConfig(BaseModel):
     @classmethod
     def _known_method(cls, value: str) -> str:
         if value not in CONFIG_METHODS:
-            raise ValueError(f"unknown method {value!r}; expected one of {', '.join(CONFIG_METHODS)}")
+            raise ValueError(
+                f"unknown method {value!r}; expected one of {', '.join(CONFIG_METHODS)}"
+            )
         return value
 
 
@@ -63,8 +65,12 @@ def load_config(path: str | Path | None = None) -> ForecastConfig:
         return ForecastConfig()
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     if isinstance(raw, dict) and "break_years" in raw:
-        raise InputError(str(path), "break_years moved to the catalog: give each KPI its own forecast_breaks "
-                         "(docs/catalog.md)", column="break_years")
+        raise InputError(
+            str(path),
+            "break_years moved to the catalog: give each KPI its own forecast_breaks "
+            "(docs/catalog.md)",
+            column="break_years",
+        )
     try:
         return ForecastConfig.model_validate(raw)
     except Exception as exc:
@@ -93,9 +99,17 @@ def _evidence(n: int) -> str:
     return "none" if n < 2 else "low" if n < 4 else "moderate" if n == 4 else "sufficient"
 
 
-def outlook(kpi: Kpi, obs: pd.DataFrame, as_of: int, *, data_dir: Path = DATA_DIR, municipality_code: str,
-            config: ForecastConfig | None = None, settings: RuleSettings | None = None,
-            target_resolved: float | None = None) -> Outlook:
+def outlook(
+    kpi: Kpi,
+    obs: pd.DataFrame,
+    as_of: int,
+    *,
+    data_dir: Path = DATA_DIR,
+    municipality_code: str,
+    config: ForecastConfig | None = None,
+    settings: RuleSettings | None = None,
+    target_resolved: float | None = None,
+) -> Outlook:
     """Forecast one KPI from its chosen observations (year, value) up to `as_of`."""
     config = config or ForecastConfig()
     settings = settings or RuleSettings()
@@ -108,10 +122,14 @@ def outlook(kpi: Kpi, obs: pd.DataFrame, as_of: int, *, data_dir: Path = DATA_DI
         if breaks.treatment == "exclude":
             hist = hist[~hist["year"].isin(breaks.years)]
     n = len(hist)
-    out = Outlook(kpi.kpi_id, _evidence(n), n, target_year=t.year, level=config.level, excluded_years=excluded)
+    out = Outlook(
+        kpi.kpi_id, _evidence(n), n, target_year=t.year, level=config.level, excluded_years=excluded
+    )
     if breaks is not None:
         how = "当てはめから除外" if breaks.treatment == "exclude" else "ダミー変数で調整"
-        out.notes.append(f"構造変化の年度 {'・'.join(map(str, breaks.years))}（{how}）: {breaks.reason_ja}")
+        out.notes.append(
+            f"構造変化の年度 {'・'.join(map(str, breaks.years))}（{how}）: {breaks.reason_ja}"
+        )
     if t.kind in ("milestone", "benchmark"):
         out.evidence = "not_applicable"
         out.notes.append("計画策定・全国平均比較の目標は予測の対象外")
@@ -143,8 +161,10 @@ def outlook(kpi: Kpi, obs: pd.DataFrame, as_of: int, *, data_dir: Path = DATA_DI
         proj = _project(kpi, years, values, future, config, data_dir, municipality_code, breaks)
         out.method, out.calibration = proj.method, proj.calibration
         out.notes += proj.notes
-        out.path = [(y, float(m), float(lo), float(hi))
-                    for y, m, lo, hi in zip(future, proj.mean, proj.lower, proj.upper, strict=True)]
+        out.path = [
+            (y, float(m), float(lo), float(hi))
+            for y, m, lo, hi in zip(future, proj.mean, proj.lower, proj.upper, strict=True)
+        ]
     else:
         out.method = "observed"
     _finish(kpi, out, hist, target_resolved, settings, proj)
@@ -168,26 +188,43 @@ class Projection:
     method: str
     calibration: str
     notes: list[str]
-    panel: object | None = None  # panel.PanelForecast with the KPI as row 0, when peers calibrated it
-    skill: float | None = None  # Brier skill of the peers' probabilities, out of sample (rolling origins)
+    panel: object | None = (
+        None  # panel.PanelForecast with the KPI as row 0, when peers calibrated it
+    )
+    skill: float | None = (
+        None  # Brier skill of the peers' probabilities, out of sample (rolling origins)
+    )
 
 
 def _project(kpi, years, values, future, config, data_dir, municipality_code, breaks) -> Projection:
     """Method, mean, interval and sd for the future years, with panel calibration if possible."""
     level = config.level
     consecutive = np.all(np.diff(years) == 1) and future[0] == years[-1] + 1
-    if (config.method != "auto" and config.method not in METHODS) or not consecutive \
-            or (breaks is not None and breaks.treatment == "dummy"):
+    if (
+        (config.method != "auto" and config.method not in METHODS)
+        or not consecutive
+        or (breaks is not None and breaks.treatment == "dummy")
+    ):
         # the per-series path; a panel-only method falls back to the documented default
         method = config.method if config.method in SERIES_METHODS else "naive"
-        f = forecast_series(years, values, future, method, level,
-                            break_years=breaks.years if breaks else None,
-                            treatment=breaks.treatment if breaks else "exclude")
+        f = forecast_series(
+            years,
+            values,
+            future,
+            method,
+            level,
+            break_years=breaks.years if breaks else None,
+            treatment=breaks.treatment if breaks else "exclude",
+        )
         return Projection(f.mean, f.lower, f.upper, f.sd, f.method, "model", f.notes)
     horizon = len(future)
-    peers = _peer_panel(kpi, data_dir, municipality_code, int(years[-1]), len(years)) if kpi.public_series else None
+    peers = (
+        _peer_panel(kpi, data_dir, municipality_code, int(years[-1]), len(years))
+        if kpi.public_series
+        else None
+    )
     own = np.full((1, peers.shape[1] if peers is not None else len(values)), np.nan)
-    own[0, -len(values):] = values[-own.shape[1]:]
+    own[0, -len(values) :] = values[-own.shape[1] :]
     panel = own if peers is None else np.vstack([own, peers])
     result = panel_forecast_arrays(panel, horizon, level, config.method)
     notes = list(result.notes)
@@ -195,8 +232,17 @@ def _project(kpi, years, values, future, config, data_dir, municipality_code, br
     if peers is not None:
         notes.insert(0, f"比較パネル: 同じ統計の他の{len(peers)}団体（手法選択と区間の較正）")
         skill = _peer_skill(kpi, data_dir, municipality_code, int(years[-1]), level)
-    return Projection(result.mean[0], result.lower[0], result.upper[0], result.sd[0], str(result.method[0]),
-                      result.calibration, notes, result if peers is not None else None, skill)
+    return Projection(
+        result.mean[0],
+        result.lower[0],
+        result.upper[0],
+        result.sd[0],
+        str(result.method[0]),
+        result.calibration,
+        notes,
+        result if peers is not None else None,
+        skill,
+    )
 
 
 def _peer_skill(kpi, data_dir, municipality_code, end, level) -> float | None:
@@ -223,10 +269,18 @@ def _peer_arrays(specs: tuple, public_dir: str, exclude: str, end: int):
     wide = None
     for dataset, measure, basis in specs:
         table = public_table(dataset, public_dir)
-        rows = table[(table["measure"] == measure) & table["month"].isna() & (table["year_basis"] == basis)
-                     & (table["level"] == "municipality") & table["municipality_code"].notna()
-                     & (table["municipality_code"] != exclude) & (table["year"] <= end)]
-        part = rows.pivot_table(index="municipality_code", columns="year", values="value", aggfunc="first")
+        rows = table[
+            (table["measure"] == measure)
+            & table["month"].isna()
+            & (table["year_basis"] == basis)
+            & (table["level"] == "municipality")
+            & table["municipality_code"].notna()
+            & (table["municipality_code"] != exclude)
+            & (table["year"] <= end)
+        ]
+        part = rows.pivot_table(
+            index="municipality_code", columns="year", values="value", aggfunc="first"
+        )
         wide = part if wide is None else wide.combine_first(part)
     if wide is None or wide.empty:
         return np.empty((0, 0))
@@ -267,10 +321,15 @@ def _finish(kpi, out: Outlook, hist, target_resolved, settings, proj: Projection
             spread = float(np.sum(sd))
             if spread > 0:
                 z = norm_ppf(0.5 + out.level / 2)
-                out.forecast_lower, out.forecast_upper = out.forecast_value - z * spread, out.forecast_value + z * spread
+                out.forecast_lower, out.forecast_upper = (
+                    out.forecast_value - z * spread,
+                    out.forecast_value + z * spread,
+                )
             if _probability_allowed(out, proj):
                 out.p_meet = _p_above(out.forecast_value, spread, target)
-        out.notes.append(f"累計 = 実績 {observed:,.0f} + 予測 {future_sum:,.0f}（{w.start}〜{w.end}年度）")
+        out.notes.append(
+            f"累計 = 実績 {observed:,.0f} + 予測 {future_sum:,.0f}（{w.start}〜{w.end}年度）"
+        )
         return
     if t.year in path_years:
         i = path_years.index(t.year)
@@ -297,14 +356,20 @@ def _probability_allowed(out: Outlook, proj: Projection | None) -> bool:
     if out.evidence != "sufficient" or proj is None:
         return False
     if proj.panel is None:
-        out.notes.append("達成確率は示さない: 比較できる他団体の系列がなく、確率が当たるかを検証できないため（区間のみ）")
+        out.notes.append(
+            "達成確率は示さない: 比較できる他団体の系列がなく、確率が当たるかを検証できないため（区間のみ）"
+        )
         return False
     if proj.skill is None or proj.skill < MIN_SKILL:
         shown = "測れない" if proj.skill is None else f"{proj.skill:.2f}"
-        out.notes.append(f"達成確率は示さない: 同じ統計の他団体での検証で、確率の当たり具合（Brierスキル {shown}）が"
-                         f"基準率より{MIN_SKILL}以上良くならないため（区間のみ）")
+        out.notes.append(
+            f"達成確率は示さない: 同じ統計の他団体での検証で、確率の当たり具合（Brierスキル {shown}）が"
+            f"基準率より{MIN_SKILL}以上良くならないため（区間のみ）"
+        )
         return False
-    out.notes.append(f"達成確率: 他団体での検証のBrierスキル {proj.skill:.2f}（基準率との比較、1に近いほど良い）")
+    out.notes.append(
+        f"達成確率: 他団体での検証のBrierスキル {proj.skill:.2f}（基準率との比較、1に近いほど良い）"
+    )
     return True
 
 
@@ -320,17 +385,37 @@ class Hindsight:
     verdict: str | None = None
 
 
-def hindsight(kpi: Kpi, obs: pd.DataFrame, final, *, data_dir: Path = DATA_DIR, municipality_code: str,
-              config: ForecastConfig | None = None, settings: RuleSettings | None = None) -> Hindsight:
+def hindsight(
+    kpi: Kpi,
+    obs: pd.DataFrame,
+    final,
+    *,
+    data_dir: Path = DATA_DIR,
+    municipality_code: str,
+    config: ForecastConfig | None = None,
+    settings: RuleSettings | None = None,
+) -> Hindsight:
     """The outlook computed from data through `target year − review_years_before` only
     (the panel of peers cut at the same year), against the final evaluation `final`."""
     config = config or ForecastConfig()
     origin = kpi.target.year - config.review_years_before
     seen = obs[obs["year"] <= origin] if not obs.empty else obs
-    then = outlook(kpi, seen, origin, data_dir=data_dir, municipality_code=municipality_code, config=config,
-                   settings=settings, target_resolved=final.target_resolved)
+    then = outlook(
+        kpi,
+        seen,
+        origin,
+        data_dir=data_dir,
+        municipality_code=municipality_code,
+        config=config,
+        settings=settings,
+        target_resolved=final.target_resolved,
+    )
     decided = final.verdict in ("達成", "未達成")
-    actual = (final.cumulative_value if kpi.target.kind == "cumulative" else final.latest_value) if decided else None
+    actual = (
+        (final.cumulative_value if kpi.target.kind == "cumulative" else final.latest_value)
+        if decided
+        else None
+    )
     inside = None
     if actual is not None and then.forecast_lower is not None:
         inside = bool(then.forecast_lower <= actual <= then.forecast_upper)
@@ -343,8 +428,16 @@ def _p_above(mean: float, sd: float, x: float) -> float:
     return float(1 - norm_cdf((x - mean) / sd))
 
 
-def backtest_record(kpi: Kpi, obs: pd.DataFrame, as_of: int, *, data_dir: Path = DATA_DIR,
-                    municipality_code: str, horizon: int = 3, level: float = 0.8) -> pd.DataFrame:
+def backtest_record(
+    kpi: Kpi,
+    obs: pd.DataFrame,
+    as_of: int,
+    *,
+    data_dir: Path = DATA_DIR,
+    municipality_code: str,
+    horizon: int = 3,
+    level: float = 0.8,
+) -> pd.DataFrame:
     """Each method's rolling-origin record on this KPI's history and on its comparable panel.
 
     MASE: mean |error| ÷ mean |annual change|; coverage: share of actuals inside the
@@ -354,18 +447,30 @@ def backtest_record(kpi: Kpi, obs: pd.DataFrame, as_of: int, *, data_dir: Path =
 
     hist = obs[obs["year"] <= as_of].sort_values("year") if not obs.empty else obs
     if len(hist) < 5:
-        return pd.DataFrame(columns=["手法", "自系列MASE", "自系列の誤差数", "比較パネルMASE中央値", "区間の的中率"])
+        return pd.DataFrame(
+            columns=["手法", "自系列MASE", "自系列の誤差数", "比較パネルMASE中央値", "区間の的中率"]
+        )
     values = hist["value"].to_numpy(float)[None, :]
     own = backtest(Panel(np.array([0]), np.arange(values.shape[1]), values), horizon, level)
-    peers = _peer_panel(kpi, data_dir, municipality_code, int(hist["year"].iloc[-1]), len(hist)) \
-        if kpi.public_series else None
-    pooled = backtest(Panel(np.arange(len(peers)), np.arange(peers.shape[1]), peers), horizon, level) \
-        if peers is not None else None
+    peers = (
+        _peer_panel(kpi, data_dir, municipality_code, int(hist["year"].iloc[-1]), len(hist))
+        if kpi.public_series
+        else None
+    )
+    pooled = (
+        backtest(Panel(np.arange(len(peers)), np.arange(peers.shape[1]), peers), horizon, level)
+        if peers is not None
+        else None
+    )
     rows = []
     for m in METHODS:
         e = np.abs(own.errors[m]).ravel()
         e = e[np.isfinite(e)]
-        row = {"手法": m, "自系列MASE": float(e.mean()) if len(e) else None, "自系列の誤差数": int(len(e))}
+        row = {
+            "手法": m,
+            "自系列MASE": float(e.mean()) if len(e) else None,
+            "自系列の誤差数": int(len(e)),
+        }
         if pooled is not None:
             pe = np.abs(pooled.errors[m]).ravel()
             pe = pe[np.isfinite(pe)]

@@ -33,7 +33,9 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     if path.is_dir():
         raise KpiError(f"{path} is a folder; --out needs a file name such as {path / 'out.csv'}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent
+    )
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -83,7 +85,9 @@ def defuse_workbook(wb) -> None:
 def write_csv_for_people(df: pd.DataFrame, path: str | Path) -> None:
     """A CSV to open in Excel: BOM (so Japanese text shows), formulas defused, written atomically."""
     with atomic_path(path) as tmp:
-        tidy_types(defuse_frame(df)).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
+        tidy_types(defuse_frame(df)).to_csv(
+            tmp, index=False, encoding="utf-8-sig", lineterminator="\n"
+        )
 
 
 def sha256(path: Path) -> str:
@@ -133,8 +137,16 @@ def render(df: pd.DataFrame, fmt: str) -> str:
     if fmt == "json":
         return to_json(df) + "\n"
     if fmt == "table":
-        with pd.option_context("display.max_rows", None, "display.max_columns", None,
-                               "display.width", 250, "display.max_colwidth", 40):
+        with pd.option_context(
+            "display.max_rows",
+            None,
+            "display.max_columns",
+            None,
+            "display.width",
+            250,
+            "display.max_colwidth",
+            40,
+        ):
             cells = df.astype(object).map(_table_cell)
             return cells.to_string(index=False) + "\n"
     raise KpiError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")

@@ -61,7 +61,10 @@ def panel_from_long(df: pd.DataFrame, source: str = "input") -> Panel:
     """
     missing = {"series_id", "year", "value"} - set(df.columns)
     if missing:
-        raise InputError(source, f"missing column(s) {', '.join(sorted(missing))}; expected series_id, year, value")
+        raise InputError(
+            source,
+            f"missing column(s) {', '.join(sorted(missing))}; expected series_id, year, value",
+        )
     if df.empty:
         raise InputError(source, "no rows")
     df = df[["series_id", "year", "value"]].copy()
@@ -70,29 +73,49 @@ def panel_from_long(df: pd.DataFrame, source: str = "input") -> Panel:
     bad = years.isna() | (years % 1 != 0)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(source, f"expected a whole year, found {df['year'].iloc[i]!r}", row=i + 2, column="year")
+        raise InputError(
+            source, f"expected a whole year, found {df['year'].iloc[i]!r}", row=i + 2, column="year"
+        )
     values = pd.to_numeric(df["value"], errors="coerce")
     bad = values.isna() & df["value"].notna() & df["value"].astype(str).str.strip().ne("")
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(source, f"expected a number, found {df['value'].iloc[i]!r}", row=i + 2, column="value")
+        raise InputError(
+            source, f"expected a number, found {df['value'].iloc[i]!r}", row=i + 2, column="value"
+        )
     bad = values.notna() & ~np.isfinite(values.fillna(0.0))
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(source, f"expected a finite number, found '{df['value'].iloc[i]}'", row=i + 2, column="value")
+        raise InputError(
+            source,
+            f"expected a finite number, found '{df['value'].iloc[i]}'",
+            row=i + 2,
+            column="value",
+        )
     span = int(years.max() - years.min() + 1)
     if span > MAX_YEARS:
-        raise InputError(source, f"the years run from {int(years.min())} to {int(years.max())} ({span:,} years); yearly "
-                         f"panels span at most {MAX_YEARS}: check the year column", column="year")
+        raise InputError(
+            source,
+            f"the years run from {int(years.min())} to {int(years.max())} ({span:,} years); yearly "
+            f"panels span at most {MAX_YEARS}: check the year column",
+            column="year",
+        )
     n_series = df["series_id"].nunique()
     if n_series * span > MAX_CELLS:
-        raise InputError(source, f"{n_series:,} series × {span} years is more than this tool holds at once "
-                         f"({MAX_CELLS:,} cells); split the file")
+        raise InputError(
+            source,
+            f"{n_series:,} series × {span} years is more than this tool holds at once "
+            f"({MAX_CELLS:,} cells); split the file",
+        )
     df["year"], df["value"] = years.astype(int), values
     dup = df.duplicated(["series_id", "year"], keep=False)
     if dup.any():
         first = df[dup].iloc[0]
-        raise InputError(source, f"series {first.series_id!r} has year {first.year} more than once", column="year")
+        raise InputError(
+            source,
+            f"series {first.series_id!r} has year {first.year} more than once",
+            column="year",
+        )
     has_value = df["value"].notna().groupby(df["series_id"]).any()
     if not has_value.all():
         raise InputError(source, f"series {has_value[~has_value].index[0]!r} has no values")
@@ -106,12 +129,17 @@ def panel_from_long(df: pd.DataFrame, source: str = "input") -> Panel:
     gaps = started & ~ended & np.isnan(arr)
     if gaps.any():
         s, t = np.argwhere(gaps)[0]
-        raise InputError(source, f"series {wide.index[s]!r} has no value for {wide.columns[t]} between other years; "
-                         "fill the gap or split the series", column="year")
+        raise InputError(
+            source,
+            f"series {wide.index[s]!r} has no value for {wide.columns[t]} between other years; "
+            "fill the gap or split the series",
+            column="year",
+        )
     return Panel(wide.index.to_numpy(), wide.columns.to_numpy(), arr)
 
 
 # ── closed-form methods on the last observed block ────────────────────────────
+
 
 @dataclass
 class PanelForecast:
@@ -141,9 +169,12 @@ class PanelForecast:
         mean = self.mean[row, h]
         if not np.isfinite(mean):
             return None
+
         def share(e):
             values = mean * np.exp(e) if self.kind[row] == "log" else mean + e * self.scale[row]
-            return float((values >= target).mean() if direction == "increase" else (values <= target).mean())
+            return float(
+                (values >= target).mean() if direction == "increase" else (values <= target).mean()
+            )
 
         # Part of the weight on the mirrored errors: the backtest's bias may not last (a boom ends).
         return (1 - MIRROR_WEIGHT) * share(errors[h]) + MIRROR_WEIGHT * share(-errors[h])
@@ -199,7 +230,7 @@ def method_forecast(values: np.ndarray, method: str, horizon: int, level: float)
             y = values if method == "linear" else np.log(np.where(values > 0, values, np.nan))
             ok = ~np.isnan(y)
             if method == "loglinear":
-                ok_all = (ok.sum(axis=1) == n)  # every observed value positive
+                ok_all = ok.sum(axis=1) == n  # every observed value positive
             yz = np.where(ok, y, 0.0)
             xm = np.where(ok, x[None, :], 0.0)
             sx, sy = xm.sum(1), yz.sum(1)
@@ -223,7 +254,9 @@ def method_forecast(values: np.ndarray, method: str, horizon: int, level: float)
             if method == "loglinear":
                 enough &= ok_all
         else:
-            raise KpiError(f"unknown method {method!r}; expected one of {', '.join(METHODS + BENCHMARKS)}")
+            raise KpiError(
+                f"unknown method {method!r}; expected one of {', '.join(METHODS + BENCHMARKS)}"
+            )
     bad = ~enough
     for arr in (mean, lower, upper, sd):
         arr[bad] = np.nan
@@ -240,6 +273,7 @@ def scale_of(values: np.ndarray) -> np.ndarray:
 
 # ── rolling-origin backtest ───────────────────────────────────────────────────
 
+
 @dataclass
 class Backtest:
     """Scaled errors per method, series, origin and horizon (NaN where not available)."""
@@ -247,10 +281,14 @@ class Backtest:
     errors: dict[str, np.ndarray]  # method -> (S, O, H) scaled signed errors
     covered: dict[str, np.ndarray]  # method -> (S, O, H) 1/0 model-interval coverage, NaN n/a
     horizon: int
-    log_errors: dict[str, np.ndarray] = field(default_factory=dict)  # log(truth / forecast), positive data
+    log_errors: dict[str, np.ndarray] = field(
+        default_factory=dict
+    )  # log(truth / forecast), positive data
 
 
-def backtest(panel: Panel, horizon: int, level: float, methods=METHODS, min_train: int = MIN_TRAIN) -> Backtest:
+def backtest(
+    panel: Panel, horizon: int, level: float, methods=METHODS, min_train: int = MIN_TRAIN
+) -> Backtest:
     """Forecast from every origin with at least `min_train` points; score against the truth."""
     vals = panel.values
     S, T = vals.shape
@@ -281,7 +319,9 @@ def backtest(panel: Panel, horizon: int, level: float, methods=METHODS, min_trai
     return Backtest(errors, covered, horizon, log_errors)
 
 
-def choose_methods(bt: Backtest, default: str = "naive", min_scores: int = 30) -> tuple[np.ndarray, str]:
+def choose_methods(
+    bt: Backtest, default: str = "naive", min_scores: int = 30
+) -> tuple[np.ndarray, str]:
     """The method per series: the panel's best, unless a series' own history says otherwise.
 
     The panel's best has the lowest median absolute scaled error across all series and
@@ -302,7 +342,10 @@ def choose_methods(bt: Backtest, default: str = "naive", min_scores: int = 30) -
     flat = {m: np.abs(bt.errors[m]).reshape(S, -1) for m in names}
     counts = np.stack([np.isfinite(flat[m]).sum(1) for m in names], axis=1)
     with np.errstate(invalid="ignore"):
-        mase = np.stack([np.nansum(flat[m], axis=1) / np.maximum(counts[:, i], 1) for i, m in enumerate(names)], axis=1)
+        mase = np.stack(
+            [np.nansum(flat[m], axis=1) / np.maximum(counts[:, i], 1) for i, m in enumerate(names)],
+            axis=1,
+        )
     mase = np.where(counts >= min_scores, mase, np.inf)
     own = np.isfinite(mase).any(axis=1)
     best[own] = np.array(names, dtype=object)[np.argmin(mase[own], axis=1)]
@@ -335,8 +378,16 @@ def conformal_quantiles(errors: np.ndarray, level: float) -> np.ndarray:
 
 # ── the panel forecast ────────────────────────────────────────────────────────
 
-def forecast_panel(panel: Panel, through: int, horizon: int, level: float = 0.8, method: str = "auto",
-                   calibrate: bool = True, targets: pd.DataFrame | None = None) -> pd.DataFrame:
+
+def forecast_panel(
+    panel: Panel,
+    through: int,
+    horizon: int,
+    level: float = 0.8,
+    method: str = "auto",
+    calibrate: bool = True,
+    targets: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Fit on years ≤ `through` and forecast `through`+1 … `through`+`horizon`.
 
     Returns a long table series_id, year, forecast, lower, upper, method (and the
@@ -356,20 +407,24 @@ def forecast_panel(panel: Panel, through: int, horizon: int, level: float = 0.8,
     for shift in np.unique(vals.shape[1] - 1 - last_idx):
         rows = (vals.shape[1] - 1 - last_idx) == shift
         aligned[rows, shift:] = vals[rows, : vals.shape[1] - shift]
-    offset = (vals.shape[1] - 1 - last_idx)  # years between a series' end and `through`
+    offset = vals.shape[1] - 1 - last_idx  # years between a series' end and `through`
     H = horizon + int(offset.max())
     result = panel_forecast_arrays(aligned, H, level, method, calibrate)
     # Column j of a series that ended `offset` years early is year through+1+j-offset.
     cols = offset[:, None] + np.arange(horizon)[None, :]
     pick = lambda arr: np.take_along_axis(arr, cols, axis=1).ravel()  # noqa: E731
     n_obs = (~np.isnan(vals)).sum(axis=1)
-    out = pd.DataFrame({
-        "series_id": np.repeat(fit.ids, horizon), "year": np.tile(np.arange(through + 1, through + 1 + horizon),
-                                                                   len(fit.ids)),
-        "forecast": pick(result.mean), "lower": pick(result.lower), "upper": pick(result.upper),
-        "method": np.repeat(result.method, horizon),
-        "note": np.repeat([_series_note(n) for n in n_obs], horizon),
-    })
+    out = pd.DataFrame(
+        {
+            "series_id": np.repeat(fit.ids, horizon),
+            "year": np.tile(np.arange(through + 1, through + 1 + horizon), len(fit.ids)),
+            "forecast": pick(result.mean),
+            "lower": pick(result.lower),
+            "upper": pick(result.upper),
+            "method": np.repeat(result.method, horizon),
+            "note": np.repeat([_series_note(n) for n in n_obs], horizon),
+        }
+    )
     if targets is not None:
         out = _with_targets(out, targets, result, fit.ids, offset, through, horizon)
     out.attrs["calibration"] = result.calibration
@@ -384,7 +439,10 @@ def read_targets(df: pd.DataFrame, source: str) -> pd.DataFrame:
     """Check a targets table: series_id, year, target, direction (increase / decrease)."""
     missing = set(TARGET_COLUMNS) - set(df.columns)
     if missing:
-        raise InputError(source, f"missing column(s) {', '.join(sorted(missing))}; expected {', '.join(TARGET_COLUMNS)}")
+        raise InputError(
+            source,
+            f"missing column(s) {', '.join(sorted(missing))}; expected {', '.join(TARGET_COLUMNS)}",
+        )
     df = df[TARGET_COLUMNS].copy()
     df["series_id"] = df["series_id"].astype(str)
     for col in ("year", "target"):
@@ -392,39 +450,81 @@ def read_targets(df: pd.DataFrame, source: str) -> pd.DataFrame:
         bad = values.isna() | ~np.isfinite(values.fillna(0))
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise InputError(source, f"expected a number, found {df[col].iloc[i]!r}", row=i + 2, column=col)
+            raise InputError(
+                source, f"expected a number, found {df[col].iloc[i]!r}", row=i + 2, column=col
+            )
         df[col] = values
     bad = ~df["direction"].isin(["increase", "decrease"])
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(source, f"expected increase or decrease, found {df['direction'].iloc[i]!r}", row=i + 2,
-                         column="direction")
+        raise InputError(
+            source,
+            f"expected increase or decrease, found {df['direction'].iloc[i]!r}",
+            row=i + 2,
+            column="direction",
+        )
     if df.duplicated(["series_id", "year"]).any():
         first = df[df.duplicated(["series_id", "year"])].iloc[0]
-        raise InputError(source, f"series {first.series_id!r} has two targets for {int(first.year)}")
+        raise InputError(
+            source, f"series {first.series_id!r} has two targets for {int(first.year)}"
+        )
     return df.astype({"year": int})
 
 
-def _with_targets(out: pd.DataFrame, targets: pd.DataFrame, result: PanelForecast, ids: np.ndarray,
-                  offset: np.ndarray, through: int, horizon: int) -> pd.DataFrame:
+def _with_targets(
+    out: pd.DataFrame,
+    targets: pd.DataFrame,
+    result: PanelForecast,
+    ids: np.ndarray,
+    offset: np.ndarray,
+    through: int,
+    horizon: int,
+) -> pd.DataFrame:
     """Add target, direction, p_meet and a note per forecast row that has a target."""
     row_of = {str(sid): i for i, sid in enumerate(ids)}
     merged = out.merge(targets, on=["series_id", "year"], how="left")
     p, notes = [], []
-    for sid, year, target, direction, note in zip(merged["series_id"], merged["year"], merged["target"],
-                                                   merged["direction"], merged["note"], strict=True):
+    for sid, year, target, direction, note in zip(
+        merged["series_id"],
+        merged["year"],
+        merged["target"],
+        merged["direction"],
+        merged["note"],
+        strict=True,
+    ):
         if pd.isna(target):
             p.append(np.nan)
             notes.append(note)
             continue
         i = row_of[str(sid)]
         col = int(offset[i]) + (int(year) - through - 1)  # the column of this year in the result
-        value = result.probability(i, col, float(target), direction) if 0 <= col < result.mean.shape[1] else None
+        value = (
+            result.probability(i, col, float(target), direction)
+            if 0 <= col < result.mean.shape[1]
+            else None
+        )
         p.append(np.nan if value is None else value)
-        notes.append(note if value is not None else
-                     (note + "；" if note else "") + "確率なし（較正された予測分布がない：系列が短いか検証誤差が少ない）")
+        notes.append(
+            note
+            if value is not None
+            else (note + "；" if note else "")
+            + "確率なし（較正された予測分布がない：系列が短いか検証誤差が少ない）"
+        )
     merged["p_meet"], merged["note"] = p, notes
-    return merged[["series_id", "year", "forecast", "lower", "upper", "method", "target", "direction", "p_meet", "note"]]
+    return merged[
+        [
+            "series_id",
+            "year",
+            "forecast",
+            "lower",
+            "upper",
+            "method",
+            "target",
+            "direction",
+            "p_meet",
+            "note",
+        ]
+    ]
 
 
 def _series_note(n_obs: int) -> str:
@@ -436,17 +536,30 @@ def _series_note(n_obs: int) -> str:
     return ""
 
 
-def panel_forecast_arrays(values: np.ndarray, horizon: int, level: float, method: str = "auto",
-                          calibrate: bool = True, default: str = "naive") -> PanelForecast:
+def panel_forecast_arrays(
+    values: np.ndarray,
+    horizon: int,
+    level: float,
+    method: str = "auto",
+    calibrate: bool = True,
+    default: str = "naive",
+) -> PanelForecast:
     """Forecast rows that all end at the last column; method per row by backtest if 'auto'."""
     names = METHODS if method == "auto" else (method,)
     for m in names:
         if m not in METHODS + BENCHMARKS:
-            raise KpiError(f"unknown method {m!r}; expected auto or one of {', '.join(METHODS + BENCHMARKS)}")
+            raise KpiError(
+                f"unknown method {m!r}; expected auto or one of {', '.join(METHODS + BENCHMARKS)}"
+            )
     # The backtest serves the method choice and the interval check; a fixed method without
     # calibration needs neither.
-    bt = backtest(Panel(np.arange(len(values)), np.arange(values.shape[1]), values), horizon, level, names) \
-        if method == "auto" or calibrate else None
+    bt = (
+        backtest(
+            Panel(np.arange(len(values)), np.arange(values.shape[1]), values), horizon, level, names
+        )
+        if method == "auto" or calibrate
+        else None
+    )
     if method == "auto":
         chosen, panel_best = choose_methods(bt, default=default)
     else:
@@ -459,14 +572,18 @@ def panel_forecast_arrays(values: np.ndarray, horizon: int, level: float, method
         mean[rows], lower[rows], upper[rows], sd[rows] = mu, lo, hi, s
     result = PanelForecast(chosen, mean, lower, upper, sd)
     if method == "auto":
-        result.notes.append(f"手法はローリング・オリジン検証で選択（パネル全体: {panel_best}、"
-                            f"自系列の成績で選んだ系列: {int((chosen != panel_best).sum())}）")
+        result.notes.append(
+            f"手法はローリング・オリジン検証で選択（パネル全体: {panel_best}、"
+            f"自系列の成績で選んだ系列: {int((chosen != panel_best).sum())}）"
+        )
     if calibrate:
         _calibrate(result, bt, values, level)
     return result
 
 
-FEATURE_STEPS = 3  # annual changes the volatility feature averages (the last one is the latest jump)
+FEATURE_STEPS = (
+    3  # annual changes the volatility feature averages (the last one is the latest jump)
+)
 STRATA = 4  # volatility strata of the conformal calibration (fewer where errors are few)
 MIN_STRATUM_ERRORS = 60  # errors per stratum and horizon that a conformal quantile needs
 CALIBRATION_ORIGINS = 8  # the latest backtest origins: the regime the forecast starts in
@@ -486,7 +603,7 @@ def origin_volatility(values: np.ndarray, kind: str) -> np.ndarray:
             steps = d / scale_of(values)[:, None]
         out = np.full(values.shape, np.nan)
         for t in range(1, values.shape[1]):
-            out[:, t] = np.nanmean(steps[:, max(0, t - FEATURE_STEPS):t], axis=1)
+            out[:, t] = np.nanmean(steps[:, max(0, t - FEATURE_STEPS) : t], axis=1)
     return out
 
 
@@ -525,14 +642,20 @@ def _growth(out: list[np.ndarray], ref: int) -> float:
     if ref == 0:
         return float(np.sqrt(2))
     now, before = np.median(np.abs(out[ref])), np.median(np.abs(out[ref - 1]))
-    return float(np.clip(now / before, 1.0, np.sqrt(2))) if before > 0 else float(np.sqrt((ref + 2) / (ref + 1)))
+    return (
+        float(np.clip(now / before, 1.0, np.sqrt(2)))
+        if before > 0
+        else float(np.sqrt((ref + 2) / (ref + 1)))
+    )
 
 
 def _mixture_bounds(e: np.ndarray, level: float) -> tuple[float, float]:
     """Central `level` bounds of the errors mixed with their mirror image (weight MIRROR_WEIGHT),
     with the finite-sample conformal correction (n + 1) / n on the tail probability."""
     values = np.concatenate([e, -e])
-    weights = np.concatenate([np.full(len(e), 1 - MIRROR_WEIGHT), np.full(len(e), MIRROR_WEIGHT)]) / len(e)
+    weights = np.concatenate(
+        [np.full(len(e), 1 - MIRROR_WEIGHT), np.full(len(e), MIRROR_WEIGHT)]
+    ) / len(e)
     order = np.argsort(values)
     values, cdf = values[order], np.cumsum(weights[order])
     tail = max((1 - level) / 2 - (1 - level) / 2 / (len(e) + 1), 0.0)
@@ -581,7 +704,9 @@ def _calibrate(result: PanelForecast, bt: Backtest, values: np.ndarray, level: f
     kinds = np.full(S, "", dtype=object)
     strata = np.zeros(S, dtype=int)
     scale = scale_of(values)
-    origin_cols = np.arange(MIN_TRAIN - 1, values.shape[1] - 1)  # the backtest's origins, as columns
+    origin_cols = np.arange(
+        MIN_TRAIN - 1, values.shape[1] - 1
+    )  # the backtest's origins, as columns
     calibrated = []
     for rows, kind in ((positive, "log"), (~positive, "scaled")):
         if not rows.any():
@@ -595,10 +720,14 @@ def _calibrate(result: PanelForecast, bt: Backtest, values: np.ndarray, level: f
         then = np.digitize(np.nan_to_num(feat_at, nan=0.0), edges)
         bounds = {}
         for b in range(len(edges) + 1):
-            bounds[b] = _by_horizon([errors[..., h][(then == b) & np.isfinite(errors[..., h])] for h in range(H)])
+            bounds[b] = _by_horizon(
+                [errors[..., h][(then == b) & np.isfinite(errors[..., h])] for h in range(H)]
+            )
         pooled = _by_horizon([errors[..., h][np.isfinite(errors[..., h])] for h in range(H)])
         if pooled is None:
-            result.notes.append(f"検証の誤差が少なく較正できないため（{kind}）、モデル自身の区間を使用")
+            result.notes.append(
+                f"検証の誤差が少なく較正できないため（{kind}）、モデル自身の区間を使用"
+            )
             continue
         # A stratum with too few errors borrows the pooled errors of its kind.
         idx = np.flatnonzero(rows)
@@ -627,9 +756,11 @@ def _calibrate(result: PanelForecast, bt: Backtest, values: np.ndarray, level: f
     result.lower, result.upper, result.sd = lower, upper, sd
     result.kind, result.stratum, result.scale = kinds, strata, scale
     result.calibration = "conformal"
-    result.notes.append(f"コンフォーマル区間（直近{CALIBRATION_ORIGINS}時点の検証誤差を変動の大きさで層別、"
-                        f"正の系列は比率誤差、その他は尺度化誤差）。モデル自身の区間の検証での的中率は {coverage:.0%}"
-                        f"（名目 {level:.0%}）")
+    result.notes.append(
+        f"コンフォーマル区間（直近{CALIBRATION_ORIGINS}時点の検証誤差を変動の大きさで層別、"
+        f"正の系列は比率誤差、その他は尺度化誤差）。モデル自身の区間の検証での的中率は {coverage:.0%}"
+        f"（名目 {level:.0%}）"
+    )
 
 
 # ── honesty check: rolling origins the forecasts never saw ─────────────────────
@@ -638,8 +769,13 @@ DELTAS = (-0.20, -0.15, -0.10, -0.05, 0.05, 0.10, 0.15, 0.20)  # targets such as
 MIN_FIT_YEARS = 6
 
 
-def rolling_evaluation(values: np.ndarray, horizon: int, level: float, origins: list[int] | None = None,
-                       method: str = "auto") -> pd.DataFrame:
+def rolling_evaluation(
+    values: np.ndarray,
+    horizon: int,
+    level: float,
+    origins: list[int] | None = None,
+    method: str = "auto",
+) -> pd.DataFrame:
     """Forecast from each origin column with data up to it only; score against what followed.
 
     One row per series, origin and horizon: truth, forecast, interval, the naive forecast, the
@@ -665,18 +801,39 @@ def rolling_evaluation(values: np.ndarray, horizon: int, level: float, origins: 
         for h in range(steps):
             p = np.full(len(rows), np.nan)
             if h == horizon - 1:
-                p = np.array([np.nan if (q := res.probability(i, h, target[i], direction[i])) is None else q
-                              for i in range(len(rows))])
-            frames.append(pd.DataFrame({
-                "series": rows, "origin": o, "h": h + 1, "truth": truth[:, h], "forecast": res.mean[:, h],
-                "lower": res.lower[:, h], "upper": res.upper[:, h], "naive": last, "scale": scale,
-                "target": target, "direction": direction, "p_meet": p,
-            }))
+                p = np.array(
+                    [
+                        np.nan
+                        if (q := res.probability(i, h, target[i], direction[i])) is None
+                        else q
+                        for i in range(len(rows))
+                    ]
+                )
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "series": rows,
+                        "origin": o,
+                        "h": h + 1,
+                        "truth": truth[:, h],
+                        "forecast": res.mean[:, h],
+                        "lower": res.lower[:, h],
+                        "upper": res.upper[:, h],
+                        "naive": last,
+                        "scale": scale,
+                        "target": target,
+                        "direction": direction,
+                        "p_meet": p,
+                    }
+                )
+            )
     if not frames:
         return pd.DataFrame()
     df = pd.concat(frames, ignore_index=True).dropna(subset=["truth", "forecast"])
     df["covered"] = (df["truth"] >= df["lower"]) & (df["truth"] <= df["upper"])
-    df["met"] = np.where(df["direction"] == "increase", df["truth"] >= df["target"], df["truth"] <= df["target"])
+    df["met"] = np.where(
+        df["direction"] == "increase", df["truth"] >= df["target"], df["truth"] <= df["target"]
+    )
     return df
 
 
@@ -696,4 +853,6 @@ def reliability(df: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
     calls = df.dropna(subset=["p_meet"])
     cut = pd.cut(calls["p_meet"], np.linspace(0, 1, bins + 1), include_lowest=True)
     g = calls.groupby(cut, observed=True)
-    return pd.DataFrame({"calls": g.size(), "predicted": g["p_meet"].mean(), "observed": g["met"].mean()})
+    return pd.DataFrame(
+        {"calls": g.size(), "predicted": g["p_meet"].mean(), "observed": g["met"].mean()}
+    )

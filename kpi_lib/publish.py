@@ -30,16 +30,25 @@ def claim(final: Path, marker: str, what: str, also_ours=None) -> None:
     if not final.exists() and not final.is_symlink():
         return
     if final.is_symlink() or not final.is_dir():
-        raise KpiError(f"{final} exists and is not a folder: choose another --out (nothing was changed)")
-    if (final / marker).is_file() or not any(final.iterdir()) or (also_ours is not None and also_ours(final)):
+        raise KpiError(
+            f"{final} exists and is not a folder: choose another --out (nothing was changed)"
+        )
+    if (
+        (final / marker).is_file()
+        or not any(final.iterdir())
+        or (also_ours is not None and also_ours(final))
+    ):
         return
-    raise KpiError(f"{final} exists and is not a {what} written by kpi (no {marker} in it): choose a folder "
-                   "that does not exist yet, or one kpi wrote before; nothing was changed")
+    raise KpiError(
+        f"{final} exists and is not a {what} written by kpi (no {marker} in it): choose a folder "
+        "that does not exist yet, or one kpi wrote before; nothing was changed"
+    )
 
 
 def write_marker(folder: Path, marker: str, **facts) -> None:
-    (folder / marker).write_text(json.dumps({"written_by": "kpi", **facts}, ensure_ascii=False) + "\n",
-                                 encoding="utf-8")
+    (folder / marker).write_text(
+        json.dumps({"written_by": "kpi", **facts}, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
 
 
 def staging_dir(final: Path) -> Path:

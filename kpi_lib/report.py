@@ -45,8 +45,22 @@ TITLES = {
     "04_furusato": "ふるさと納税の推移",
     "05_kpi_deep_dive": "KPI 詳細",
 }
-PACKAGES = ["kpi-lib", "pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn", "matplotlib-fontja",
-            "papermill", "nbconvert", "ipykernel", "openpyxl", "pydantic", "pandera"]
+PACKAGES = [
+    "kpi-lib",
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "matplotlib",
+    "seaborn",
+    "matplotlib-fontja",
+    "papermill",
+    "nbconvert",
+    "ipykernel",
+    "openpyxl",
+    "pydantic",
+    "pandera",
+]
 
 
 class ReportFailed(KpiError):
@@ -85,18 +99,37 @@ def ensure_kernel(name: str = KERNEL) -> str:
     return name
 
 
-def plan_jobs(fiscal_year: int, municipality_code: str, catalog_path: str, data_dir: str, notebooks: Path,
-              deep_dive: list[str], figures: Path, context_file: str = "") -> list[Job]:
-    base = {"fiscal_year": fiscal_year, "municipality_code": municipality_code, "catalog_path": catalog_path,
-            "data_dir": data_dir, "context_file": context_file}
+def plan_jobs(
+    fiscal_year: int,
+    municipality_code: str,
+    catalog_path: str,
+    data_dir: str,
+    notebooks: Path,
+    deep_dive: list[str],
+    figures: Path,
+    context_file: str = "",
+) -> list[Job]:
+    base = {
+        "fiscal_year": fiscal_year,
+        "municipality_code": municipality_code,
+        "catalog_path": catalog_path,
+        "data_dir": data_dir,
+        "context_file": context_file,
+    }
     jobs = []
     for nb in sorted(notebooks.glob("*.ipynb")):
         stem = nb.stem
         title = TITLES.get(stem, stem)
         if "deep_dive" in stem:
             for kpi_id in deep_dive:
-                jobs.append(Job(nb, f"{stem}_{kpi_id}.ipynb", {**base, "kpi_id": kpi_id,
-                                "output_dir": str(figures)}, f"{title}: {kpi_id}"))
+                jobs.append(
+                    Job(
+                        nb,
+                        f"{stem}_{kpi_id}.ipynb",
+                        {**base, "kpi_id": kpi_id, "output_dir": str(figures)},
+                        f"{title}: {kpi_id}",
+                    )
+                )
         else:
             jobs.append(Job(nb, nb.name, {**base, "output_dir": str(figures)}, title))
     if not jobs:
@@ -125,7 +158,9 @@ class KernelPool:
             if self.stopping:
                 raise ReportInterrupted("interrupted")
             self._count += 1
-            km = AsyncKernelManager(kernel_name=self.kernel, transport="ipc", ip=str(self.folder / f"k{self._count}"))
+            km = AsyncKernelManager(
+                kernel_name=self.kernel, transport="ipc", ip=str(self.folder / f"k{self._count}")
+            )
             self.live[id(km)] = km
             return km
 
@@ -158,9 +193,18 @@ def _run(job: Job, staging: Path, pool: KernelPool, timeout: int) -> Job:
     km = None
     try:
         km = pool.manager()
-        pm.execute_notebook(str(job.notebook), str(staging / job.output_name), parameters=job.parameters,
-                            kernel_name=pool.kernel, cwd=str(job.notebook.parent), progress_bar=False,
-                            log_output=False, report_mode=False, execution_timeout=timeout, km=km)
+        pm.execute_notebook(
+            str(job.notebook),
+            str(staging / job.output_name),
+            parameters=job.parameters,
+            kernel_name=pool.kernel,
+            cwd=str(job.notebook.parent),
+            progress_bar=False,
+            log_output=False,
+            report_mode=False,
+            execution_timeout=timeout,
+            km=km,
+        )
         # Exported here, while the other job's kernel is still working.
         _html(staging / job.output_name, staging / Path(job.output_name).with_suffix(".html").name)
         job.status = "ok"
@@ -188,7 +232,9 @@ def _html(executed: Path, out: Path) -> None:
     import nbformat
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter = HTMLExporter(
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )
     body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
     out.write_text(body, encoding="utf-8")
 
@@ -204,11 +250,20 @@ def _versions() -> dict:
 
 
 def _inputs(catalog_path: Path, data_dir: Path, notebooks: Path, actuals: list[Path]) -> list[dict]:
-    files = [catalog_path, *sorted((data_dir / "public").glob("*")), *actuals, *sorted(notebooks.glob("*.ipynb"))]
+    files = [
+        catalog_path,
+        *sorted((data_dir / "public").glob("*")),
+        *actuals,
+        *sorted(notebooks.glob("*.ipynb")),
+    ]
     forecast_cfg = data_dir / "forecast.yaml"
     if forecast_cfg.exists():
         files.append(forecast_cfg)
-    return [{"path": str(p), "sha256": sha256(p), "bytes": p.stat().st_size} for p in files if p.is_file()]
+    return [
+        {"path": str(p), "sha256": sha256(p), "bytes": p.stat().st_size}
+        for p in files
+        if p.is_file()
+    ]
 
 
 def _data_as_of(observations) -> list[dict]:
@@ -216,34 +271,73 @@ def _data_as_of(observations) -> list[dict]:
     used = measured(observations)
     rows = []
     for source, g in used.groupby("source"):
-        rows.append({"source": source, "licence": " / ".join(sorted(set(g["licence"].dropna()) - {""})),
-                     "as_of": str(g["as_of"].dropna().max()) if g["as_of"].notna().any() else "",
-                     "years": f"{int(g['year'].min())}–{int(g['year'].max())}",
-                     "year_basis": " / ".join(sorted({"fiscal": "年度", "calendar": "暦年"}.get(b, b) for b in set(g["year_basis"])))})
+        rows.append(
+            {
+                "source": source,
+                "licence": " / ".join(sorted(set(g["licence"].dropna()) - {""})),
+                "as_of": str(g["as_of"].dropna().max()) if g["as_of"].notna().any() else "",
+                "years": f"{int(g['year'].min())}–{int(g['year'].max())}",
+                "year_basis": " / ".join(
+                    sorted(
+                        {"fiscal": "年度", "calendar": "暦年"}.get(b, b)
+                        for b in set(g["year_basis"])
+                    )
+                ),
+            }
+        )
     return rows
 
 
-def _index_html(fiscal_year: int, catalog, jobs: list[Job], sources: list[dict], municipality: str,
-                warning: str = "", fresh=None, verdicts: dict | None = None) -> str:
+def _index_html(
+    fiscal_year: int,
+    catalog,
+    jobs: list[Job],
+    sources: list[dict],
+    municipality: str,
+    warning: str = "",
+    fresh=None,
+    verdicts: dict | None = None,
+) -> str:
     e = html.escape
     links = "\n".join(
         f'<li><a href="{e(Path(j.output_name).with_suffix(".html").name)}">{e(j.title)}</a> '
-        f'（<a href="{e(j.output_name)}">ノートブック</a>）</li>' for j in jobs)
-    goals = "\n".join(f'<li><a href="goal{g.goal}.html">基本目標{g.goal}　{e(g.title_ja)}</a></li>'
-                      for g in catalog.goals if any(k.goal == g.goal for k in catalog.kpis))
+        f'（<a href="{e(j.output_name)}">ノートブック</a>）</li>'
+        for j in jobs
+    )
+    goals = "\n".join(
+        f'<li><a href="goal{g.goal}.html">基本目標{g.goal}　{e(g.title_ja)}</a></li>'
+        for g in catalog.goals
+        if any(k.goal == g.goal for k in catalog.kpis)
+    )
     src = "\n".join(
         f"<tr><td>{e(s['source'])}</td><td>{e(s['years'])}（{e(s['year_basis'])}）</td><td>{e(s['as_of'])}</td>"
-        f"<td>{e(s['licence'])}</td></tr>" for s in sources)
-    notice = f'<p class="notice"><strong>データの時点について</strong>　{e(warning)}</p>' if warning else ""
+        f"<td>{e(s['licence'])}</td></tr>"
+        for s in sources
+    )
+    notice = (
+        f'<p class="notice"><strong>データの時点について</strong>　{e(warning)}</p>'
+        if warning
+        else ""
+    )
     summary = ""
     if verdicts:
-        summary = ("<p><strong>最終評価</strong>　" + "、".join(f"{e(k)} {v}指標" for k, v in verdicts.items())
-                   + "（目標年度の実績で判定。目標年度の値がない指標は未確定）</p>")
+        summary = (
+            "<p><strong>最終評価</strong>　"
+            + "、".join(f"{e(k)} {v}指標" for k, v in verdicts.items())
+            + "（目標年度の実績で判定。目標年度の値がない指標は未確定）</p>"
+        )
     fresh_rows = ""
     if fresh is not None and len(fresh):
-        fresh_rows = "<h2>公表統計の最新の年</h2>\n<table><tr>" + "".join(f"<th>{e(c)}</th>" for c in fresh.columns) \
-            + "</tr>\n" + "\n".join("<tr>" + "".join(f"<td>{e(str(v))}</td>" for v in row) + "</tr>"
-                                     for row in fresh.itertuples(index=False)) + "\n</table>"
+        fresh_rows = (
+            "<h2>公表統計の最新の年</h2>\n<table><tr>"
+            + "".join(f"<th>{e(c)}</th>" for c in fresh.columns)
+            + "</tr>\n"
+            + "\n".join(
+                "<tr>" + "".join(f"<td>{e(str(v))}</td>" for v in row) + "</tr>"
+                for row in fresh.itertuples(index=False)
+            )
+            + "\n</table>"
+        )
     return f"""<!DOCTYPE html>
 <html lang="ja"><head><meta charset="utf-8"><title>{e(catalog.strategy.title_ja)} 効果検証 {fiscal_year}年度</title>
 <style>body{{font-family:sans-serif;max-width:960px;margin:2em auto;line-height:1.6}}
@@ -276,9 +370,18 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;fo
 """
 
 
-def run_report(fiscal_year: int, out: str | Path | None = None, jobs: int = 2, municipality_code: str | None = None,
-               catalog_path: str | None = None, data_dir: str | Path | None = None, notebooks: str | Path | None = None,
-               deep_dive: list[str] | None = None, kernel: str = KERNEL, timeout: int = DEFAULT_TIMEOUT) -> Path:
+def run_report(
+    fiscal_year: int,
+    out: str | Path | None = None,
+    jobs: int = 2,
+    municipality_code: str | None = None,
+    catalog_path: str | None = None,
+    data_dir: str | Path | None = None,
+    notebooks: str | Path | None = None,
+    deep_dive: list[str] | None = None,
+    kernel: str = KERNEL,
+    timeout: int = DEFAULT_TIMEOUT,
+) -> Path:
     """Build the report for `fiscal_year` into `out` (default reports/FY<year>); see the module doc.
 
     Phases: resolve and check the inputs; evaluate once; run the notebooks; write the
@@ -301,7 +404,18 @@ def run_report(fiscal_year: int, out: str | Path | None = None, jobs: int = 2, m
         deep_dive = _deep_dive_ids(ctx, deep_dive)
         staging = staging_dir(final)
         try:
-            plan = _execute(ctx, staging, final, nb_dir, deep_dive, jobs, kernel, timeout, str(catalog_file), str(data))
+            plan = _execute(
+                ctx,
+                staging,
+                final,
+                nb_dir,
+                deep_dive,
+                jobs,
+                kernel,
+                timeout,
+                str(catalog_file),
+                str(data),
+            )
             _write_summary(ctx, staging, plan, catalog_file, data, nb_dir, jobs, kernel, started)
             swap_in(staging, final)
         finally:
@@ -339,17 +453,38 @@ def _deep_dive_ids(ctx, deep_dive: list[str] | None) -> list[str]:
     return deep_dive
 
 
-def _execute(ctx, staging: Path, final: Path, nb_dir: Path, deep_dive: list[str], jobs: int, kernel: str,
-             timeout: int, catalog_arg: str, data_arg: str) -> list[Job]:
+def _execute(
+    ctx,
+    staging: Path,
+    final: Path,
+    nb_dir: Path,
+    deep_dive: list[str],
+    jobs: int,
+    kernel: str,
+    timeout: int,
+    catalog_arg: str,
+    data_arg: str,
+) -> list[Job]:
     """Run every notebook (`jobs` at a time); a failure keeps the run in <final>.failed."""
     write_marker(staging, REPORT_MARKER, fiscal_year=ctx.fiscal_year)
     kernel = ensure_kernel(kernel)
     # Computed once here, read by every notebook (each would otherwise redo the forecasts).
     context_file = staging / ".context.pkl"
     save_context(ctx, context_file, catalog_arg, data_arg)
-    plan = plan_jobs(ctx.fiscal_year, ctx.municipality_code, catalog_arg, data_arg, nb_dir, deep_dive,
-                     staging / "figures", str(context_file))
-    progress("report", f"FY{ctx.fiscal_year}: {len(plan)} notebooks with {jobs} job(s), kernel {kernel!r} → {final}")
+    plan = plan_jobs(
+        ctx.fiscal_year,
+        ctx.municipality_code,
+        catalog_arg,
+        data_arg,
+        nb_dir,
+        deep_dive,
+        staging / "figures",
+        str(context_file),
+    )
+    progress(
+        "report",
+        f"FY{ctx.fiscal_year}: {len(plan)} notebooks with {jobs} job(s), kernel {kernel!r} → {final}",
+    )
     cache = final.parent / ".kpi-cache"
 
     def documents() -> None:  # drawn here while the kernels work
@@ -368,21 +503,28 @@ def _execute(ctx, staging: Path, final: Path, nb_dir: Path, deep_dive: list[str]
         shutil.rmtree(kept, ignore_errors=True)
         staging.rename(kept)
         lines = [f"{j.output_name}: {j.error}" for j in failed]
-        raise ReportFailed(f"{len(failed)} notebook(s) failed; the executed notebooks are kept in {kept} "
-                           f"and {final} was left as it was:\n  " + "\n  ".join(lines))
+        raise ReportFailed(
+            f"{len(failed)} notebook(s) failed; the executed notebooks are kept in {kept} "
+            f"and {final} was left as it was:\n  " + "\n  ".join(lines)
+        )
     for job in plan:  # the executed notebooks name the report's own folder, not the staging one
         _relocate(staging / job.output_name, staging, final)
         job.parameters = _relocated_parameters(job.parameters, staging, final)
     return plan
 
 
-def _run_all(plan: list[Job], staging: Path, kernel: str, jobs: int, timeout: int, while_running=None) -> None:
+def _run_all(
+    plan: list[Job], staging: Path, kernel: str, jobs: int, timeout: int, while_running=None
+) -> None:
     """The notebooks in a thread pool, `while_running()` in this thread meanwhile; Ctrl-C or
     SIGTERM stops every kernel within seconds."""
     kernels = KernelPool(kernel)
     pool = ThreadPoolExecutor(max_workers=jobs)
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt) if threading.current_thread() is threading.main_thread() \
+    previous = (
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+        if threading.current_thread() is threading.main_thread()
         else None
+    )
     try:
         futures = [pool.submit(_run, job, staging, kernels, timeout) for job in plan]
         if while_running is not None:
@@ -390,13 +532,17 @@ def _run_all(plan: list[Job], staging: Path, kernel: str, jobs: int, timeout: in
         for done, fut in enumerate(as_completed(futures), start=1):
             job = fut.result()
             mark = "ok" if job.status == "ok" else f"FAILED — {job.error}"
-            progress("report", f"[{done}/{len(plan)}] {job.output_name} {mark} ({job.seconds:.1f} s)")
+            progress(
+                "report", f"[{done}/{len(plan)}] {job.output_name} {mark} ({job.seconds:.1f} s)"
+            )
     except KeyboardInterrupt:
         progress("report", "interrupted: stopping the kernels")
         pool.shutdown(wait=False, cancel_futures=True)
         kernels.stop_all()
         pool.shutdown(wait=True)
-        raise ReportInterrupted("interrupted; no report was written and the staging folder was removed") from None
+        raise ReportInterrupted(
+            "interrupted; no report was written and the staging folder was removed"
+        ) from None
     finally:
         pool.shutdown(wait=True)
         kernels.close()
@@ -414,7 +560,7 @@ def _relocated_parameters(params: dict, staging: Path, final: Path) -> dict:
         if key == "context_file":
             out[key] = ""  # removed after the run; a re-run computes afresh
         elif isinstance(value, str) and value.startswith(str(staging)):
-            out[key] = str(final) + value[len(str(staging)):]
+            out[key] = str(final) + value[len(str(staging)) :]
         else:
             out[key] = value
     return out
@@ -430,7 +576,7 @@ def _relocate(executed: Path, staging: Path, final: Path) -> None:
         meta["parameters"] = _relocated_parameters(meta["parameters"], staging, final)
     for key, value in list(meta.items()):  # output_path
         if isinstance(value, str) and value.startswith(str(staging)):
-            meta[key] = str(final) + value[len(str(staging)):]
+            meta[key] = str(final) + value[len(str(staging)) :]
     for cell in nb.cells:
         if "injected-parameters" in cell.metadata.get("tags", []):
             lines = []
@@ -442,29 +588,66 @@ def _relocate(executed: Path, staging: Path, final: Path) -> None:
     nbformat.write(nb, executed)
 
 
-def _write_summary(ctx, staging: Path, plan: list[Job], catalog_file: Path, data: Path, nb_dir: Path, jobs: int,
-                   kernel: str, started: float) -> None:
+def _write_summary(
+    ctx,
+    staging: Path,
+    plan: list[Job],
+    catalog_file: Path,
+    data: Path,
+    nb_dir: Path,
+    jobs: int,
+    kernel: str,
+    started: float,
+) -> None:
     """scorecard.xlsx/.csv, index.html and manifest.json beside the executed notebooks."""
     from .actuals import default_files
     from .scorecard import write_scorecard_csv, write_scorecard_xlsx
 
-    write_scorecard_xlsx(ctx.card, staging / "scorecard.xlsx", as_of=ctx.fiscal_year, catalog=ctx.catalog,
-                         freshness=freshness_table(ctx))
+    write_scorecard_xlsx(
+        ctx.card,
+        staging / "scorecard.xlsx",
+        as_of=ctx.fiscal_year,
+        catalog=ctx.catalog,
+        freshness=freshness_table(ctx),
+    )
     write_scorecard_csv(ctx.card, staging / "scorecard.csv")
     sources = _data_as_of(ctx.observations)
-    verdicts = ctx.card["verdict"].value_counts().reindex(["達成", "未達成", "未確定"], fill_value=0)
+    verdicts = (
+        ctx.card["verdict"].value_counts().reindex(["達成", "未達成", "未確定"], fill_value=0)
+    )
     (staging / "index.html").write_text(
-        _index_html(ctx.fiscal_year, ctx.catalog, plan, sources, ctx.municipality_code, freshness_warning(ctx),
-                    freshness_table(ctx), verdicts.to_dict() if ctx.card["verdict"].notna().any() else None),
-        encoding="utf-8")
+        _index_html(
+            ctx.fiscal_year,
+            ctx.catalog,
+            plan,
+            sources,
+            ctx.municipality_code,
+            freshness_warning(ctx),
+            freshness_table(ctx),
+            verdicts.to_dict() if ctx.card["verdict"].notna().any() else None,
+        ),
+        encoding="utf-8",
+    )
     manifest = {
-        "fiscal_year": ctx.fiscal_year, "municipality_code": ctx.municipality_code, "jobs": jobs, "kernel": kernel,
+        "fiscal_year": ctx.fiscal_year,
+        "municipality_code": ctx.municipality_code,
+        "jobs": jobs,
+        "kernel": kernel,
         "parameters": {j.output_name: j.parameters for j in plan},
-        "notebooks": [{"output": j.output_name, "source": str(j.notebook), "status": j.status,
-                       "seconds": round(j.seconds, 2)} for j in plan],
+        "notebooks": [
+            {
+                "output": j.output_name,
+                "source": str(j.notebook),
+                "status": j.status,
+                "seconds": round(j.seconds, 2),
+            }
+            for j in plan
+        ],
         "inputs": _inputs(catalog_file, data, nb_dir, default_files(data / "actuals")),
-        "data_sources": sources, "packages": _versions(),
+        "data_sources": sources,
+        "packages": _versions(),
         "total_seconds": round(time.perf_counter() - started, 2),
     }
-    (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
-                                           encoding="utf-8")
+    (staging / "manifest.json").write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )

@@ -28,8 +28,10 @@ FULL_YEARS = range(2020, 2025)
 
 def _empty_notebook(path: Path) -> None:
     nb = nbformat.v4.new_notebook()
-    nb.metadata = {"kernelspec": {"name": KERNEL, "display_name": KERNEL, "language": "python"},
-                   "language_info": {"name": "python"}}
+    nb.metadata = {
+        "kernelspec": {"name": KERNEL, "display_name": KERNEL, "language": "python"},
+        "language_info": {"name": "python"},
+    }
     cell = nbformat.v4.new_code_cell("fiscal_year = 2021")
     cell.metadata["tags"] = ["parameters"]
     nb.cells = [cell]
@@ -45,9 +47,18 @@ def floor_seconds(count: int, jobs: int) -> float:
         _empty_notebook(src)
         start = time.perf_counter()
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            list(pool.map(lambda i: pm.execute_notebook(str(src), str(Path(tmp) / f"out{i}.ipynb"),
-                                                       parameters={"fiscal_year": 2021}, kernel_name=kernel,
-                                                       progress_bar=False), range(count)))
+            list(
+                pool.map(
+                    lambda i: pm.execute_notebook(
+                        str(src),
+                        str(Path(tmp) / f"out{i}.ipynb"),
+                        parameters={"fiscal_year": 2021},
+                        kernel_name=kernel,
+                        progress_bar=False,
+                    ),
+                    range(count),
+                )
+            )
         return time.perf_counter() - start
 
 
@@ -115,7 +126,9 @@ def _timed_report(fiscal_year: int, jobs: int, data_dir: Path | None, out: Path)
 
 
 def run_report_bench(full: bool = False, jobs: int = 2, fiscal_year: int = 2024) -> str:
-    lines = [f"kpi bench report{' --full' if full else ''} — one run on this machine (figures, not pass/fail)"]
+    lines = [
+        f"kpi bench report{' --full' if full else ''} — one run on this machine (figures, not pass/fail)"
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         data = None
@@ -126,9 +139,13 @@ def run_report_bench(full: bool = False, jobs: int = 2, fiscal_year: int = 2024)
             shutil.copy(DATA_DIR / "forecast.yaml", data / "forecast.yaml")
             (data / "actuals").mkdir()
             n = write_full_workbook(load_catalog(), data / "actuals" / "entry.xlsx")
-            lines.append(f"entry workbook: {n} values generated for the KPIs without a public series")
+            lines.append(
+                f"entry workbook: {n} values generated for the KPIs without a public series"
+            )
         cold = _timed_report(fiscal_year, jobs, data, tmp / "cold" / f"FY{fiscal_year}")
-        warm = _timed_report(fiscal_year, jobs, data, tmp / "cold" / f"FY{fiscal_year}")  # charts from the cache
+        warm = _timed_report(
+            fiscal_year, jobs, data, tmp / "cold" / f"FY{fiscal_year}"
+        )  # charts from the cache
         out = tmp / "cold" / f"FY{fiscal_year}"
         notebooks = len(list(out.glob("*.ipynb")))
         documents = len(list(out.glob("goal*.html")))
@@ -142,7 +159,9 @@ def run_report_bench(full: bool = False, jobs: int = 2, fiscal_year: int = 2024)
         f"  size of the report folder ............. {size / 1e6:6.1f} MB",
     ]
     if full:
-        lines.append(f"  goals: ≤ 25 s ({'met' if cold <= 25 else 'missed'}), ≤ 10 MB ({'met' if size <= 10e6 else 'missed'})")
+        lines.append(
+            f"  goals: ≤ 25 s ({'met' if cold <= 25 else 'missed'}), ≤ 10 MB ({'met' if size <= 10e6 else 'missed'})"
+        )
     else:
         lines.append(f"  goal: ≤ 1.5× the floor ({'met' if cold <= 1.5 * floor else 'missed'})")
     return "\n".join(lines)

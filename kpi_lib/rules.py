@@ -93,14 +93,21 @@ class RuleSettings:
         try:
             return GRADE_PRESETS[self.grades]
         except KeyError:
-            raise ValueError(f"unknown grade preset {self.grades!r}; expected one of {', '.join(GRADE_PRESETS)}") from None
+            raise ValueError(
+                f"unknown grade preset {self.grades!r}; expected one of {', '.join(GRADE_PRESETS)}"
+            ) from None
 
     def describe(self) -> dict:
-        return {"formula": self.formula, "grades": self.grades,
-                "grade_thresholds": {label: m for label, m in self.scale.steps},
-                "maintain_tolerance": {"relative": self.maintain_tolerance_relative,
-                                       "points": self.maintain_tolerance_points},
-                "progress_thresholds": {"substantial": self.substantial, "moderate": self.moderate}}
+        return {
+            "formula": self.formula,
+            "grades": self.grades,
+            "grade_thresholds": {label: m for label, m in self.scale.steps},
+            "maintain_tolerance": {
+                "relative": self.maintain_tolerance_relative,
+                "points": self.maintain_tolerance_points,
+            },
+            "progress_thresholds": {"substantial": self.substantial, "moderate": self.moderate},
+        }
 
 
 @dataclass
@@ -132,7 +139,9 @@ class Evaluation:
     verdict: str | None = None  # when final: 達成 / 未達成 / 未確定
     settings: dict = field(default_factory=dict)
     outlook: object | None = None  # kpi_lib.outlook.Outlook, attached by the scorecard
-    hindsight: object | None = None  # kpi_lib.outlook.Hindsight: the mid-period outlook against the outcome
+    hindsight: object | None = (
+        None  # kpi_lib.outlook.Hindsight: the mid-period outlook against the outcome
+    )
 
 
 def _round(x: float | None, digits: int = 10) -> float | None:
@@ -165,7 +174,9 @@ def _good_comparator(kpi: Kpi) -> str:
 VERDICTS = ("達成", "未達成", "未確定")
 
 
-def evaluate(kpi: Kpi, obs: pd.DataFrame, as_of: int, settings: RuleSettings | None = None) -> Evaluation:
+def evaluate(
+    kpi: Kpi, obs: pd.DataFrame, as_of: int, settings: RuleSettings | None = None
+) -> Evaluation:
     """Judge one KPI as of fiscal year `as_of` from its observations (columns year, value).
 
     From the target year on the judgement is final (`verdict`): the target year's own
@@ -177,16 +188,25 @@ def evaluate(kpi: Kpi, obs: pd.DataFrame, as_of: int, settings: RuleSettings | N
     final = as_of >= t.year
     # A final verdict reads nothing after the target year.
     hist = _history(obs, min(as_of, t.year) if final else as_of)
-    ev = Evaluation(kpi_id=kpi.kpi_id, as_of=as_of, rule=t.kind, target_year=t.year,
-                    n_points=len(hist), settings=settings.describe(), final=final,
-                    history=[(int(y), float(v)) for y, v in zip(hist["year"], hist["value"], strict=True)])
+    ev = Evaluation(
+        kpi_id=kpi.kpi_id,
+        as_of=as_of,
+        rule=t.kind,
+        target_year=t.year,
+        n_points=len(hist),
+        settings=settings.describe(),
+        final=final,
+        history=[(int(y), float(v)) for y, v in zip(hist["year"], hist["value"], strict=True)],
+    )
     ev = _judge(kpi, obs, hist, ev, settings)
     if final:
         _final_verdict(kpi, ev)
     return ev
 
 
-def _judge(kpi: Kpi, obs: pd.DataFrame, hist: pd.DataFrame, ev: Evaluation, settings: RuleSettings) -> Evaluation:
+def _judge(
+    kpi: Kpi, obs: pd.DataFrame, hist: pd.DataFrame, ev: Evaluation, settings: RuleSettings
+) -> Evaluation:
     t = kpi.target
     ev.baseline_year, ev.baseline_value, ev.baseline_source = _baseline(kpi, obs)
     ev.target_resolved = _round(kpi.resolve_target(ev.baseline_value))
@@ -217,13 +237,18 @@ def _final_verdict(kpi: Kpi, ev: Evaluation) -> None:
         why = "策定状況の実績がない"
     else:
         decided = ev.met is not None and ev.latest_year == t.year
-        why = (f"目標年度（{t.year}年度）の実績がない（最新の実績は{ev.latest_year}年度）"
-               if ev.latest_year is not None else "実績がない")
+        why = (
+            f"目標年度（{t.year}年度）の実績がない（最新の実績は{ev.latest_year}年度）"
+            if ev.latest_year is not None
+            else "実績がない"
+        )
     if not decided:
         ev.verdict, ev.met, ev.grade, ev.pace = "未確定", None, NO_GRADE, None
         ev.notes.insert(0, f"{why}ため最終評価は未確定")
         if ev.calculation:  # the figures so far, without the grade they would earn mid-period
-            ev.calculation = f"最終評価は未確定。参考（最新の実績による）: {ev.calculation.rsplit(' → ', 1)[0]}"
+            ev.calculation = (
+                f"最終評価は未確定。参考（最新の実績による）: {ev.calculation.rsplit(' → ', 1)[0]}"
+            )
         return
     ev.verdict = "達成" if ev.met else "未達成"
     ev.calculation = f"最終評価（{t.year}年度）: {ev.verdict}。" + ev.calculation
@@ -244,7 +269,11 @@ def _baseline(kpi: Kpi, obs: pd.DataFrame) -> tuple[int | None, float | None, st
         if row.empty:
             return b.year, None, None
         src = row["source"].iloc[0] if "source" in row else "public series"
-        return b.year, float(row["value"].iloc[0]), f"{src}（{b.year}年の公表値。戦略に基準値の記載なし）"
+        return (
+            b.year,
+            float(row["value"].iloc[0]),
+            f"{src}（{b.year}年の公表値。戦略に基準値の記載なし）",
+        )
     return b.year, (None if b.value is None else float(b.value)), "strategy"
 
 
@@ -257,6 +286,7 @@ def _first_met_year(kpi: Kpi, hist: pd.DataFrame, target: float) -> int | None:
 
 
 # ── level, increase_pct, decrease_pct with a direction ──────────────────────────
+
 
 def _level(kpi: Kpi, hist: pd.DataFrame, ev: Evaluation, s: RuleSettings) -> Evaluation:
     scale = s.scale
@@ -288,13 +318,17 @@ def _level(kpi: Kpi, hist: pd.DataFrame, ev: Evaluation, s: RuleSettings) -> Eva
     if s.formula == "progress":
         ev.achievement_rate = _round((L - B) / (T - B))
         ev.pace = _round((L - B) / (ev.expected_value - B)) if f > 0 else None
-        calc = (f"達成率 = (実績 − 基準値) ÷ (目標値 − 基準値) = ({_fmt(L)} − {_fmt(B)}) ÷ ({_fmt(T)} − {_fmt(B)})"
-                f" = {_fmt(ev.achievement_rate)}; {line}; 進捗 = (実績 − 基準値) ÷ (目安値 − 基準値) = {_fmt(ev.pace)}")
+        calc = (
+            f"達成率 = (実績 − 基準値) ÷ (目標値 − 基準値) = ({_fmt(L)} − {_fmt(B)}) ÷ ({_fmt(T)} − {_fmt(B)})"
+            f" = {_fmt(ev.achievement_rate)}; {line}; 進捗 = (実績 − 基準値) ÷ (目安値 − 基準値) = {_fmt(ev.pace)}"
+        )
     else:
         ev.achievement_rate = _ratio(L, T, sign)
         ev.pace = _ratio(L, ev.expected_value, sign) if f > 0 else None
-        calc = (f"達成率 = {'実績 ÷ 目標値' if sign > 0 else '目標値 ÷ 実績'} = {_fmt(ev.achievement_rate)}; {line};"
-                f" 進捗 = {'実績 ÷ 目安値' if sign > 0 else '目安値 ÷ 実績'} = {_fmt(ev.pace)}")
+        calc = (
+            f"達成率 = {'実績 ÷ 目標値' if sign > 0 else '目標値 ÷ 実績'} = {_fmt(ev.achievement_rate)}; {line};"
+            f" 進捗 = {'実績 ÷ 目安値' if sign > 0 else '目安値 ÷ 実績'} = {_fmt(ev.pace)}"
+        )
     if f == 0:
         ev.notes.append("基準年度より後の実績がないため進捗を評価できない")
     worse = sign * (L - B) < 0
@@ -313,6 +347,7 @@ def _ratio(actual: float, target: float, sign: int) -> float | None:
 
 
 # ── Open SDG growth-rate progress status ──────────────────────────────────────
+
 
 def _growth_status(kpi: Kpi, ev: Evaluation, base: float, base_year: int, s: RuleSettings) -> str:
     """Statistics Canada's method for Open SDG: observed ÷ required growth.
@@ -365,6 +400,7 @@ def _status_from_first(kpi: Kpi, hist: pd.DataFrame, ev: Evaluation, s: RuleSett
 
 # ── maintain: a level to hold ─────────────────────────────────────────────────
 
+
 def maintain_tolerance(kpi: Kpi, level: float, s: RuleSettings) -> float:
     if kpi.unit == "%":
         return s.maintain_tolerance_points
@@ -380,7 +416,11 @@ def _maintain(kpi: Kpi, ev: Evaluation, s: RuleSettings) -> Evaluation:
         ev.notes.append("実績なし" if ev.latest_value is None else "維持する水準が不明")
         return ev
     L = ev.latest_value
-    if ev.baseline_year is not None and ev.latest_year <= ev.baseline_year and kpi.baseline.value is not None:
+    if (
+        ev.baseline_year is not None
+        and ev.latest_year <= ev.baseline_year
+        and kpi.baseline.value is not None
+    ):
         # Holding a level is judged on later years; the baseline itself proves nothing.
         ev.notes.append("基準年度より後の実績がないため評価できない")
         return ev
@@ -397,13 +437,15 @@ def _maintain(kpi: Kpi, ev: Evaluation, s: RuleSettings) -> Evaluation:
     else:
         ev.grade = scale.worst
     band = f"{_fmt(R)} 以上" if floor else f"{_fmt(R)} ± {_fmt(tol)}"
-    ev.calculation = (f"維持: 実績 {_fmt(L)} は維持水準 {band} の"
-                      f"{'範囲内' if ev.met else '範囲外'} → {ev.grade}")
+    ev.calculation = (
+        f"維持: 実績 {_fmt(L)} は維持水準 {band} の{'範囲内' if ev.met else '範囲外'} → {ev.grade}"
+    )
     ev.progress_status = "target_achieved" if ev.met else "deterioration"
     return ev
 
 
 # ── cumulative: a total over the window ───────────────────────────────────────
+
 
 def _cumulative(kpi: Kpi, hist: pd.DataFrame, ev: Evaluation, s: RuleSettings) -> Evaluation:
     scale = s.scale
@@ -428,9 +470,11 @@ def _cumulative(kpi: Kpi, hist: pd.DataFrame, ev: Evaluation, s: RuleSettings) -
     ev.pace = _round(running / ev.expected_value)
     ev.met = running >= total
     ev.grade = scale.grade(ev.pace)
-    ev.calculation = (f"累計 {w.start}〜{y}年度 = {_fmt(running)}; 達成率 = 累計 ÷ 目標累計 = {_fmt(running)} ÷ {_fmt(total)}"
-                      f" = {_fmt(ev.achievement_rate)}; 目安値 = {_fmt(total)} × {elapsed}/{w.years} = {_fmt(ev.expected_value)};"
-                      f" 進捗 = 累計 ÷ 目安値 = {_fmt(ev.pace)} → {ev.grade}")
+    ev.calculation = (
+        f"累計 {w.start}〜{y}年度 = {_fmt(running)}; 達成率 = 累計 ÷ 目標累計 = {_fmt(running)} ÷ {_fmt(total)}"
+        f" = {_fmt(ev.achievement_rate)}; 目安値 = {_fmt(total)} × {elapsed}/{w.years} = {_fmt(ev.expected_value)};"
+        f" 進捗 = 累計 ÷ 目安値 = {_fmt(ev.pace)} → {ev.grade}"
+    )
     if ev.met:
         ev.progress_status = "target_achieved"
     else:
@@ -440,6 +484,7 @@ def _cumulative(kpi: Kpi, hist: pd.DataFrame, ev: Evaluation, s: RuleSettings) -
 
 
 # ── milestones and benchmarks: met or not ─────────────────────────────────────
+
 
 def _milestone(kpi: Kpi, hist: pd.DataFrame, ev: Evaluation, s: RuleSettings) -> Evaluation:
     """Observations are 1 (adopted in that year) or 0 (not yet)."""
@@ -453,7 +498,9 @@ def _milestone(kpi: Kpi, hist: pd.DataFrame, ev: Evaluation, s: RuleSettings) ->
     if ev.met:
         ev.first_met_year = int(done["year"].iloc[0])
         ev.grade, ev.progress_status = scale.best, "target_achieved"
-        ev.calculation = f"{ev.first_met_year}年度に策定済み（期限 {kpi.target.year}年度）→ {ev.grade}"
+        ev.calculation = (
+            f"{ev.first_met_year}年度に策定済み（期限 {kpi.target.year}年度）→ {ev.grade}"
+        )
     elif ev.as_of < kpi.target.year:
         ev.grade = scale.in_progress
         ev.calculation = f"未策定（期限 {kpi.target.year}年度まで）→ {ev.grade}"
@@ -474,5 +521,7 @@ def _benchmark(kpi: Kpi, ev: Evaluation, s: RuleSettings) -> Evaluation:
     ev.met = compare(ev.latest_value, cmp, 0.0)
     ev.grade = scale.best if ev.met else scale.worst
     ev.progress_status = "target_achieved" if ev.met else "unable_to_assess"
-    ev.calculation = f"全国平均との差 {_fmt(ev.latest_value)} ポイント（{cmp} 0 で達成）→ {ev.grade}"
+    ev.calculation = (
+        f"全国平均との差 {_fmt(ev.latest_value)} ポイント（{cmp} 0 で達成）→ {ev.grade}"
+    )
     return ev

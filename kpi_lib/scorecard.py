@@ -16,36 +16,117 @@ from .paths import DATA_DIR
 from .rules import PROGRESS_STATUSES, RuleSettings, evaluate
 
 SCORECARD_COLUMNS = [
-    "kpi_id", "goal", "measure", "name_ja", "unit", "direction", "target_kind",
-    "baseline_year", "baseline_value", "target_year", "target_resolved", "target_placeholder",
-    "latest_year", "latest_value", "latest_relation", "cumulative_value", "expected_value",
-    "achievement_rate", "pace", "grade", "progress_status", "met", "verdict", "first_met_year", "n_points",
-    "forecast_value", "forecast_lower", "forecast_upper", "p_meet", "forecast_method", "evidence",
-    "year_basis", "source", "provenance", "rate_based", "calculation", "notes", "inputs",
+    "kpi_id",
+    "goal",
+    "measure",
+    "name_ja",
+    "unit",
+    "direction",
+    "target_kind",
+    "baseline_year",
+    "baseline_value",
+    "target_year",
+    "target_resolved",
+    "target_placeholder",
+    "latest_year",
+    "latest_value",
+    "latest_relation",
+    "cumulative_value",
+    "expected_value",
+    "achievement_rate",
+    "pace",
+    "grade",
+    "progress_status",
+    "met",
+    "verdict",
+    "first_met_year",
+    "n_points",
+    "forecast_value",
+    "forecast_lower",
+    "forecast_upper",
+    "p_meet",
+    "forecast_method",
+    "evidence",
+    "year_basis",
+    "source",
+    "provenance",
+    "rate_based",
+    "calculation",
+    "notes",
+    "inputs",
 ]
 
 # Japanese headers for people (xlsx, notebooks).
 HEADERS_JA = {
-    "kpi_id": "KPI ID", "goal": "基本目標", "measure": "施策", "name_ja": "指標", "unit": "単位",
-    "direction": "方向", "target_kind": "目標の種類", "baseline_year": "基準年度", "baseline_value": "基準値",
-    "target_year": "目標年度", "target_resolved": "目標値", "target_placeholder": "仮の目標", "latest_year": "実績年度", "latest_value": "実績値", "latest_relation": "実績値の統計",
-    "cumulative_value": "累計", "expected_value": "目安値", "achievement_rate": "達成率", "pace": "進捗（目安値比）",
-    "grade": "評価", "progress_status": "進捗状況", "met": "目標達成", "verdict": "最終評価",
-    "first_met_year": "初めて目標に達した年度", "n_points": "データ数",
-    "forecast_value": "見通し（目標年度）", "forecast_lower": "見通し下限", "forecast_upper": "見通し上限",
-    "p_meet": "達成確率", "forecast_method": "予測手法", "evidence": "根拠の強さ", "year_basis": "年の区分", "source": "出典", "provenance": "データの種類", "rate_based": "率による評価",
-    "calculation": "算定", "notes": "注記", "inputs": "算定の入力",
+    "kpi_id": "KPI ID",
+    "goal": "基本目標",
+    "measure": "施策",
+    "name_ja": "指標",
+    "unit": "単位",
+    "direction": "方向",
+    "target_kind": "目標の種類",
+    "baseline_year": "基準年度",
+    "baseline_value": "基準値",
+    "target_year": "目標年度",
+    "target_resolved": "目標値",
+    "target_placeholder": "仮の目標",
+    "latest_year": "実績年度",
+    "latest_value": "実績値",
+    "latest_relation": "実績値の統計",
+    "cumulative_value": "累計",
+    "expected_value": "目安値",
+    "achievement_rate": "達成率",
+    "pace": "進捗（目安値比）",
+    "grade": "評価",
+    "progress_status": "進捗状況",
+    "met": "目標達成",
+    "verdict": "最終評価",
+    "first_met_year": "初めて目標に達した年度",
+    "n_points": "データ数",
+    "forecast_value": "見通し（目標年度）",
+    "forecast_lower": "見通し下限",
+    "forecast_upper": "見通し上限",
+    "p_meet": "達成確率",
+    "forecast_method": "予測手法",
+    "evidence": "根拠の強さ",
+    "year_basis": "年の区分",
+    "source": "出典",
+    "provenance": "データの種類",
+    "rate_based": "率による評価",
+    "calculation": "算定",
+    "notes": "注記",
+    "inputs": "算定の入力",
 }
-DIRECTIONS_JA = {"increase": "増加が望ましい", "decrease": "減少が望ましい", "maintain": "水準を維持"}
-KINDS_JA = {"level": "目標値", "increase_pct": "基準値からの増加率", "decrease_pct": "基準値からの削減率",
-            "maintain": "基準値を維持", "cumulative": "期間の累計", "benchmark": "全国平均との比較",
-            "milestone": "計画策定"}
-OBS_HEADERS_JA = {"year": "年", "year_basis": "年の区分", "value": "値", "unit": "単位", "provenance": "種類",
-                  "source": "出典"}
+DIRECTIONS_JA = {
+    "increase": "増加が望ましい",
+    "decrease": "減少が望ましい",
+    "maintain": "水準を維持",
+}
+KINDS_JA = {
+    "level": "目標値",
+    "increase_pct": "基準値からの増加率",
+    "decrease_pct": "基準値からの削減率",
+    "maintain": "基準値を維持",
+    "cumulative": "期間の累計",
+    "benchmark": "全国平均との比較",
+    "milestone": "計画策定",
+}
+OBS_HEADERS_JA = {
+    "year": "年",
+    "year_basis": "年の区分",
+    "value": "値",
+    "unit": "単位",
+    "provenance": "種類",
+    "source": "出典",
+}
 
 
-def load_observations(catalog: Catalog, data_dir: str | Path = DATA_DIR, municipality_code: str | None = None,
-                      actuals: list[str | Path] | None = None) -> pd.DataFrame:
+def load_observations(
+    catalog: Catalog,
+    data_dir: str | Path = DATA_DIR,
+    municipality_code: str | None = None,
+    actuals: list[str | Path] | None = None,
+) -> pd.DataFrame:
     """Public series, analysts' actuals and the strategy's baselines in one tidy table.
 
     Analysts' files are those given, or else every file in DATA_DIR/actuals. The
@@ -54,7 +135,11 @@ def load_observations(catalog: Catalog, data_dir: str | Path = DATA_DIR, municip
     municipality_code = municipality_code or catalog.strategy.municipality_code
     frames = [public_observations(catalog, data_dir, municipality_code)]
     if municipality_code == catalog.strategy.municipality_code:
-        files = actuals if actuals is not None else actuals_mod.default_files(Path(data_dir) / "actuals")
+        files = (
+            actuals
+            if actuals is not None
+            else actuals_mod.default_files(Path(data_dir) / "actuals")
+        )
         frames += [actuals_mod.read_actuals(f, catalog) for f in files]
         frames.append(strategy_baselines(catalog))
     frames = [f for f in frames if not f.empty]
@@ -63,10 +148,17 @@ def load_observations(catalog: Catalog, data_dir: str | Path = DATA_DIR, municip
     return pd.concat(frames, ignore_index=True)
 
 
-def build_scorecard(catalog: Catalog, observations: pd.DataFrame, as_of: int,
-                    settings: RuleSettings | None = None, *, forecast: bool = True,
-                    data_dir: str | Path = DATA_DIR, municipality_code: str | None = None,
-                    forecast_config: ForecastConfig | None = None) -> tuple[pd.DataFrame, dict]:
+def build_scorecard(
+    catalog: Catalog,
+    observations: pd.DataFrame,
+    as_of: int,
+    settings: RuleSettings | None = None,
+    *,
+    forecast: bool = True,
+    data_dir: str | Path = DATA_DIR,
+    municipality_code: str | None = None,
+    forecast_config: ForecastConfig | None = None,
+) -> tuple[pd.DataFrame, dict]:
     """One row per KPI, and per kpi_id the evaluation (with history and inputs) and outlook."""
     settings = settings or RuleSettings()
     municipality_code = municipality_code or catalog.strategy.municipality_code
@@ -78,39 +170,84 @@ def build_scorecard(catalog: Catalog, observations: pd.DataFrame, as_of: int,
         ev = evaluate(kpi, obs, as_of, settings)
         # Once the target year is reached the verdict is final: no forecast, but a look
         # back at what the outlook said mid-period (public series only).
-        ol = outlook(kpi, obs, as_of, data_dir=Path(data_dir), municipality_code=municipality_code,
-                     config=forecast_config, settings=settings, target_resolved=ev.target_resolved) \
-            if forecast and not ev.final else None
+        ol = (
+            outlook(
+                kpi,
+                obs,
+                as_of,
+                data_dir=Path(data_dir),
+                municipality_code=municipality_code,
+                config=forecast_config,
+                settings=settings,
+                target_resolved=ev.target_resolved,
+            )
+            if forecast and not ev.final
+            else None
+        )
         evaluations[kpi.kpi_id] = ev
         ev.outlook = ol
         if forecast and ev.final and kpi.public_series:
-            ev.hindsight = hindsight(kpi, obs, ev, data_dir=Path(data_dir), municipality_code=municipality_code,
-                                     config=forecast_config, settings=settings)
+            ev.hindsight = hindsight(
+                kpi,
+                obs,
+                ev,
+                data_dir=Path(data_dir),
+                municipality_code=municipality_code,
+                config=forecast_config,
+                settings=settings,
+            )
         used = obs[obs["year"] <= as_of] if not obs.empty else obs
-        rows.append({
-            "kpi_id": kpi.kpi_id, "goal": kpi.goal, "measure": kpi.measure_code, "name_ja": kpi.label,
-            "unit": kpi.unit, "direction": kpi.direction, "target_kind": kpi.target.kind,
-            "baseline_year": ev.baseline_year, "baseline_value": ev.baseline_value,
-            "target_year": ev.target_year, "target_resolved": ev.target_resolved,
-            "target_placeholder": kpi.target.placeholder,
-            "latest_year": ev.latest_year, "latest_value": ev.latest_value,
-            "latest_relation": _relation_of(used, ev.latest_year),
-            "cumulative_value": ev.cumulative_value, "expected_value": ev.expected_value,
-            "achievement_rate": ev.achievement_rate, "pace": ev.pace, "grade": ev.grade,
-            "progress_status": ev.progress_status, "met": ev.met, "verdict": ev.verdict,
-            "first_met_year": ev.first_met_year, "n_points": ev.n_points,
-            "forecast_value": ol.forecast_value if ol else None,
-            "forecast_lower": ol.forecast_lower if ol else None,
-            "forecast_upper": ol.forecast_upper if ol else None,
-            "p_meet": ol.p_meet if ol else None, "forecast_method": ol.method if ol else None,
-            "evidence": ol.evidence if ol else None,
-            "year_basis": _joined(used, "year_basis"), "source": _joined(used, "source"),
-            "provenance": _joined(used, "provenance"), "rate_based": ev.rate_based,
-            "calculation": ev.calculation, "notes": " / ".join(ev.notes),
-            "inputs": json.dumps({"rule": ev.rule, "baseline": [ev.baseline_year, ev.baseline_value],
-                                  "baseline_source": ev.baseline_source, "values_used": ev.history,
-                                  "settings": ev.settings}, ensure_ascii=False),
-        })
+        rows.append(
+            {
+                "kpi_id": kpi.kpi_id,
+                "goal": kpi.goal,
+                "measure": kpi.measure_code,
+                "name_ja": kpi.label,
+                "unit": kpi.unit,
+                "direction": kpi.direction,
+                "target_kind": kpi.target.kind,
+                "baseline_year": ev.baseline_year,
+                "baseline_value": ev.baseline_value,
+                "target_year": ev.target_year,
+                "target_resolved": ev.target_resolved,
+                "target_placeholder": kpi.target.placeholder,
+                "latest_year": ev.latest_year,
+                "latest_value": ev.latest_value,
+                "latest_relation": _relation_of(used, ev.latest_year),
+                "cumulative_value": ev.cumulative_value,
+                "expected_value": ev.expected_value,
+                "achievement_rate": ev.achievement_rate,
+                "pace": ev.pace,
+                "grade": ev.grade,
+                "progress_status": ev.progress_status,
+                "met": ev.met,
+                "verdict": ev.verdict,
+                "first_met_year": ev.first_met_year,
+                "n_points": ev.n_points,
+                "forecast_value": ol.forecast_value if ol else None,
+                "forecast_lower": ol.forecast_lower if ol else None,
+                "forecast_upper": ol.forecast_upper if ol else None,
+                "p_meet": ol.p_meet if ol else None,
+                "forecast_method": ol.method if ol else None,
+                "evidence": ol.evidence if ol else None,
+                "year_basis": _joined(used, "year_basis"),
+                "source": _joined(used, "source"),
+                "provenance": _joined(used, "provenance"),
+                "rate_based": ev.rate_based,
+                "calculation": ev.calculation,
+                "notes": " / ".join(ev.notes),
+                "inputs": json.dumps(
+                    {
+                        "rule": ev.rule,
+                        "baseline": [ev.baseline_year, ev.baseline_value],
+                        "baseline_source": ev.baseline_source,
+                        "values_used": ev.history,
+                        "settings": ev.settings,
+                    },
+                    ensure_ascii=False,
+                ),
+            }
+        )
     return pd.DataFrame(rows, columns=SCORECARD_COLUMNS), evaluations
 
 
@@ -137,8 +274,15 @@ def grade_counts(card: pd.DataFrame, labels: list[str], column: str = "grade") -
     return counts.rename_axis(index="基本目標", columns=HEADERS_JA[column])
 
 
-def write_scorecard_xlsx(card: pd.DataFrame, path: str | Path, *, as_of: int, catalog: Catalog,
-                         settings: RuleSettings | None = None, freshness: pd.DataFrame | None = None) -> None:
+def write_scorecard_xlsx(
+    card: pd.DataFrame,
+    path: str | Path,
+    *,
+    as_of: int,
+    catalog: Catalog,
+    settings: RuleSettings | None = None,
+    freshness: pd.DataFrame | None = None,
+) -> None:
     """A workbook for people: Japanese headers, grouped by basic goal, rates as percentages;
     `freshness` (observations.freshness_for_readers) becomes a second sheet."""
     from openpyxl import Workbook
@@ -146,21 +290,58 @@ def write_scorecard_xlsx(card: pd.DataFrame, path: str | Path, *, as_of: int, ca
     from openpyxl.utils import get_column_letter
 
     settings = settings or RuleSettings()
-    columns = ["kpi_id", "measure", "name_ja", "unit", "baseline_year", "baseline_value", "target_year",
-               "target_resolved", "latest_year", "latest_value", "cumulative_value", "expected_value",
-               "achievement_rate", "pace", "grade", "verdict", "progress_status", "forecast_value", "forecast_lower",
-               "forecast_upper", "p_meet", "evidence", "n_points", "source", "calculation", "notes"]
+    columns = [
+        "kpi_id",
+        "measure",
+        "name_ja",
+        "unit",
+        "baseline_year",
+        "baseline_value",
+        "target_year",
+        "target_resolved",
+        "latest_year",
+        "latest_value",
+        "cumulative_value",
+        "expected_value",
+        "achievement_rate",
+        "pace",
+        "grade",
+        "verdict",
+        "progress_status",
+        "forecast_value",
+        "forecast_lower",
+        "forecast_upper",
+        "p_meet",
+        "evidence",
+        "n_points",
+        "source",
+        "calculation",
+        "notes",
+    ]
     rates = {"achievement_rate", "pace", "p_meet"}
-    values = {"baseline_value", "target_resolved", "latest_value", "cumulative_value", "expected_value",
-              "forecast_value", "forecast_lower", "forecast_upper"}
+    values = {
+        "baseline_value",
+        "target_resolved",
+        "latest_value",
+        "cumulative_value",
+        "expected_value",
+        "forecast_value",
+        "forecast_lower",
+        "forecast_upper",
+    }
     wb = Workbook()
     ws = wb.active
     ws.title = "スコアカード"
     ws.append([f"{catalog.strategy.title_ja} 効果検証スコアカード（{as_of}年度時点）"])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append([f"達成率の算定: {'(実績−基準値)÷(目標値−基準値)' if settings.formula == 'progress' else '実績÷目標値'}"
-               f"／評価: {settings.grades}（" + "、".join(f"{k} ≥ {v:.0%}" for k, v in settings.scale.steps)
-               + f"、それ未満または基準値より悪化は {settings.scale.worst}、実績なしは −）"])
+    ws.append(
+        [
+            f"達成率の算定: {'(実績−基準値)÷(目標値−基準値)' if settings.formula == 'progress' else '実績÷目標値'}"
+            f"／評価: {settings.grades}（"
+            + "、".join(f"{k} ≥ {v:.0%}" for k, v in settings.scale.steps)
+            + f"、それ未満または基準値より悪化は {settings.scale.worst}、実績なしは −）"
+        ]
+    )
     ws.append([HEADERS_JA[c] for c in columns])
     header_row = ws.max_row
     for cell in ws[header_row]:
@@ -182,8 +363,16 @@ def write_scorecard_xlsx(card: pd.DataFrame, path: str | Path, *, as_of: int, ca
                     ws.cell(r, j).number_format = "0.0%"
                 elif c in values:
                     ws.cell(r, j).number_format = "#,##0.##"
-    widths = {"kpi_id": 9, "measure": 6, "name_ja": 34, "unit": 7, "source": 40, "calculation": 60, "notes": 30,
-              "progress_status": 12}
+    widths = {
+        "kpi_id": 9,
+        "measure": 6,
+        "name_ja": 34,
+        "unit": 7,
+        "source": 40,
+        "calculation": 60,
+        "notes": 30,
+        "progress_status": 12,
+    }
     for j, c in enumerate(columns, start=1):
         ws.column_dimensions[get_column_letter(j)].width = widths.get(c, 11)
     ws.freeze_panes = f"D{header_row + 1}"

@@ -43,36 +43,130 @@ class StarterKpi:
 
 
 STARTER_KPIS = (
-    StarterKpi("G2-0", 2, True, "社会移動数（転入者数－転出者数）", "Net migration", "人", (
-        {"dataset": "jumin", "measure": "社会増減数", "year_basis": "calendar", "relation": "same",
-         "note_ja": "住民基本台帳の社会増減数（暦年）。「その他」の記載・消除を含む。"},
-        {"dataset": "ssds", "measure": "転入超過数（日本人移動者）", "year_basis": "calendar", "relation": "related",
-         "note_ja": "社会・人口統計体系の転入者数−転出者数（暦年、日本人の市区町村間移動のみ）。住民基本台帳の値がない年に用いる。"},
-    )),
-    StarterKpi("G2-1", 2, False, "観光入込客数", "Tourist entries", "人", (
-        {"dataset": "tourism", "measure": "入込総数", "year_basis": "fiscal", "relation": "same",
-         "note_ja": "北海道観光入込客数調査（年度、千人単位で公表）。"},
-    ), breaks="新型コロナウイルス感染症の影響で観光入込が大きく落ち込んだ年度（トレンドではない）"),
-    StarterKpi("G2-2", 2, False, "ふるさと納税の寄附件数", "Furusato-nozei donations", "件", (
-        {"dataset": "furusato", "measure": "受入件数", "year_basis": "fiscal", "relation": "same",
-         "note_ja": "総務省「ふるさと納税に関する現況調査」の受入件数（年度）。"},
-    )),
-    StarterKpi("G3-0", 3, True, "婚姻件数", "Marriages", "件", (
-        {"dataset": "ssds", "measure": "婚姻件数", "year_basis": "calendar", "relation": "same",
-         "note_ja": "人口動態統計の婚姻件数（夫婦の住所地による暦年の集計、社会・人口統計体系）。"},
-    )),
-    StarterKpi("G3-1", 3, False, "出生件数", "Births", "件", (
-        {"dataset": "jumin", "measure": "出生者数", "year_basis": "calendar", "relation": "same",
-         "note_ja": "住民基本台帳の出生者数（暦年）。"},
-        {"dataset": "ssds", "measure": "出生数", "year_basis": "calendar", "relation": "related",
-         "note_ja": "社会・人口統計体系の出生数（人口動態統計、住所地による暦年の集計）。住民基本台帳の値がない年に用いる。"},
-    )),
-    StarterKpi("G4-0", 4, True, "人口（住民基本台帳）", "Population (resident register)", "人", (
-        {"dataset": "jumin", "measure": "人口", "year_basis": "calendar", "relation": "same",
-         "note_ja": "住民基本台帳人口（翌年1月1日現在の値をその暦年の値とする）。"},
-        {"dataset": "ssds", "measure": "住民基本台帳人口", "year_basis": "calendar", "relation": "same",
-         "note_ja": "社会・人口統計体系の住民基本台帳人口（同じ値。住民基本台帳の表がない年に用いる）。"},
-    )),
+    StarterKpi(
+        "G2-0",
+        2,
+        True,
+        "社会移動数（転入者数－転出者数）",
+        "Net migration",
+        "人",
+        (
+            {
+                "dataset": "jumin",
+                "measure": "社会増減数",
+                "year_basis": "calendar",
+                "relation": "same",
+                "note_ja": "住民基本台帳の社会増減数（暦年）。「その他」の記載・消除を含む。",
+            },
+            {
+                "dataset": "ssds",
+                "measure": "転入超過数（日本人移動者）",
+                "year_basis": "calendar",
+                "relation": "related",
+                "note_ja": "社会・人口統計体系の転入者数−転出者数（暦年、日本人の市区町村間移動のみ）。住民基本台帳の値がない年に用いる。",
+            },
+        ),
+    ),
+    StarterKpi(
+        "G2-1",
+        2,
+        False,
+        "観光入込客数",
+        "Tourist entries",
+        "人",
+        (
+            {
+                "dataset": "tourism",
+                "measure": "入込総数",
+                "year_basis": "fiscal",
+                "relation": "same",
+                "note_ja": "北海道観光入込客数調査（年度、千人単位で公表）。",
+            },
+        ),
+        breaks="新型コロナウイルス感染症の影響で観光入込が大きく落ち込んだ年度（トレンドではない）",
+    ),
+    StarterKpi(
+        "G2-2",
+        2,
+        False,
+        "ふるさと納税の寄附件数",
+        "Furusato-nozei donations",
+        "件",
+        (
+            {
+                "dataset": "furusato",
+                "measure": "受入件数",
+                "year_basis": "fiscal",
+                "relation": "same",
+                "note_ja": "総務省「ふるさと納税に関する現況調査」の受入件数（年度）。",
+            },
+        ),
+    ),
+    StarterKpi(
+        "G3-0",
+        3,
+        True,
+        "婚姻件数",
+        "Marriages",
+        "件",
+        (
+            {
+                "dataset": "ssds",
+                "measure": "婚姻件数",
+                "year_basis": "calendar",
+                "relation": "same",
+                "note_ja": "人口動態統計の婚姻件数（夫婦の住所地による暦年の集計、社会・人口統計体系）。",
+            },
+        ),
+    ),
+    StarterKpi(
+        "G3-1",
+        3,
+        False,
+        "出生件数",
+        "Births",
+        "件",
+        (
+            {
+                "dataset": "jumin",
+                "measure": "出生者数",
+                "year_basis": "calendar",
+                "relation": "same",
+                "note_ja": "住民基本台帳の出生者数（暦年）。",
+            },
+            {
+                "dataset": "ssds",
+                "measure": "出生数",
+                "year_basis": "calendar",
+                "relation": "related",
+                "note_ja": "社会・人口統計体系の出生数（人口動態統計、住所地による暦年の集計）。住民基本台帳の値がない年に用いる。",
+            },
+        ),
+    ),
+    StarterKpi(
+        "G4-0",
+        4,
+        True,
+        "人口（住民基本台帳）",
+        "Population (resident register)",
+        "人",
+        (
+            {
+                "dataset": "jumin",
+                "measure": "人口",
+                "year_basis": "calendar",
+                "relation": "same",
+                "note_ja": "住民基本台帳人口（翌年1月1日現在の値をその暦年の値とする）。",
+            },
+            {
+                "dataset": "ssds",
+                "measure": "住民基本台帳人口",
+                "year_basis": "calendar",
+                "relation": "same",
+                "note_ja": "社会・人口統計体系の住民基本台帳人口（同じ値。住民基本台帳の表がない年に用いる）。",
+            },
+        ),
+    ),
 )
 
 
@@ -93,11 +187,24 @@ def _observed(kpi: StarterKpi, code: str, public_dir: str) -> pd.DataFrame:
     """The town's values of a starter KPI, one per year by the precedence rule."""
     from .catalog import Kpi
 
-    probe = Kpi.model_validate({
-        "kpi_id": kpi.kpi_id, "goal": kpi.goal, "measure": {"title_ja": "—"}, "name_ja": kpi.name_ja,
-        "name_en": kpi.name_en, "unit": kpi.unit, "direction": "maintain", "baseline": None,
-        "target": {"year": 2100, "kind": "milestone"}, "public_series": list(kpi.series)})
-    frames = [series_for(probe, spec, rank, public_dir, code) for rank, spec in enumerate(probe.public_series)]
+    probe = Kpi.model_validate(
+        {
+            "kpi_id": kpi.kpi_id,
+            "goal": kpi.goal,
+            "measure": {"title_ja": "—"},
+            "name_ja": kpi.name_ja,
+            "name_en": kpi.name_en,
+            "unit": kpi.unit,
+            "direction": "maintain",
+            "baseline": None,
+            "target": {"year": 2100, "kind": "milestone"},
+            "public_series": list(kpi.series),
+        }
+    )
+    frames = [
+        series_for(probe, spec, rank, public_dir, code)
+        for rank, spec in enumerate(probe.public_series)
+    ]
     frames = [f for f in frames if not f.empty]
     if not frames:
         return pd.DataFrame(columns=["year", "value", "source", "relation"])
@@ -109,11 +216,15 @@ def starter_catalog(code: str, start: int, end: int, data_dir: str | Path = DATA
     if not (len(code) == 6 and code.isdigit()):
         raise KpiError(f"--municipality {code!r}: expected a 6-digit 団体コード such as 012165")
     if not (1990 <= start <= end <= 2100 and end - start <= 10):
-        raise KpiError(f"--period {start}-{end}: expected a period such as 2025-2029 (at most 10 years)")
+        raise KpiError(
+            f"--period {start}-{end}: expected a period such as 2025-2029 (at most 10 years)"
+        )
     name = municipality_name(code, data_dir)
     if name is None:
-        raise KpiError(f"--municipality {code}: unknown 団体コード (the bundled data covers Hokkaido's "
-                       "municipalities, and every municipality for ふるさと納税)")
+        raise KpiError(
+            f"--municipality {code}: unknown 団体コード (the bundled data covers Hokkaido's "
+            "municipalities, and every municipality for ふるさと納税)"
+        )
     public_dir = str(Path(data_dir) / "public")
     prefecture = _prefecture(code, public_dir)
     blocks, goals = [], set()
@@ -124,10 +235,14 @@ def starter_catalog(code: str, start: int, end: int, data_dir: str | Path = DATA
             continue  # no official figure before the period: nothing to start from
         row = before.iloc[-1]
         goals.add(kpi.goal)
-        blocks.append(_kpi_block(kpi, int(row["year"]), float(row["value"]), str(row["source"]), end))
+        blocks.append(
+            _kpi_block(kpi, int(row["year"]), float(row["value"]), str(row["source"]), end)
+        )
     if not blocks:
-        raise KpiError(f"{name} ({code}) has no public figures before {start} in the bundled data; "
-                       "write its catalog by hand (docs/catalog.md)")
+        raise KpiError(
+            f"{name} ({code}) has no public figures before {start} in the bundled data; "
+            "write its catalog by hand (docs/catalog.md)"
+        )
     head = f"""# Starter KPI catalog for {name} ({code}), period FY{start}–FY{end}.
 # Written by `kpi catalog init`; the schema is in docs/catalog.md (`kpi catalog schema`).
 # What to edit:
@@ -145,7 +260,10 @@ strategy:
   period: {{start: {start}, end: {end}}}
   source: {_q(f"kpi catalog init（{prefecture}{name}の公表統計から作成した初期カタログ）")}  # EDIT
 goals:
-""" + "".join(f"  - {{goal: {g}, title_ja: {_q(GOALS[g])}}}  # EDIT: your basic goal {g}\n" for g in sorted(goals))
+""" + "".join(
+        f"  - {{goal: {g}, title_ja: {_q(GOALS[g])}}}  # EDIT: your basic goal {g}\n"
+        for g in sorted(goals)
+    )
     return head + "\nkpis:\n" + "\n".join(blocks)
 
 
@@ -162,7 +280,9 @@ def _kpi_block(kpi: StarterKpi, year: int, value: float, source: str, end: int) 
     basis = kpi.series[0]["year_basis"]
     series = "".join(
         f"    - {{dataset: {s['dataset']}, measure: {_q(s['measure'])}, year_basis: {s['year_basis']}, "
-        f"relation: {s['relation']}, note_ja: {_q(s['note_ja'])}}}\n" for s in kpi.series)
+        f"relation: {s['relation']}, note_ja: {_q(s['note_ja'])}}}\n"
+        for s in kpi.series
+    )
     notation = _notation(value, kpi.unit)
     return (
         f"- kpi_id: {kpi.kpi_id}\n"
@@ -178,23 +298,30 @@ def _kpi_block(kpi: StarterKpi, year: int, value: float, source: str, end: int) 
         f"text: {_q(f'{kpi.name_ja} {notation}')}}}\n"
         f"  # PLACEHOLDER target: hold the baseline. EDIT to your strategy's target.\n"
         f"  target: {{year: {end}, kind: maintain, placeholder: true, notation: 基準値を維持, "
-        f"text: \"基準値を維持（仮の目標）\"}}\n"
+        f'text: "基準値を維持（仮の目標）"}}\n'
         f"  public_series:\n{series}"
-        + (f"  forecast_breaks: {{years: [2020, 2021], treatment: exclude, reason_ja: {_q(kpi.breaks)}}}\n"
-           if kpi.breaks else "")
+        + (
+            f"  forecast_breaks: {{years: [2020, 2021], treatment: exclude, reason_ja: {_q(kpi.breaks)}}}\n"
+            if kpi.breaks
+            else ""
+        )
     )
 
 
 def _measure(kpi: StarterKpi) -> str:
     """★ goals have only a title; the others a measure (施策) of their basic goal, numbered."""
     if kpi.numeric_goal:
-        return "{title_ja: \"数値目標\"}"
+        return '{title_ja: "数値目標"}'
     number = int(kpi.kpi_id.rsplit("-", 1)[1])
-    return (f"{{section: 1, section_ja: \"公表統計で測る指標\", number: {number}, title_ja: {_q(kpi.name_ja)}}}"
-            "  # EDIT: your strategy's measure")
+    return (
+        f'{{section: 1, section_ja: "公表統計で測る指標", number: {number}, title_ja: {_q(kpi.name_ja)}}}'
+        "  # EDIT: your strategy's measure"
+    )
 
 
-def write_starter(code: str, out: str | Path, period: tuple[int, int], data_dir: str | Path = DATA_DIR) -> int:
+def write_starter(
+    code: str, out: str | Path, period: tuple[int, int], data_dir: str | Path = DATA_DIR
+) -> int:
     """Write the starter catalog to `out` (atomically), check it loads, and return its KPI count."""
     from .output import atomic_path
 
@@ -203,4 +330,3 @@ def write_starter(code: str, out: str | Path, period: tuple[int, int], data_dir:
         tmp.write_text(text, encoding="utf-8")
         catalog = load_catalog(tmp)  # written only if it validates
     return len(catalog.kpis)
-

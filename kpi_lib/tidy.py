@@ -13,8 +13,21 @@ import pandera.pandas as pa
 from .errors import InputError
 
 TIDY_COLUMNS = [
-    "dataset", "municipality_code", "prefecture", "municipality", "level", "measure",
-    "year", "year_basis", "month", "value", "unit", "source", "licence", "source_file", "as_of",
+    "dataset",
+    "municipality_code",
+    "prefecture",
+    "municipality",
+    "level",
+    "measure",
+    "year",
+    "year_basis",
+    "month",
+    "value",
+    "unit",
+    "source",
+    "licence",
+    "source_file",
+    "as_of",
 ]
 LEVELS = ["nation", "prefecture", "municipality", "ward"]
 

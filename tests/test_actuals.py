@@ -71,10 +71,22 @@ def test_csv_of_the_same_shape_with_japanese_notation(catalog):
     ("fixture", "says"),
     [
         ("actuals_unknown_kpi.csv", ["row 2", "column 'kpi_id'", "unknown KPI id 'G9-9-9'"]),
-        ("actuals_duplicate.csv", ["row 3", "KPI G2-3-1", "column '2021年度(R3)'", "duplicate (KPI, year)", "row 2"]),
-        ("actuals_year_out_of_range.csv", ["row 1", "column '2030年度(R12)'", "outside the strategy's range 2018–2024"]),
-        ("actuals_wrong_unit.csv", ["row 2", "KPI G2-1-2", "column '単位'", "'千人' does not match the catalog's '人'"]),
-        ("actuals_text_value.csv", ["row 2", "column '2021年度(R3)'", "expected a number in 人", "'約1万5千'"]),
+        (
+            "actuals_duplicate.csv",
+            ["row 3", "KPI G2-3-1", "column '2021年度(R3)'", "duplicate (KPI, year)", "row 2"],
+        ),
+        (
+            "actuals_year_out_of_range.csv",
+            ["row 1", "column '2030年度(R12)'", "outside the strategy's range 2018–2024"],
+        ),
+        (
+            "actuals_wrong_unit.csv",
+            ["row 2", "KPI G2-1-2", "column '単位'", "'千人' does not match the catalog's '人'"],
+        ),
+        (
+            "actuals_text_value.csv",
+            ["row 2", "column '2021年度(R3)'", "expected a number in 人", "'約1万5千'"],
+        ),
     ],
 )
 def test_bad_inputs_are_named(catalog, fixture, says):
@@ -111,7 +123,15 @@ def test_kpi_template_and_validate_cli(tmp_path):
     subprocess.run([*run, "template", "--out", str(out)], check=True, capture_output=True)
     proc = subprocess.run([*run, "validate", str(out)], capture_output=True, text=True)
     assert proc.returncode == 0 and "0 values" in proc.stdout
-    proc = subprocess.run([*run, "validate", str(FIXTURES / "actuals_wrong_unit.csv")], capture_output=True, text=True)
-    assert proc.returncode == 2 and "'千人' does not match" in proc.stderr and "Traceback" not in proc.stderr
-    proc = subprocess.run([*run, "validate", str(tmp_path / "missing.xlsx")], capture_output=True, text=True)
+    proc = subprocess.run(
+        [*run, "validate", str(FIXTURES / "actuals_wrong_unit.csv")], capture_output=True, text=True
+    )
+    assert (
+        proc.returncode == 2
+        and "'千人' does not match" in proc.stderr
+        and "Traceback" not in proc.stderr
+    )
+    proc = subprocess.run(
+        [*run, "validate", str(tmp_path / "missing.xlsx")], capture_output=True, text=True
+    )
     assert proc.returncode == 2 and "file not found" in proc.stderr

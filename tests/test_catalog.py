@@ -94,14 +94,19 @@ def test_target_texts_parse_to_the_catalog_values(catalog):
 def test_baseline_years_follow_the_table_headers(catalog):
     years = {k.kpi_id: k.baseline.year for k in catalog.kpis if k.baseline}
     assert years["G2-2-3"] == 2020  # 基準値 (R2)
-    assert {years[i] for i in ("G2-2-4", "G3-1-8", "G4-3-1", "G4-3-4", "G4-4-1", "G4-4-2")} == {2022}
+    assert {years[i] for i in ("G2-2-4", "G3-1-8", "G4-3-1", "G4-3-4", "G4-4-1", "G4-4-2")} == {
+        2022
+    }
     assert Counter(years.values())[2018] == 53
     assert all(k.target.year == 2024 for k in catalog.kpis)
 
 
 def test_composite_baseline(catalog):
     b = catalog.get("G2-4-2").baseline
-    assert [(c.name_ja, c.value) for c in b.components] == [("北日本自動車大学校", 19), ("星槎大学", 0)]
+    assert [(c.name_ja, c.value) for c in b.components] == [
+        ("北日本自動車大学校", 19),
+        ("星槎大学", 0),
+    ]
     assert b.value == 19
 
 
@@ -144,6 +149,7 @@ def test_approximate_only_where_the_text_says_teido(catalog):
 
 # ── refusals ──────────────────────────────────────────────
 
+
 def _raw():
     return yaml.safe_load(DEFAULT_CATALOG.read_text(encoding="utf-8"))
 
@@ -167,12 +173,32 @@ def _mutate(fn):
     [
         (lambda r: r["kpis"][1]["target"].update(kind="levle"), "G1-1-1", "target.kind", "levle"),
         (lambda r: r["kpis"][1].pop("direction"), "G1-1-1", "direction", "required"),
-        (lambda r: r["kpis"][2]["target"].update(year=2017), "G1-1-2", None, "before the baseline year"),
-        (lambda r: r["kpis"][2]["baseline"].update(value="たくさん"), "G1-1-2", "baseline.value", "valid number"),
-        (lambda r: r["kpis"][2]["target"].update(value="2"), "G1-1-2", "target.value", "valid number"),
+        (
+            lambda r: r["kpis"][2]["target"].update(year=2017),
+            "G1-1-2",
+            None,
+            "before the baseline year",
+        ),
+        (
+            lambda r: r["kpis"][2]["baseline"].update(value="たくさん"),
+            "G1-1-2",
+            "baseline.value",
+            "valid number",
+        ),
+        (
+            lambda r: r["kpis"][2]["target"].update(value="2"),
+            "G1-1-2",
+            "target.value",
+            "valid number",
+        ),
         (lambda r: r["kpis"][2].update(direction="up"), "G1-1-2", "direction", "'up'"),
         (lambda r: r["kpis"][2].update(direction="decrease"), "G1-1-2", None, "the other way"),
-        (lambda r: r["kpis"][3]["target"].update(kind="cumulative"), "G1-1-3", None, "needs value, window"),
+        (
+            lambda r: r["kpis"][3]["target"].update(kind="cumulative"),
+            "G1-1-3",
+            None,
+            "needs value, window",
+        ),
         (lambda r: r["kpis"][2]["baseline"].pop("value"), "G1-1-2", "baseline", "exactly one"),
     ],
 )
@@ -194,11 +220,27 @@ def test_duplicate_ids_are_refused(tmp_path):
 def test_cli_catalog_csv_lists_all_indicators():
     out = subprocess.run(
         [sys.executable, "-m", "kpi_lib.cli", "catalog", "--format", "csv"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) == 65
-    required = ["kpi_id", "goal", "measure", "name_ja", "name_en", "unit", "baseline_year", "baseline_value", "target_year", "target_kind", "target_value", "target_resolved", "direction"]
+    required = [
+        "kpi_id",
+        "goal",
+        "measure",
+        "name_ja",
+        "name_en",
+        "unit",
+        "baseline_year",
+        "baseline_value",
+        "target_year",
+        "target_kind",
+        "target_value",
+        "target_resolved",
+        "direction",
+    ]
     assert set(required) <= set(rows[0])
     tourism = next(r for r in rows if r["kpi_id"] == "G2-1-2")
     assert float(tourism["target_resolved"]) == pytest.approx(1_010_936.3)
@@ -211,7 +253,8 @@ def test_cli_refuses_a_bad_catalog_without_traceback(tmp_path):
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     proc = subprocess.run(
         [sys.executable, "-m", "kpi_lib.cli", "catalog", "--catalog", str(path)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr

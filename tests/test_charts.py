@@ -17,8 +17,11 @@ def test_kpi_charts_have_every_glyph(tmp_path):
     ctx = load_context(2021)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        for kpi_id, draw in (("G2-0", charts.kpi_chart), ("G3-1-1", charts.cumulative_chart),
-                             ("G2-1-2", charts.kpi_chart)):
+        for kpi_id, draw in (
+            ("G2-0", charts.kpi_chart),
+            ("G3-1-1", charts.cumulative_chart),
+            ("G2-1-2", charts.kpi_chart),
+        ):
             ev = ctx.evaluations[kpi_id]
             ax = draw(ctx.kpi(kpi_id), ev, ev.outlook, ctx.history(kpi_id))
             ax.figure.savefig(tmp_path / f"{kpi_id}.png")

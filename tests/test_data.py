@@ -36,7 +36,9 @@ def test_a_bad_source_changes_nothing_already_ingested(tmp_path):
     with pytest.raises(InputError, match="1903ssjin.xls"):
         ingest(bad, out)
     assert sorted(p.name for p in out.iterdir()) == ["MANIFEST.json", "keep.txt"]
-    assert [p.name for p in tmp_path.glob(".public.*")] == [".public.lock"]  # no staging folder left behind
+    assert [p.name for p in tmp_path.glob(".public.*")] == [
+        ".public.lock"
+    ]  # no staging folder left behind
 
 
 def test_every_bundled_row_carries_source_licence_and_as_of():
@@ -84,15 +86,29 @@ def test_official_figure_and_strategy_baseline_are_both_shown(observations):
 
 
 def test_kpi_series_cli_refuses_a_municipality_the_catalog_is_not_for():
-    proc = subprocess.run([sys.executable, "-m", "kpi_lib.cli", "series", "G2-2-3", "--municipality", "012335"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kpi_lib.cli", "series", "G2-2-3", "--municipality", "012335"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "012335 (伊達市) disagrees with the catalog" in proc.stderr and "kpi catalog init --municipality 012335" in proc.stderr
+    assert (
+        "012335 (伊達市) disagrees with the catalog" in proc.stderr
+        and "kpi catalog init --municipality 012335" in proc.stderr
+    )
 
 
 def test_kpi_series_cli_unknown_id_and_no_data():
-    proc = subprocess.run([sys.executable, "-m", "kpi_lib.cli", "series", "G9-9"], capture_output=True, text=True)
-    assert proc.returncode == 2 and "unknown KPI id 'G9-9'" in proc.stderr and "Traceback" not in proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "kpi_lib.cli", "series", "G1-1-1"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kpi_lib.cli", "series", "G9-9"], capture_output=True, text=True
+    )
+    assert (
+        proc.returncode == 2
+        and "unknown KPI id 'G9-9'" in proc.stderr
+        and "Traceback" not in proc.stderr
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "kpi_lib.cli", "series", "G1-1-1"], capture_output=True, text=True
+    )
     assert proc.returncode == 0 and "106,043,000" in proc.stdout and "strategy" in proc.stdout
     assert "no values yet" in proc.stderr

@@ -20,7 +20,9 @@ KPI = [sys.executable, "-m", "kpi_lib.cli"]
 
 
 def _cli_csv(*args) -> pd.DataFrame:
-    out = subprocess.run([*KPI, *args, "--format", "csv"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [*KPI, *args, "--format", "csv"], capture_output=True, text=True, check=True
+    ).stdout
     return pd.read_csv(io.StringIO(out))
 
 
@@ -30,6 +32,7 @@ def _used(kpi_id) -> pd.DataFrame:
 
 
 # ── kpi series: the figures of the issue, with their sources ────────────────────
+
 
 def test_furusato_counts_reach_fy2024():
     used = _used("G2-2-3")
@@ -48,7 +51,10 @@ def test_births_fall_back_to_ssds_after_the_last_jumin_year():
     used = _used("G3-1-1")
     assert (used.loc[2021, "value"], used.loc[2021, "relation"]) == (41, "same")  # 住民基本台帳
     assert (used.loc[2022, "value"], used.loc[2022, "relation"]) == (34, "related")  # SSDS
-    assert "住民基本台帳" in used.loc[2021, "source"] and "社会・人口統計体系" in used.loc[2022, "source"]
+    assert (
+        "住民基本台帳" in used.loc[2021, "source"]
+        and "社会・人口統計体系" in used.loc[2022, "source"]
+    )
 
 
 def test_net_migration_from_jumin_then_ssds_movers():
@@ -71,10 +77,30 @@ def test_measured_gap_between_the_two_statistics():
 def test_analyst_override_beats_every_public_series():
     catalog = load_catalog()
     o = load_observations(catalog)
-    mine = pd.DataFrame([{"kpi_id": "G3-1-1", "year": 2022, "year_basis": "fiscal", "value": 36.0, "unit": "件",
-                          "provenance": "analyst", "source": "市民課", "override": True},
-                         {"kpi_id": "G3-1-1", "year": 2021, "year_basis": "fiscal", "value": 99.0, "unit": "件",
-                          "provenance": "analyst", "source": "市民課", "override": False}])
+    mine = pd.DataFrame(
+        [
+            {
+                "kpi_id": "G3-1-1",
+                "year": 2022,
+                "year_basis": "fiscal",
+                "value": 36.0,
+                "unit": "件",
+                "provenance": "analyst",
+                "source": "市民課",
+                "override": True,
+            },
+            {
+                "kpi_id": "G3-1-1",
+                "year": 2021,
+                "year_basis": "fiscal",
+                "value": 99.0,
+                "unit": "件",
+                "provenance": "analyst",
+                "source": "市民課",
+                "override": False,
+            },
+        ]
+    )
     chosen = choose_values(pd.concat([o, mine], ignore_index=True))
     births = chosen[chosen.kpi_id == "G3-1-1"].set_index("year")
     assert births.loc[2022, "value"] == 36  # marked 公表値より優先
@@ -82,6 +108,7 @@ def test_analyst_override_beats_every_public_series():
 
 
 # ── final verdicts ────────────────────────────────────────────────────────────
+
 
 @pytest.fixture(scope="module")
 def card2024():
@@ -116,7 +143,9 @@ def test_final_rules_on_small_cases():
     assert evaluate(level, obs((2021, 250), (2024, 150)), 2024).verdict == "未達成"
     assert evaluate(level, obs((2021, 150), (2024, 210)), 2024).verdict == "達成"
     undecided = evaluate(level, obs((2021, 250), (2023, 260)), 2024)
-    assert undecided.verdict == "未確定" and undecided.met is None and "2024年度" in undecided.notes[0]
+    assert (
+        undecided.verdict == "未確定" and undecided.met is None and "2024年度" in undecided.notes[0]
+    )
     # a value after the target year is not read by the final verdict
     assert evaluate(level, obs((2024, 150), (2025, 300)), 2025).verdict == "未達成"
     total = make_kpi(kind="cumulative", baseline=None, value=100)
@@ -131,6 +160,7 @@ def test_final_rules_on_small_cases():
 
 # ── forecast accountability ───────────────────────────────────────────────────
 
+
 def test_the_fy2021_outlook_is_recomputed_from_fy2021_data_only():
     catalog = load_catalog()
     o = load_observations(catalog)
@@ -140,8 +170,14 @@ def test_the_fy2021_outlook_is_recomputed_from_fy2021_data_only():
         h = now[kpi_id].hindsight
         assert h is not None and h.origin == 2021, kpi_id
         said = then[kpi_id].outlook
-        assert (h.outlook.forecast_value, h.outlook.forecast_lower, h.outlook.forecast_upper, h.outlook.p_meet) \
-            == pytest.approx((said.forecast_value, said.forecast_lower, said.forecast_upper, said.p_meet)), kpi_id
+        assert (
+            h.outlook.forecast_value,
+            h.outlook.forecast_lower,
+            h.outlook.forecast_upper,
+            h.outlook.p_meet,
+        ) == pytest.approx(
+            (said.forecast_value, said.forecast_lower, said.forecast_upper, said.p_meet)
+        ), kpi_id
     h = now["G2-2-3"].hindsight
     assert h.actual == 11_899 and h.verdict == "未達成"
     assert h.inside == (h.outlook.forecast_lower <= 11_899 <= h.outlook.forecast_upper)
@@ -150,6 +186,7 @@ def test_the_fy2021_outlook_is_recomputed_from_fy2021_data_only():
 
 
 # ── freshness ─────────────────────────────────────────────────────────────────
+
 
 def test_freshness_names_the_latest_year_of_each_source():
     fresh = freshness(load_catalog()).set_index("measure")
@@ -163,6 +200,7 @@ def test_freshness_names_the_latest_year_of_each_source():
 
 
 # ── the bundled SSDS and detail tables ────────────────────────────────────────
+
 
 def test_ssds_codes_get_the_check_digit_of_the_official_codes():
     assert ssds.code6_from5("01216") == "012165"
@@ -178,7 +216,10 @@ def test_ssds_figures_as_documented():
     a = t[t.municipality_code == "012165"].set_index(["measure", "year"])["value"]
     assert a[("住民基本台帳人口", 2021)] == 12_430  # the same figure as 2203ssjin (2022-01-01)
     assert a[("出生数", 2022)] == 34
-    assert (a[("転入者数（日本人移動者）", 2022)], a[("転出者数（日本人移動者）", 2022)]) == (285, 429)
+    assert (a[("転入者数（日本人移動者）", 2022)], a[("転出者数（日本人移動者）", 2022)]) == (
+        285,
+        429,
+    )
     pop = t[(t.measure == "住民基本台帳人口") & (t.year == 2021)]
     assert set(pop.as_of) == {"2022-01-01"}
 
@@ -187,10 +228,12 @@ def test_furusato_detail_agrees_with_the_series_and_the_r2_workbook():
     d, s, r2 = read_public("furusato_detail"), read_public("furusato"), read_public("furusato_r2")
     keys = ["municipality_code", "year"]
     counts = d[d.measure == "受入件数"][[*keys, "value"]].merge(
-        s[s.measure == "受入件数"][[*keys, "value"]], on=keys, suffixes=("_d", "_s"))
+        s[s.measure == "受入件数"][[*keys, "value"]], on=keys, suffixes=("_d", "_s")
+    )
     assert len(counts) > 10_000 and (counts.value_d == counts.value_s).all()
     amounts = d[(d.measure == "受入額") & (d.year == 2020)][["municipality_code", "value"]].merge(
-        r2[r2.measure == "受入額"][["municipality_code", "value"]], on="municipality_code")
+        r2[r2.measure == "受入額"][["municipality_code", "value"]], on="municipality_code"
+    )
     assert len(amounts) > 1_700 and (amounts.value_x == amounts.value_y).all()
     a = d[(d.municipality_code == "012165") & (d.year == 2024)].set_index("measure")["value"]
     assert (a["受入件数"], a["受入額"]) == (11_899, 278_873_000)
@@ -198,13 +241,19 @@ def test_furusato_detail_agrees_with_the_series_and_the_r2_workbook():
 
 def test_bad_ssds_rows_are_refused_with_file_and_row(tmp_path):
     bad = tmp_path / "ssds_bad.csv"
-    bad.write_text("地域コード,都道府県,市区町村,項目コード,項目,調査年,値,単位\n"
-                   "01216,北海道,芦別市,A4101,出生数,2022,34,人\n"
-                   "1216,北海道,芦別市,A4101,出生数,2023,30,人\n", encoding="utf-8")
+    bad.write_text(
+        "地域コード,都道府県,市区町村,項目コード,項目,調査年,値,単位\n"
+        "01216,北海道,芦別市,A4101,出生数,2022,34,人\n"
+        "1216,北海道,芦別市,A4101,出生数,2023,30,人\n",
+        encoding="utf-8",
+    )
     with pytest.raises(InputError, match=r"ssds_bad.csv, row 3, column '地域コード'"):
         ssds.load_ssds(bad)
-    bad.write_text("地域コード,都道府県,市区町村,項目コード,項目,調査年,値,単位\n"
-                   "01216,北海道,芦別市,A4101,出生数,2022,-3,人\n", encoding="utf-8")
+    bad.write_text(
+        "地域コード,都道府県,市区町村,項目コード,項目,調査年,値,単位\n"
+        "01216,北海道,芦別市,A4101,出生数,2022,-3,人\n",
+        encoding="utf-8",
+    )
     with pytest.raises(InputError, match="row 2.*negative"):
         ssds.load_ssds(bad)
 
@@ -213,8 +262,11 @@ def test_scorecard_workbook_has_the_verdict_and_a_freshness_sheet(tmp_path):
     from openpyxl import load_workbook
 
     out = tmp_path / "card.xlsx"
-    subprocess.run([*KPI, "scorecard", "--as-of", "2024", "--format", "xlsx", "--out", str(out)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [*KPI, "scorecard", "--as-of", "2024", "--format", "xlsx", "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
     wb = load_workbook(out)
     card = wb["スコアカード"]
     header = [c.value for c in card[3]]

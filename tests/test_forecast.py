@@ -107,14 +107,27 @@ def test_missing_columns_and_bad_settings():
 
 
 def test_panel_forecast_years_and_columns():
-    rows = [(s, y, 10 + i * y % 7 + (y - 2008) * (i + 1)) for i, s in enumerate("abcdef") for y in range(2008, 2020)]
+    rows = [
+        (s, y, 10 + i * y % 7 + (y - 2008) * (i + 1))
+        for i, s in enumerate("abcdef")
+        for y in range(2008, 2020)
+    ]
     out = forecast_panel(panel_from_long(_long(rows)), 2016, 3)
-    assert list(out.columns) == ["series_id", "year", "forecast", "lower", "upper", "method", "note"]
+    assert list(out.columns) == [
+        "series_id",
+        "year",
+        "forecast",
+        "lower",
+        "upper",
+        "method",
+        "note",
+    ]
     assert sorted(out.year.unique()) == [2017, 2018, 2019]
     assert (out.lower <= out.forecast).all() and (out.forecast <= out.upper).all()
 
 
 # ── KPI outlooks ──────────────────────────────────────────────────────────────
+
 
 def _outlook(kpi, points, as_of=2021, **kw):
     return outlook(kpi, obs(*points), as_of, municipality_code="000000", **kw)
@@ -122,8 +135,13 @@ def _outlook(kpi, points, as_of=2021, **kw):
 
 @pytest.mark.parametrize(
     ("n", "evidence", "has_interval", "has_p"),
-    [(1, "none", False, False), (2, "low", False, False), (3, "low", False, False),
-     (4, "moderate", True, False), (5, "sufficient", True, False)],
+    [
+        (1, "none", False, False),
+        (2, "low", False, False),
+        (3, "low", False, False),
+        (4, "moderate", True, False),
+        (5, "sufficient", True, False),
+    ],
 )
 def test_minimum_data_rules(n, evidence, has_interval, has_p):
     # has_p: a lone series (no panel of peers to check its probabilities on) never gets one
@@ -143,8 +161,19 @@ def test_minimum_data_rules(n, evidence, has_interval, has_p):
 
 def test_break_years_are_excluded_and_named():
     kpi = make_kpi(kind="increase_pct", baseline=(2018, 900), percent=10)
-    points = [(2014, 860), (2015, 870), (2016, 880), (2017, 890), (2018, 900), (2019, 910), (2020, 300), (2021, 350)]
-    broken = kpi.model_copy(update={"forecast_breaks": ForecastBreaks(years=[2020, 2021], reason_ja="感染症")})
+    points = [
+        (2014, 860),
+        (2015, 870),
+        (2016, 880),
+        (2017, 890),
+        (2018, 900),
+        (2019, 910),
+        (2020, 300),
+        (2021, 350),
+    ]
+    broken = kpi.model_copy(
+        update={"forecast_breaks": ForecastBreaks(years=[2020, 2021], reason_ja="感染症")}
+    )
     o = _outlook(broken, points)
     assert o.excluded_years == [2020, 2021] and o.n_points == 6
     assert any("感染症" in n for n in o.notes)
@@ -168,8 +197,10 @@ def test_p_meet_falls_as_the_target_rises():
     kpi = catalog.get("G2-2-3")
     chosen = choose_values(load_observations(catalog))
     history = chosen[chosen.kpi_id == "G2-2-3"]
-    ps = [outlook(kpi, history, 2021, municipality_code="012165", target_resolved=v).p_meet
-          for v in (20_000, 35_000, 60_000, 120_000)]
+    ps = [
+        outlook(kpi, history, 2021, municipality_code="012165", target_resolved=v).p_meet
+        for v in (20_000, 35_000, 60_000, 120_000)
+    ]
     assert all(a >= b for a, b in zip(ps, ps[1:], strict=False)), ps
     assert 0 <= ps[-1] < ps[0] <= 1
 
@@ -189,13 +220,19 @@ def test_cumulative_outlook_sums_the_window():
 
 
 def test_milestones_are_not_forecast():
-    o = _outlook(make_kpi(kind="milestone", baseline=None, unit="計画"), [(2022, 0), (2023, 0)], as_of=2023)
+    o = _outlook(
+        make_kpi(kind="milestone", baseline=None, unit="計画"), [(2022, 0), (2023, 0)], as_of=2023
+    )
     assert o.evidence == "not_applicable" and o.forecast_value is None
 
 
 def test_scorecard_shows_forecasts_for_the_kpis_with_data():
-    out = subprocess.run([sys.executable, "-m", "kpi_lib.cli", "scorecard", "--as-of", "2021", "--format", "csv"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "kpi_lib.cli", "scorecard", "--as-of", "2021", "--format", "csv"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     import io
 
     card = pd.read_csv(io.StringIO(out)).set_index("kpi_id")
@@ -206,7 +243,9 @@ def test_scorecard_shows_forecasts_for_the_kpis_with_data():
         assert r.evidence == "sufficient" and isinstance(r.forecast_method, str)
     # probabilities only for public KPIs, and only where their panel has skill (test_forecast_honesty)
     assert card.drop(index=with_public).p_meet.isna().all()
-    assert card.loc[with_public].p_meet.dropna().between(0, 1).all() and card.loc["G2-2-3"].p_meet >= 0
+    assert (
+        card.loc[with_public].p_meet.dropna().between(0, 1).all() and card.loc["G2-2-3"].p_meet >= 0
+    )
 
 
 def test_forecast_panel_cli_on_the_real_furusato_panel(tmp_path):
@@ -215,19 +254,57 @@ def test_forecast_panel_cli_on_the_real_furusato_panel(tmp_path):
     d = read_public("furusato")
     d = d[(d.measure == "受入件数") & d.municipality_code.notna()]
     src = tmp_path / "panel.csv"
-    d.rename(columns={"municipality_code": "series_id"})[["series_id", "year", "value"]].to_csv(src, index=False)
+    d.rename(columns={"municipality_code": "series_id"})[["series_id", "year", "value"]].to_csv(
+        src, index=False
+    )
     out = tmp_path / "fc.csv"
-    proc = subprocess.run([sys.executable, "-m", "kpi_lib.cli", "forecast-panel", "--input", str(src), "--through",
-                           "2016", "--horizon", "5", "--out", str(out)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kpi_lib.cli",
+            "forecast-panel",
+            "--input",
+            str(src),
+            "--through",
+            "2016",
+            "--horizon",
+            "5",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     fc = pd.read_csv(out, dtype={"series_id": str})
     assert len(fc) == 1788 * 5 and sorted(fc.year.unique()) == [2017, 2018, 2019, 2020, 2021]
     assert "012165" in set(fc.series_id)
     bad = tmp_path / "bad.csv"
     bad.write_text("series_id,year,value\na,2020,1\na,2020,2\n")
-    proc = subprocess.run([sys.executable, "-m", "kpi_lib.cli", "forecast-panel", "--input", str(bad), "--through",
-                           "2020", "--horizon", "1", "--out", str(tmp_path / "x.csv")], capture_output=True, text=True)
-    assert proc.returncode == 2 and "more than once" in proc.stderr and not (tmp_path / "x.csv").exists()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kpi_lib.cli",
+            "forecast-panel",
+            "--input",
+            str(bad),
+            "--through",
+            "2020",
+            "--horizon",
+            "1",
+            "--out",
+            str(tmp_path / "x.csv"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert (
+        proc.returncode == 2
+        and "more than once" in proc.stderr
+        and not (tmp_path / "x.csv").exists()
+    )
 
 
 def test_break_years_in_forecast_yaml_are_refused_with_the_way_out(tmp_path):
@@ -235,6 +312,8 @@ def test_break_years_in_forecast_yaml_are_refused_with_the_way_out(tmp_path):
     from kpi_lib.outlook import load_config
 
     path = tmp_path / "forecast.yaml"
-    path.write_text("level: 0.8\nbreak_years:\n  G2-1-2: {years: [2020], reason_ja: x}\n", encoding="utf-8")
+    path.write_text(
+        "level: 0.8\nbreak_years:\n  G2-1-2: {years: [2020], reason_ja: x}\n", encoding="utf-8"
+    )
     with pytest.raises(InputError, match="forecast_breaks"):
         load_config(path)

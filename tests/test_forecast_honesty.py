@@ -28,7 +28,11 @@ KPI = [sys.executable, "-m", "kpi_lib.cli"]
 def test_intervals_cover_close_to_80_percent_on_unseen_years(name):
     q = quality(name)
     for h, covered in q["coverage"].items():
-        assert 0.72 <= covered <= 0.88, (name, h, covered)  # the goal band 75–85 % with the sampling noise of a few hundred series
+        assert 0.72 <= covered <= 0.88, (
+            name,
+            h,
+            covered,
+        )  # the goal band 75–85 % with the sampling noise of a few hundred series
 
 
 def test_furusato_boom_and_fall_intervals_are_calibrated_after_the_first_boom_years():
@@ -49,7 +53,9 @@ def test_reliability_table_orders_predictions():
     panel = panel_from_long(panels()["population"])
     table = reliability(rolling_evaluation(panel.values, 3, 0.8))
     assert table["calls"].sum() > 300
-    assert table["observed"].iloc[0] < table["observed"].iloc[-1]  # low calls fail, high calls succeed
+    assert (
+        table["observed"].iloc[0] < table["observed"].iloc[-1]
+    )  # low calls fail, high calls succeed
 
 
 def test_mixture_bounds_hedge_a_one_sided_history():
@@ -63,7 +69,10 @@ def test_probability_follows_the_distance_to_the_target():
     values = 1000 * np.exp(np.cumsum(rng.normal(0, 0.05, size=(300, 12)), axis=1))
     res = panel_forecast_arrays(values, 3, 0.8, "naive")
     last = values[0, -1]
-    near, far = res.probability(0, 2, last * 1.02, "increase"), res.probability(0, 2, last * 1.3, "increase")
+    near, far = (
+        res.probability(0, 2, last * 1.02, "increase"),
+        res.probability(0, 2, last * 1.3, "increase"),
+    )
     assert 0 <= far < near <= 1
     assert res.probability(0, 2, last * 0.5, "decrease") < 0.05
 
@@ -71,26 +80,67 @@ def test_probability_follows_the_distance_to_the_target():
 def test_forecast_panel_with_targets(tmp_path):
     src, targets, out = tmp_path / "p.csv", tmp_path / "t.csv", tmp_path / "o.csv"
     rng = np.random.default_rng(0)
-    rows = [(f"s{i}", y, round(1000 + 40 * i + 20 * (y - 2012) + rng.normal(0, 15)))
-            for i in range(40) for y in range(2012, 2022)] + [("short", 2021, 5)]
+    rows = [
+        (f"s{i}", y, round(1000 + 40 * i + 20 * (y - 2012) + rng.normal(0, 15)))
+        for i in range(40)
+        for y in range(2012, 2022)
+    ] + [("short", 2021, 5)]
     pd.DataFrame(rows, columns=["series_id", "year", "value"]).to_csv(src, index=False)
     last = {sid: v for sid, y, v in rows if y == 2021}
-    pd.DataFrame([
-        ("s0", 2023, last["s0"] - 100, "increase"),  # already met at the origin
-        ("s1", 2024, 500, "decrease"),  # a decrease target far below
-        ("short", 2022, 6, "increase"),  # too short to judge
-    ], columns=["series_id", "year", "target", "direction"]).to_csv(targets, index=False)
-    proc = subprocess.run([*KPI, "forecast-panel", "--input", src, "--targets", targets, "--through", "2021",
-                           "--horizon", "3", "--out", out], capture_output=True, text=True)
+    pd.DataFrame(
+        [
+            ("s0", 2023, last["s0"] - 100, "increase"),  # already met at the origin
+            ("s1", 2024, 500, "decrease"),  # a decrease target far below
+            ("short", 2022, 6, "increase"),  # too short to judge
+        ],
+        columns=["series_id", "year", "target", "direction"],
+    ).to_csv(targets, index=False)
+    proc = subprocess.run(
+        [
+            *KPI,
+            "forecast-panel",
+            "--input",
+            src,
+            "--targets",
+            targets,
+            "--through",
+            "2021",
+            "--horizon",
+            "3",
+            "--out",
+            out,
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
-    got = {(r["series_id"], r["year"]): r for r in csv.DictReader(out.read_text(encoding="utf-8-sig").splitlines())}
+    got = {
+        (r["series_id"], r["year"]): r
+        for r in csv.DictReader(out.read_text(encoding="utf-8-sig").splitlines())
+    }
     assert float(got[("s0", "2023")]["p_meet"]) > 0.9
     assert float(got[("s1", "2024")]["p_meet"]) < 0.05
     assert got[("short", "2022")]["p_meet"] == "" and "確率なし" in got[("short", "2022")]["note"]
     assert got[("s5", "2022")]["p_meet"] == ""  # no target, no probability
     targets.write_text("series_id,year,target,direction\ns0,2023,x,increase\n", encoding="utf-8")
-    proc = subprocess.run([*KPI, "forecast-panel", "--input", src, "--targets", targets, "--through", "2021",
-                           "--horizon", "3", "--out", out], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            *KPI,
+            "forecast-panel",
+            "--input",
+            src,
+            "--targets",
+            targets,
+            "--through",
+            "2021",
+            "--horizon",
+            "3",
+            "--out",
+            out,
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "row 2" in proc.stderr and "column 'target'" in proc.stderr
 
 
@@ -108,7 +158,9 @@ def test_the_scorecard_shows_a_probability_exactly_where_the_panel_has_skill():
         if has_p:
             assert skill and float(skill[1]) >= 0.05, (kpi.kpi_id, notes)
         else:
-            assert "達成確率は示さない" in notes and pd.notna(card.loc[kpi.kpi_id, "forecast_lower"]), kpi.kpi_id
+            assert "達成確率は示さない" in notes and pd.notna(
+                card.loc[kpi.kpi_id, "forecast_lower"]
+            ), kpi.kpi_id
     assert pd.notna(card.loc["G2-2-3", "p_meet"])  # ふるさと納税's panel has skill (about 0.3)
     assert pd.isna(card.loc["G2-1-2", "p_meet"])  # tourism's has not
 

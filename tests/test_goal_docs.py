@@ -18,15 +18,33 @@ def _context(as_of: int, extra=None) -> ReportContext:
     catalog = load_catalog()
     obs = load_observations(catalog)
     if extra:
-        rows = [{"kpi_id": k, "year": y, "year_basis": "fiscal", "value": v, "unit": catalog.get(k).unit,
-                 "provenance": "analyst", "source": "担当課入力（テスト）", "override": False}
-                for (k, y), v in extra.items()]
+        rows = [
+            {
+                "kpi_id": k,
+                "year": y,
+                "year_basis": "fiscal",
+                "value": v,
+                "unit": catalog.get(k).unit,
+                "provenance": "analyst",
+                "source": "担当課入力（テスト）",
+                "override": False,
+            }
+            for (k, y), v in extra.items()
+        ]
         obs = pd.concat([obs, pd.DataFrame(rows)], ignore_index=True)
     card, evaluations = build_scorecard(catalog, obs, as_of)
     from kpi_lib.paths import DATA_DIR
 
-    return ReportContext(as_of, catalog.strategy.municipality_code, catalog, obs, card, evaluations,
-                         RuleSettings(), DATA_DIR)
+    return ReportContext(
+        as_of,
+        catalog.strategy.municipality_code,
+        catalog,
+        obs,
+        card,
+        evaluations,
+        RuleSettings(),
+        DATA_DIR,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +53,9 @@ def final_docs():
 
 
 def _section(doc, kpi_id) -> str:
-    m = re.search(rf'<section class="kpi" id="kpi-{re.escape(kpi_id)}">(.*?)</section>', doc.html, re.S)
+    m = re.search(
+        rf'<section class="kpi" id="kpi-{re.escape(kpi_id)}">(.*?)</section>', doc.html, re.S
+    )
     assert m, kpi_id
     return m[1]
 

@@ -29,8 +29,14 @@ FORMULA = '=HYPERLINK("http://example.invalid","clic")'
 
 
 def kpi(*args, cwd=None, timeout=300):
-    return subprocess.run([*KPI, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=timeout,
-                          env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
+    return subprocess.run(
+        [*KPI, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+    )
 
 
 def some_notebooks(tmp_path, *names) -> Path:
@@ -47,6 +53,7 @@ def no_traceback(proc):
 
 
 # ── never lose a user's files ─────────────────────────────────────────────────
+
 
 def test_report_refuses_a_folder_it_did_not_write(tmp_path):
     target = tmp_path / "v"
@@ -89,11 +96,24 @@ def test_a_second_run_on_the_same_out_is_refused_naming_the_first(tmp_path):
 
 
 def test_relative_out_lands_beside_the_caller_and_the_checkout_stays_clean(tmp_path):
-    before = subprocess.run(["git", "status", "--porcelain", "--ignored"], cwd=PROJECT_ROOT, capture_output=True,
-                            text=True).stdout
+    before = subprocess.run(
+        ["git", "status", "--porcelain", "--ignored"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout
     nbs = some_notebooks(tmp_path, "01_scorecard.ipynb")
-    proc = kpi("report", "--fiscal-year", 2021, "--out", "rel/FY2021", "--notebooks", "nbs", "--deep-dive",
-               cwd=tmp_path)
+    proc = kpi(
+        "report",
+        "--fiscal-year",
+        2021,
+        "--out",
+        "rel/FY2021",
+        "--notebooks",
+        "nbs",
+        "--deep-dive",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = tmp_path / "rel" / "FY2021"
     assert (out / "index.html").exists() and list((out / "figures").glob("*.png"))
@@ -102,8 +122,12 @@ def test_relative_out_lands_beside_the_caller_and_the_checkout_stays_clean(tmp_p
     executed = (out / "01_scorecard.ipynb").read_text(encoding="utf-8")
     assert ".building-" not in executed and str(out) in executed
     assert json.loads(manifest)["parameters"]["01_scorecard.ipynb"]["context_file"] == ""
-    after = subprocess.run(["git", "status", "--porcelain", "--ignored"], cwd=PROJECT_ROOT, capture_output=True,
-                           text=True).stdout
+    after = subprocess.run(
+        ["git", "status", "--porcelain", "--ignored"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert after == before
     assert "TCP without encryption" not in proc.stderr  # kernels talk over IPC sockets
     assert nbs.exists()
@@ -116,7 +140,9 @@ def test_a_report_into_its_own_earlier_folder_replaces_it(tmp_path):
         proc = kpi("report", "--fiscal-year", 2021, "--out", out, "--notebooks", nbs, "--deep-dive")
         assert proc.returncode == 0, proc.stderr[-2000:]
     assert (out / REPORT_MARKER).exists()
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".FY2021")) == [".FY2021.lock"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".FY2021")) == [
+        ".FY2021.lock"
+    ]
 
 
 def _slow_notebooks(tmp_path, seconds: int) -> Path:
@@ -137,9 +163,22 @@ def _slow_notebooks(tmp_path, seconds: int) -> Path:
 def test_ctrl_c_stops_within_seconds_and_cleans_up(tmp_path):
     out = tmp_path / "FY2021"
     slow = _slow_notebooks(tmp_path, 120)
-    proc = subprocess.Popen([*KPI, "report", "--fiscal-year", "2021", "--out", str(out), "--notebooks", str(slow),
-                             "--deep-dive"], stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
+    proc = subprocess.Popen(
+        [
+            *KPI,
+            "report",
+            "--fiscal-year",
+            "2021",
+            "--out",
+            str(out),
+            "--notebooks",
+            str(slow),
+            "--deep-dive",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+    )
     for line in proc.stderr:  # wait until the notebooks are running
         if "notebooks with" in line:
             break
@@ -151,7 +190,9 @@ def test_ctrl_c_stops_within_seconds_and_cleans_up(tmp_path):
     assert proc.returncode == 130 and "interrupted" in rest
     assert took < 15, f"took {took:.1f} s to stop"
     assert not out.exists() and not list(tmp_path.glob(".FY2021.building-*"))
-    kernels = subprocess.run(["pgrep", "-f", "kpi-ipc-"], capture_output=True, text=True).stdout.split()
+    kernels = subprocess.run(
+        ["pgrep", "-f", "kpi-ipc-"], capture_output=True, text=True
+    ).stdout.split()
     assert not kernels, f"kernels still running: {kernels}"
 
 
@@ -160,13 +201,24 @@ def test_a_hung_cell_fails_its_notebook_at_the_timeout(tmp_path):
     for extra in ("slow1.ipynb", "slow2.ipynb"):
         (slow / extra).unlink()
     start = time.monotonic()
-    proc = kpi("report", "--fiscal-year", 2021, "--out", tmp_path / "FY2021", "--notebooks", slow, "--deep-dive",
-               "--timeout", 3)
+    proc = kpi(
+        "report",
+        "--fiscal-year",
+        2021,
+        "--out",
+        tmp_path / "FY2021",
+        "--notebooks",
+        slow,
+        "--deep-dive",
+        "--timeout",
+        3,
+    )
     assert proc.returncode == 1 and "timeout of 3 s" in proc.stderr
     assert time.monotonic() - start < 45
 
 
 # ── nothing injected ──────────────────────────────────────────────────────────
+
 
 @pytest.fixture()
 def hostile_catalog(tmp_path) -> Path:
@@ -202,16 +254,37 @@ def test_catalog_and_workbook_text_reaches_html_escaped(tmp_path, hostile_catalo
     shutil.copy(_hostile_actuals(tmp_path), data / "actuals" / "entry.csv")
     nbs = some_notebooks(tmp_path, "01_scorecard.ipynb", "05_kpi_deep_dive.ipynb")
     out = tmp_path / "FY2021"
-    proc = kpi("report", "--fiscal-year", 2021, "--out", out, "--catalog", hostile_catalog, "--data", data,
-               "--notebooks", nbs, "--deep-dive", "G2-3-1", "G3-1-1")
+    proc = kpi(
+        "report",
+        "--fiscal-year",
+        2021,
+        "--out",
+        out,
+        "--catalog",
+        hostile_catalog,
+        "--data",
+        data,
+        "--notebooks",
+        nbs,
+        "--deep-dive",
+        "G2-3-1",
+        "G3-1-1",
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    pages = ["01_scorecard.html", "05_kpi_deep_dive_G2-3-1.html", "05_kpi_deep_dive_G3-1-1.html", "index.html",
-             *(p.name for p in out.glob("goal*.html"))]
+    pages = [
+        "01_scorecard.html",
+        "05_kpi_deep_dive_G2-3-1.html",
+        "05_kpi_deep_dive_G3-1-1.html",
+        "index.html",
+        *(p.name for p in out.glob("goal*.html")),
+    ]
     assert "goal2.html" in pages
     for page in pages:
         text = (out / page).read_text(encoding="utf-8")
         assert HOSTILE_SCRIPT not in text and HOSTILE_IMG not in text, page
-    assert "&lt;script&gt;alert" in (out / "goal2.html").read_text(encoding="utf-8")  # goal title and 出典
+    assert "&lt;script&gt;alert" in (out / "goal2.html").read_text(
+        encoding="utf-8"
+    )  # goal title and 出典
     card = (out / "01_scorecard.html").read_text(encoding="utf-8")
     assert "&lt;script&gt;alert" in card  # shown as text, not run
     deep = (out / "05_kpi_deep_dive_G2-3-1.html").read_text(encoding="utf-8")
@@ -220,15 +293,39 @@ def test_catalog_and_workbook_text_reaches_html_escaped(tmp_path, hostile_catalo
 
 def test_spreadsheet_formulas_are_defused_in_xlsx_and_csv(tmp_path, hostile_catalog):
     xlsx = tmp_path / "card.xlsx"
-    assert kpi("scorecard", "--as-of", 2021, "--catalog", hostile_catalog, "--format", "xlsx", "--out",
-               xlsx).returncode == 0
+    assert (
+        kpi(
+            "scorecard",
+            "--as-of",
+            2021,
+            "--catalog",
+            hostile_catalog,
+            "--format",
+            "xlsx",
+            "--out",
+            xlsx,
+        ).returncode
+        == 0
+    )
     ws = load_workbook(xlsx)["スコアカード"]
     cells = [c for row in ws.iter_rows() for c in row if c.value is not None]
     assert not [c.coordinate for c in cells if c.data_type == "f"]
     assert any(c.value == FORMULA and c.data_type == "s" for c in cells)  # shown as the text it is
     out = tmp_path / "card.csv"
-    assert kpi("scorecard", "--as-of", 2021, "--catalog", hostile_catalog, "--format", "csv", "--out",
-               out).returncode == 0
+    assert (
+        kpi(
+            "scorecard",
+            "--as-of",
+            2021,
+            "--catalog",
+            hostile_catalog,
+            "--format",
+            "csv",
+            "--out",
+            out,
+        ).returncode
+        == 0
+    )
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel shows the Japanese text
     rows = {r["kpi_id"]: r for r in csv.DictReader(raw.decode("utf-8-sig").splitlines())}
@@ -241,6 +338,7 @@ def test_spreadsheet_formulas_are_defused_in_xlsx_and_csv(tmp_path, hostile_cata
 
 
 # ── no impossible values ──────────────────────────────────────────────────────
+
 
 def _entry(tmp_path, edits: dict, name="entry.csv", drop_columns=(), encoding="utf-8") -> Path:
     """The good fixture with cells replaced: {(kpi_id, header): value}."""
@@ -264,16 +362,26 @@ def _entry(tmp_path, edits: dict, name="entry.csv", drop_columns=(), encoding="u
     return path
 
 
-@pytest.mark.parametrize(("kpi_id", "value", "expected"), [
-    ("G2-3-1", "-5", "cannot be below 0"),  # a count
-    ("G4-0", "130", "cannot exceed 100"),  # a percentage
-])
-def test_impossible_values_are_refused_with_file_row_kpi_and_column(tmp_path, kpi_id, value, expected):
+@pytest.mark.parametrize(
+    ("kpi_id", "value", "expected"),
+    [
+        ("G2-3-1", "-5", "cannot be below 0"),  # a count
+        ("G4-0", "130", "cannot exceed 100"),  # a percentage
+    ],
+)
+def test_impossible_values_are_refused_with_file_row_kpi_and_column(
+    tmp_path, kpi_id, value, expected
+):
     path = _entry(tmp_path, {(kpi_id, "2021年度(R3)"): value})
     with pytest.raises(InputErrors) as info:
         read_actuals(path, load_catalog())
     text = str(info.value)
-    assert "entry.csv" in text and f"KPI {kpi_id}" in text and "column '2021年度(R3)'" in text and expected in text
+    assert (
+        "entry.csv" in text
+        and f"KPI {kpi_id}" in text
+        and "column '2021年度(R3)'" in text
+        and expected in text
+    )
     proc = kpi("validate", path)
     assert proc.returncode == 2 and expected in proc.stderr
     no_traceback(proc)
@@ -286,16 +394,28 @@ def test_net_migration_may_be_negative():
 
 def test_an_implausible_value_needs_confirmation(tmp_path):
     path = _entry(tmp_path, {("G2-3-1", "2021年度(R3)"): "1,000,000,000,000,000"})
-    with pytest.raises(InputErrors, match=r"KPI G2-3-1, column '2021年度\(R3\)': implausible value"):
+    with pytest.raises(
+        InputErrors, match=r"KPI G2-3-1, column '2021年度\(R3\)': implausible value"
+    ):
         read_actuals(path, load_catalog())
-    path = _entry(tmp_path, {("G2-3-1", "2021年度(R3)"): "1,000,000,000,000,000", ("G2-3-1", "確認済み"): "はい"}, name="ok.csv")
+    path = _entry(
+        tmp_path,
+        {("G2-3-1", "2021年度(R3)"): "1,000,000,000,000,000", ("G2-3-1", "確認済み"): "はい"},
+        name="ok.csv",
+    )
     df = read_actuals(path, load_catalog())
     assert df[(df.kpi_id == "G2-3-1") & (df.year == 2021)].value.iloc[0] == 1e15
 
 
 def test_a_jump_against_the_other_years_is_flagged(tmp_path):
-    path = _entry(tmp_path, {("G2-2-2", "2020年度(R2)"): "5", ("G2-2-2", "2021年度(R3)"): "6",
-                             ("G2-2-2", "2022年度(R4)"): "700"})
+    path = _entry(
+        tmp_path,
+        {
+            ("G2-2-2", "2020年度(R2)"): "5",
+            ("G2-2-2", "2021年度(R3)"): "6",
+            ("G2-2-2", "2022年度(R4)"): "700",
+        },
+    )
     with pytest.raises(InputErrors, match="implausible jump to 700"):
         read_actuals(path, load_catalog())
 
@@ -313,7 +433,11 @@ def test_a_deleted_fixed_column_keeps_every_year(tmp_path):
 
 
 def test_no_year_columns_is_an_error(tmp_path):
-    years = [h for h in next(csv.reader((FIXTURES / "actuals_good.csv").open(encoding="utf-8-sig"))) if "年度(" in h]
+    years = [
+        h
+        for h in next(csv.reader((FIXTURES / "actuals_good.csv").open(encoding="utf-8-sig")))
+        if "年度(" in h
+    ]
     path = _entry(tmp_path, {}, drop_columns=tuple(years))
     proc = kpi("validate", path)
     assert proc.returncode == 2 and "no fiscal-year columns" in proc.stderr
@@ -325,15 +449,20 @@ def test_shift_jis_csv_is_read_and_garbage_names_its_row(tmp_path):
     assert "市の集計" in set(df.note.dropna())
     bad = tmp_path / "bad.csv"
     bad.write_bytes(path.read_bytes() + b"G2-3-1,\xff\xfe\xfa\n")
-    with pytest.raises(Exception, match=r"bad.csv, row \d+: this row is neither UTF-8 nor Shift_JIS"):
+    with pytest.raises(
+        Exception, match=r"bad.csv, row \d+: this row is neither UTF-8 nor Shift_JIS"
+    ):
         read_actuals(bad, load_catalog())
 
 
-@pytest.mark.parametrize("args", [
-    ("scorecard", "--as-of", "2017"),
-    ("scorecard", "--as-of", "2031"),
-    ("report", "--fiscal-year", "2010"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("scorecard", "--as-of", "2017"),
+        ("scorecard", "--as-of", "2031"),
+        ("report", "--fiscal-year", "2010"),
+    ],
+)
 def test_years_the_catalog_cannot_judge_exit_2(args):
     proc = kpi(*args)
     assert proc.returncode == 2 and "outside what this catalog can judge" in proc.stderr
@@ -342,14 +471,21 @@ def test_years_the_catalog_cannot_judge_exit_2(args):
 
 def test_unknown_municipality_exits_2_before_any_notebook(tmp_path):
     proc = kpi("report", "--fiscal-year", 2024, "--municipality", "999999", "--out", tmp_path / "r")
-    assert proc.returncode == 2 and "unknown 団体コード" in proc.stderr and "notebooks with" not in proc.stderr
+    assert (
+        proc.returncode == 2
+        and "unknown 団体コード" in proc.stderr
+        and "notebooks with" not in proc.stderr
+    )
     assert not (tmp_path / "r").exists()
 
 
-@pytest.mark.parametrize("args", [
-    ("scorecard", "--as-of", "2021", "--format", "csv", "--out", "{dir}"),
-    ("template", "--out", "{dir}"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("scorecard", "--as-of", "2021", "--format", "csv", "--out", "{dir}"),
+        ("template", "--out", "{dir}"),
+    ],
+)
 def test_a_folder_as_a_file_output_is_exit_2(tmp_path, args):
     proc = kpi(*[a.replace("{dir}", str(tmp_path)) for a in args])
     assert proc.returncode == 2 and "is a folder" in proc.stderr
@@ -359,19 +495,51 @@ def test_a_folder_as_a_file_output_is_exit_2(tmp_path, args):
 def test_forecast_panel_refuses_inf_and_absurd_spans_and_notes_short_series(tmp_path):
     src = tmp_path / "p.csv"
     src.write_text("series_id,year,value\na,2018,1\na,2019,inf\n")
-    proc = kpi("forecast-panel", "--input", src, "--through", 2019, "--horizon", 2, "--out", tmp_path / "o.csv")
+    proc = kpi(
+        "forecast-panel",
+        "--input",
+        src,
+        "--through",
+        2019,
+        "--horizon",
+        2,
+        "--out",
+        tmp_path / "o.csv",
+    )
     assert proc.returncode == 2 and "row 3" in proc.stderr and "finite" in proc.stderr
     src.write_text("series_id,year,value\na,2018,1\na,99999999,2\n")
-    proc = kpi("forecast-panel", "--input", src, "--through", 2019, "--horizon", 2, "--out", tmp_path / "o.csv")
+    proc = kpi(
+        "forecast-panel",
+        "--input",
+        src,
+        "--through",
+        2019,
+        "--horizon",
+        2,
+        "--out",
+        tmp_path / "o.csv",
+    )
     assert proc.returncode == 2 and "at most 300" in proc.stderr
     no_traceback(proc)
     src.write_text("series_id,year,value\na,2016,1\na,2017,2\na,2018,3\na,2019,4\nb,2019,5\n")
-    proc = kpi("forecast-panel", "--input", src, "--through", 2019, "--horizon", 2, "--out", tmp_path / "o.csv")
+    proc = kpi(
+        "forecast-panel",
+        "--input",
+        src,
+        "--through",
+        2019,
+        "--horizon",
+        2,
+        "--out",
+        tmp_path / "o.csv",
+    )
     assert proc.returncode == 0, proc.stderr
     rows = list(csv.DictReader((tmp_path / "o.csv").read_text(encoding="utf-8-sig").splitlines()))
     short = [r for r in rows if r["series_id"] == "b"]
     assert short and all("2点以上が必要" in r["note"] and r["forecast"] == "" for r in short)
-    proc = kpi("forecast-panel", "--input", src, "--through", 2019, "--horizon", 2, "--out", tmp_path)
+    proc = kpi(
+        "forecast-panel", "--input", src, "--through", 2019, "--horizon", 2, "--out", tmp_path
+    )
     assert proc.returncode == 2 and "is a folder" in proc.stderr
 
 

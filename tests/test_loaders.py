@@ -43,12 +43,19 @@ def test_jumin_years_and_bases(jumin_all):
 
 
 def test_jumin_net_migration_is_in_plus_other_minus_out_plus_other(jumin_all):
-    a = jumin_all[(jumin_all.municipality_code == "012165") & (jumin_all.year == 2018)].set_index("measure").value
+    a = (
+        jumin_all[(jumin_all.municipality_code == "012165") & (jumin_all.year == 2018)]
+        .set_index("measure")
+        .value
+    )
     assert a["社会増減数"] == a["転入者数"] + a["その他記載"] - a["転出者数"] - a["その他消除"]
 
 
 def test_hokkaido_municipalities_sum_to_the_prefecture_row(jumin_all):
-    hk = jumin_all[(jumin_all.prefecture == "北海道") & jumin_all.measure.isin(["社会増減数", "人口", "出生者数"])]
+    hk = jumin_all[
+        (jumin_all.prefecture == "北海道")
+        & jumin_all.measure.isin(["社会増減数", "人口", "出生者数"])
+    ]
     munis = hk[hk.level == "municipality"].groupby(["year", "measure"]).value.sum()
     pref = hk[hk.level == "prefecture"].set_index(["year", "measure"]).value
     assert (munis - pref).abs().max() == 0  # wards of 札幌市 are not counted twice
@@ -69,7 +76,11 @@ def test_furusato_series(furusato_series):
     assert _value(furusato_series, "012165", "受入件数", 2020) == 3379  # the strategy says 3,366
     assert set(furusato_series.prefecture.dropna()) >= {"北海道", "福島県"}
     assert not furusato_series.municipality.isin(["合計", "市町村合計"]).any()
-    date = furusato_series[(furusato_series.municipality == "伊達市")].groupby("prefecture").municipality_code.first()
+    date = (
+        furusato_series[(furusato_series.municipality == "伊達市")]
+        .groupby("prefecture")
+        .municipality_code.first()
+    )
     assert date.to_dict() == {"北海道": "012335", "福島県": "072133"}
 
 
@@ -94,31 +105,55 @@ def test_tourism_ashibetsu():
     assert _value(df, "012165", "入込総数", 2018) == pytest.approx(919.1)
     assert _value(df, "012165", "入込総数", 2010) == pytest.approx(899.8)  # not 899.8000000000001
     assert _value(df, "012165", "入込総数", 2018, month=4) == pytest.approx(46.9)
-    months = df[(df.municipality_code == "012165") & (df.year == 2018) & (df.measure == "入込総数") & df.month.notna()]
+    months = df[
+        (df.municipality_code == "012165")
+        & (df.year == 2018)
+        & (df.measure == "入込総数")
+        & df.month.notna()
+    ]
     assert len(months) == 12 and months.value.sum() == pytest.approx(919.1, abs=0.2)
     jan = months[months.month == 1].iloc[0]
     assert jan.as_of == "2019-01-31"  # January of FY2018 is in calendar 2019
-    assert set(df.measure) == {"入込総数", "内道外客", "内道内客", "内日帰客", "内宿泊客", "宿泊客延数"}
+    assert set(df.measure) == {
+        "入込総数",
+        "内道外客",
+        "内道内客",
+        "内日帰客",
+        "内宿泊客",
+        "宿泊客延数",
+    }
     assert df.unit[df.measure == "宿泊客延数"].eq("千人泊").all()
 
 
 # ── bad files ─────────────────────────────────────────────────────────────────
 
+
 def test_tourism_text_in_a_number_cell():
     with pytest.raises(InputError) as err:
         tourism.load_tourism_file(FIXTURES / "tourism_stat_report_2018_monthly.csv")
     msg = str(err.value)
-    assert "tourism_stat_report_2018_monthly.csv" in msg and "row 3" in msg and "'june'" in msg and "'N/A'" in msg
+    assert (
+        "tourism_stat_report_2018_monthly.csv" in msg
+        and "row 3" in msg
+        and "'june'" in msg
+        and "'N/A'" in msg
+    )
 
 
 def test_tourism_bad_name_and_unknown_type(tmp_path):
     with pytest.raises(InputError, match="file name like"):
         tourism.load_tourism_file(tmp_path / "visits.csv")
     path = tmp_path / "tourism_stat_report_2018_monthly.csv"
-    path.write_text(",".join(tourism.HEADER) + "\n道央,空知,芦別市,入込人数" + ",1" * 15 + "\n", encoding="utf-8")
+    path.write_text(
+        ",".join(tourism.HEADER) + "\n道央,空知,芦別市,入込人数" + ",1" * 15 + "\n",
+        encoding="utf-8",
+    )
     with pytest.raises(InputError, match="unknown type '入込人数'"):
         tourism.load_tourism_file(path)
-    path.write_text(",".join(tourism.HEADER) + "\n道央,空知,芦別市,入込総数" + ",1" * 15 + ",9\n", encoding="utf-8")
+    path.write_text(
+        ",".join(tourism.HEADER) + "\n道央,空知,芦別市,入込総数" + ",1" * 15 + ",9\n",
+        encoding="utf-8",
+    )
     with pytest.raises(InputError, match="row 2.*trailing empty"):
         tourism.load_tourism_file(path)
 

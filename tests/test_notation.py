@@ -54,8 +54,17 @@ def test_to_era_round_trips():
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("1,234", 1234), ("△100", -100), ("▲5.1", -5.1), ("8,386.607", 8386.607),
-     ("１２３", 123), ("-12", -12), ("0", 0), ("1,234,567", 1234567), (42, 42)],
+    [
+        ("1,234", 1234),
+        ("△100", -100),
+        ("▲5.1", -5.1),
+        ("8,386.607", 8386.607),
+        ("１２３", 123),
+        ("-12", -12),
+        ("0", 0),
+        ("1,234,567", 1234567),
+        (42, 42),
+    ],
 )
 def test_numbers(text, value):
     assert parse_number(text) == pytest.approx(value)
@@ -105,7 +114,9 @@ def test_ranges_keep_both_ends():
     assert q.is_range and (q.low, q.high) == (-10.5, -5.1) and q.value is None
 
 
-@pytest.mark.parametrize(("text", "placeholder"), [("基準値なし", "none"), ("未策定", "not_adopted")])
+@pytest.mark.parametrize(
+    ("text", "placeholder"), [("基準値なし", "none"), ("未策定", "not_adopted")]
+)
 def test_placeholders(text, placeholder):
     q = parse_quantity(text)
     assert q.value is None and q.placeholder == placeholder
@@ -120,7 +131,10 @@ def test_unknown_units_are_refused():
     ("text", "expected"),
     [
         ("基準値を維持", {"kind": "maintain"}),
-        ("5年間で10%程度の増加", {"kind": "increase_pct", "percent": 10, "approximate": True, "years": 5}),
+        (
+            "5年間で10%程度の増加",
+            {"kind": "increase_pct", "percent": 10, "approximate": True, "years": 5},
+        ),
         ("5年後に10% 増加", {"kind": "increase_pct", "percent": 10, "approximate": False}),
         ("5年後に基準値の6%削減", {"kind": "decrease_pct", "percent": 6}),
         ("5年間で200件", {"kind": "cumulative", "value": 200, "unit": "件", "years": 5}),
@@ -131,7 +145,10 @@ def test_unknown_units_are_refused():
         ("20人以下", {"kind": "level", "value": 20, "comparator": "<="}),
         ("0件超", {"kind": "level", "value": 0, "comparator": ">"}),
         ("10%未満", {"kind": "level", "value": 10, "comparator": "<"}),
-        ("全国平均以上", {"kind": "benchmark", "benchmark": "national_average", "comparator": ">="}),
+        (
+            "全国平均以上",
+            {"kind": "benchmark", "benchmark": "national_average", "comparator": ">="},
+        ),
         ("2024年度(令和6年度)中の計画策定", {"kind": "milestone", "deadline": 2024}),
         ("2024年度 (令和6年度) 中の計画策定", {"kind": "milestone", "deadline": 2024}),
         ("3人／年", {"kind": "level", "value": 3, "per_year": True}),
@@ -147,7 +164,14 @@ def test_target_rules(text, expected):
 
 @pytest.mark.parametrize(
     "text",
-    ["5年間でたくさん", "5年で200件", "増加", "2024年度(令和5年度)中の計画策定", "基準値を上回る", "全国平均並み"],
+    [
+        "5年間でたくさん",
+        "5年で200件",
+        "増加",
+        "2024年度(令和5年度)中の計画策定",
+        "基準値を上回る",
+        "全国平均並み",
+    ],
 )
 def test_unreadable_rules_are_refused_quoting_the_text(text):
     with pytest.raises(NotationError) as err:

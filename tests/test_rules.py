@@ -48,7 +48,13 @@ def test_worse_than_baseline_is_the_lowest_grade_even_with_a_far_target():
 
 def test_lower_is_better_decrease_pct():
     # 8,386.607 kg-CO2 with a 6 % cut by 2024: target 7,883.41
-    kpi = make_kpi(kind="decrease_pct", direction="decrease", baseline=(2018, 8386.607), percent=6, unit="kg-CO2")
+    kpi = make_kpi(
+        kind="decrease_pct",
+        direction="decrease",
+        baseline=(2018, 8386.607),
+        percent=6,
+        unit="kg-CO2",
+    )
     ev = evaluate(kpi, obs((2021, 8100)), as_of=2021)
     assert ev.target_resolved == pytest.approx(7883.41058)
     assert ev.expected_value == pytest.approx(8386.607 - 0.5 * 503.19642)
@@ -110,15 +116,25 @@ def test_ratio_formula_is_undefined_for_negative_quantities():
 
 @pytest.mark.parametrize(
     ("preset", "labels"),
-    [("ABCD", ["A", "B", "C", "D"]), ("symbols", ["◎", "○", "△", "×"]), ("SABC", ["S", "A", "B", "C"])],
+    [
+        ("ABCD", ["A", "B", "C", "D"]),
+        ("symbols", ["◎", "○", "△", "×"]),
+        ("SABC", ["S", "A", "B", "C"]),
+    ],
 )
 def test_grade_presets(preset, labels):
     scale = GRADE_PRESETS[preset]
     assert scale.labels == labels
     kpi = make_kpi(baseline=(2018, 0), value=100, target_year=2024)
-    got = [evaluate(kpi, obs((2024, a)), 2024, RuleSettings(grades=preset)).grade for a in (125, 100, 85, 60, 10)]
-    expected = {"ABCD": ["A", "A", "B", "C", "D"], "symbols": ["◎", "◎", "○", "△", "×"],
-                "SABC": ["S", "A", "B", "C", "C"]}[preset]
+    got = [
+        evaluate(kpi, obs((2024, a)), 2024, RuleSettings(grades=preset)).grade
+        for a in (125, 100, 85, 60, 10)
+    ]
+    expected = {
+        "ABCD": ["A", "A", "B", "C", "D"],
+        "symbols": ["◎", "◎", "○", "△", "×"],
+        "SABC": ["S", "A", "B", "C", "C"],
+    }[preset]
     assert got == expected
 
 
@@ -151,7 +167,9 @@ def test_level_to_hold_and_floor():
     hold = make_kpi(direction="maintain", baseline=(2018, 68), value=65, unit="台")
     assert evaluate(hold, obs((2022, 60)), 2022).met is True  # 65 ± 6.5
     assert evaluate(hold, obs((2022, 75)), 2022).met is False
-    floor = make_kpi(direction="maintain", baseline=(2018, 3), value=2, comparator=">=", unit="間口")
+    floor = make_kpi(
+        direction="maintain", baseline=(2018, 3), value=2, comparator=">=", unit="間口"
+    )
     assert evaluate(floor, obs((2022, 3)), 2022).met is True  # more classes are no failure
     assert evaluate(floor, obs((2022, 1)), 2022).grade == "D"
 
@@ -190,13 +208,20 @@ def test_milestone():
 
 
 def test_benchmark():
-    kpi = make_kpi(kind="benchmark", baseline=None, benchmark="national_average", comparator=">=", unit="ポイント")
+    kpi = make_kpi(
+        kind="benchmark",
+        baseline=None,
+        benchmark="national_average",
+        comparator=">=",
+        unit="ポイント",
+    )
     assert evaluate(kpi, obs((2023, -2.1)), 2023).grade == "D"
     ev = evaluate(kpi, obs((2023, 0.4)), 2023)
     assert ev.grade == "A" and ev.met and not ev.rate_based and ev.achievement_rate is None
 
 
 # ── Open SDG progress status ──────────────────────────────────────────────────
+
 
 def test_status_already_achieved_first():
     kpi = make_kpi(baseline=(2018, 100), value=120)
@@ -205,7 +230,12 @@ def test_status_already_achieved_first():
 
 @pytest.mark.parametrize(
     ("actual", "status"),
-    [(110, "substantial_progress"), (106, "moderate_progress"), (102, "limited_progress"), (97, "deterioration")],
+    [
+        (110, "substantial_progress"),
+        (106, "moderate_progress"),
+        (102, "limited_progress"),
+        (97, "deterioration"),
+    ],
 )
 def test_status_compound_growth(actual, status):
     # required CAGR (120/100)^(1/6) − 1 = 3.09 %/yr; observed over 3 years from 100
@@ -246,8 +276,14 @@ RANK = {g: i for i, g in enumerate(["A", "B", "C", "D"])}
 
 
 @settings(max_examples=300, deadline=None)
-@given(base=values, gap=st.floats(min_value=1, max_value=1e5), a=values, b=values,
-       year=st.integers(min_value=2019, max_value=2024), direction=st.sampled_from(["increase", "decrease"]))
+@given(
+    base=values,
+    gap=st.floats(min_value=1, max_value=1e5),
+    a=values,
+    b=values,
+    year=st.integers(min_value=2019, max_value=2024),
+    direction=st.sampled_from(["increase", "decrease"]),
+)
 def test_improving_never_lowers_achievement_or_grade(base, gap, a, b, year, direction):
     sign = 1 if direction == "increase" else -1
     kpi = make_kpi(direction=direction, baseline=(2018, base), value=base + sign * gap)
@@ -259,9 +295,16 @@ def test_improving_never_lowers_achievement_or_grade(base, gap, a, b, year, dire
 
 
 @settings(max_examples=300, deadline=None)
-@given(base=values, gap=st.floats(min_value=1, max_value=1e5), actual=values,
-       year=st.integers(min_value=2019, max_value=2024), direction=st.sampled_from(["increase", "decrease"]))
-def test_mirrored_data_with_mirrored_direction_gives_the_same_grade(base, gap, actual, year, direction):
+@given(
+    base=values,
+    gap=st.floats(min_value=1, max_value=1e5),
+    actual=values,
+    year=st.integers(min_value=2019, max_value=2024),
+    direction=st.sampled_from(["increase", "decrease"]),
+)
+def test_mirrored_data_with_mirrored_direction_gives_the_same_grade(
+    base, gap, actual, year, direction
+):
     sign = 1 if direction == "increase" else -1
     mirrored = "decrease" if direction == "increase" else "increase"
     kpi = make_kpi(direction=direction, baseline=(2018, base), value=base + sign * gap)
@@ -273,24 +316,36 @@ def test_mirrored_data_with_mirrored_direction_gives_the_same_grade(base, gap, a
 
 
 @settings(max_examples=200, deadline=None)
-@given(total=st.floats(min_value=1, max_value=1e4), counts=st.lists(st.floats(min_value=0, max_value=1e4), min_size=1, max_size=5),
-       extra=st.floats(min_value=0, max_value=1e4))
+@given(
+    total=st.floats(min_value=1, max_value=1e4),
+    counts=st.lists(st.floats(min_value=0, max_value=1e4), min_size=1, max_size=5),
+    extra=st.floats(min_value=0, max_value=1e4),
+)
 def test_cumulative_more_never_grades_lower(total, counts, extra):
     kpi = make_kpi(kind="cumulative", baseline=None, value=total)
     years = list(range(2020, 2020 + len(counts)))
     # As of the last counted year: mid-period grades, or the final one with the window complete.
     base = evaluate(kpi, obs(*zip(years, counts, strict=True)), years[-1])
-    more = evaluate(kpi, obs(*zip(years, [*counts[:-1], counts[-1] + extra], strict=True)), years[-1])
+    more = evaluate(
+        kpi, obs(*zip(years, [*counts[:-1], counts[-1] + extra], strict=True)), years[-1]
+    )
     assert RANK[more.grade] <= RANK[base.grade]
     if base.final:
         assert base.verdict in ("達成", "未達成") and more.verdict in ("達成", "未達成")
         assert not (base.verdict == "達成" and more.verdict == "未達成")
 
 
-@pytest.mark.parametrize(("ratio", "status"), [
-    (0.95, "substantial_progress"), (0.9499, "moderate_progress"), (0.6, "moderate_progress"),
-    (0.5999, "limited_progress"), (0.0, "limited_progress"), (-0.0001, "deterioration"),
-])
+@pytest.mark.parametrize(
+    ("ratio", "status"),
+    [
+        (0.95, "substantial_progress"),
+        (0.9499, "moderate_progress"),
+        (0.6, "moderate_progress"),
+        (0.5999, "limited_progress"),
+        (0.0, "limited_progress"),
+        (-0.0001, "deterioration"),
+    ],
+)
 def test_the_progress_ladder_at_its_boundaries(ratio, status):
     from kpi_lib.rules import progress_status
 

@@ -67,27 +67,59 @@ def test_every_graded_kpi_shows_its_calculation(card):
 
 
 def test_cli_csv_and_json():
-    out = subprocess.run([*KPI, "scorecard", "--as-of", "2021", "--format", "csv"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [*KPI, "scorecard", "--as-of", "2021", "--format", "csv"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) == 65
-    required = ["kpi_id", "name_ja", "unit", "baseline_year", "baseline_value", "target_year", "target_resolved",
-                "latest_year", "latest_value", "expected_value", "achievement_rate", "pace", "grade",
-                "progress_status", "n_points", "source"]
+    required = [
+        "kpi_id",
+        "name_ja",
+        "unit",
+        "baseline_year",
+        "baseline_value",
+        "target_year",
+        "target_resolved",
+        "latest_year",
+        "latest_value",
+        "expected_value",
+        "achievement_rate",
+        "pace",
+        "grade",
+        "progress_status",
+        "n_points",
+        "source",
+    ]
     assert all(c in rows[0] for c in required)
-    data = json.loads(subprocess.run([*KPI, "scorecard", "--as-of", "2021", "--format", "json", "--grades", "symbols"],
-                                     capture_output=True, text=True, check=True).stdout)
+    data = json.loads(
+        subprocess.run(
+            [*KPI, "scorecard", "--as-of", "2021", "--format", "json", "--grades", "symbols"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     assert {r["kpi_id"]: r["grade"] for r in data}["G2-0"] == "◎"
 
 
 def test_cli_xlsx_is_for_people(tmp_path):
     out = tmp_path / "card.xlsx"
-    subprocess.run([*KPI, "scorecard", "--as-of", "2021", "--format", "xlsx", "--out", str(out)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [*KPI, "scorecard", "--as-of", "2021", "--format", "xlsx", "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
     ws = load_workbook(out)["スコアカード"]
     header = [c.value for c in ws[3]]
-    assert header[:4] == ["KPI ID", "施策", "指標", "単位"] and "達成率" in header and "評価" in header
-    goal_rows = [r for r in range(4, ws.max_row + 1) if str(ws.cell(r, 1).value).startswith("基本目標")]
+    assert (
+        header[:4] == ["KPI ID", "施策", "指標", "単位"] and "達成率" in header and "評価" in header
+    )
+    goal_rows = [
+        r for r in range(4, ws.max_row + 1) if str(ws.cell(r, 1).value).startswith("基本目標")
+    ]
     assert len(goal_rows) == 4 and ws.max_row == 3 + 4 + 65
     rate_col = header.index("達成率") + 1
     row = next(r for r in range(4, ws.max_row + 1) if ws.cell(r, 1).value == "G2-0")
@@ -96,11 +128,20 @@ def test_cli_xlsx_is_for_people(tmp_path):
 
 
 def test_cli_xlsx_needs_out_and_bad_catalog_is_named(tmp_path):
-    proc = subprocess.run([*KPI, "scorecard", "--as-of", "2021", "--format", "xlsx"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [*KPI, "scorecard", "--as-of", "2021", "--format", "xlsx"], capture_output=True, text=True
+    )
     assert proc.returncode == 2 and "--out" in proc.stderr
-    proc = subprocess.run([*KPI, "scorecard", "--as-of", "2021", "--catalog", str(tmp_path / "x.yaml")],
-                          capture_output=True, text=True)
-    assert proc.returncode == 2 and "catalog file not found" in proc.stderr and "Traceback" not in proc.stderr
+    proc = subprocess.run(
+        [*KPI, "scorecard", "--as-of", "2021", "--catalog", str(tmp_path / "x.yaml")],
+        capture_output=True,
+        text=True,
+    )
+    assert (
+        proc.returncode == 2
+        and "catalog file not found" in proc.stderr
+        and "Traceback" not in proc.stderr
+    )
 
 
 def test_every_row_carries_its_inputs(card):
@@ -109,12 +150,33 @@ def test_every_row_carries_its_inputs(card):
     inputs = _json.loads(card.loc["G2-0"].inputs)
     assert inputs["baseline"] == [2018, -153] and "住民基本台帳" in inputs["baseline_source"]
     assert [2021, -103.0] in inputs["values_used"]
-    assert inputs["settings"]["formula"] == "progress" and inputs["settings"]["grade_thresholds"]["A"] == 1.0
+    assert (
+        inputs["settings"]["formula"] == "progress"
+        and inputs["settings"]["grade_thresholds"]["A"] == 1.0
+    )
 
 
 def test_cli_maintain_tolerance_is_configurable():
-    out = subprocess.run([*KPI, "scorecard", "--as-of", "2021", "--format", "json", "--no-forecast",
-                          "--maintain-tolerance", "0.05", "--maintain-points", "1"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            *KPI,
+            "scorecard",
+            "--as-of",
+            "2021",
+            "--format",
+            "json",
+            "--no-forecast",
+            "--maintain-tolerance",
+            "0.05",
+            "--maintain-points",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     row = next(r for r in json.loads(out) if r["kpi_id"] == "G2-0")
-    assert json.loads(row["inputs"])["settings"]["maintain_tolerance"] == {"relative": 0.05, "points": 1.0}
+    assert json.loads(row["inputs"])["settings"]["maintain_tolerance"] == {
+        "relative": 0.05,
+        "points": 1.0,
+    }

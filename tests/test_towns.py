@@ -21,8 +21,13 @@ ASHIBETSU = "012165"
 
 
 def kpi(*args, cwd=None):
-    return subprocess.run([*KPI, *map(str, args)], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
+    return subprocess.run(
+        [*KPI, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+    )
 
 
 def _towns(n=3) -> list[str]:
@@ -31,11 +36,16 @@ def _towns(n=3) -> list[str]:
     ssds = read_public("ssds")
     births = set(ssds[(ssds.measure == "出生数") & (ssds.year == 2022)].municipality_code)
     furusato = read_public("furusato")
-    counted = set(furusato[(furusato.measure == "受入件数") & (furusato.year == 2024)].municipality_code)
-    pop = ssds[(ssds.measure == "住民基本台帳人口") & (ssds.year == 2023)
-               & ssds.municipality_code.isin(births & counted - {ASHIBETSU})]
+    counted = set(
+        furusato[(furusato.measure == "受入件数") & (furusato.year == 2024)].municipality_code
+    )
+    pop = ssds[
+        (ssds.measure == "住民基本台帳人口")
+        & (ssds.year == 2023)
+        & ssds.municipality_code.isin(births & counted - {ASHIBETSU})
+    ]
     # the 4th to 6th largest: towns, not Sapporo's scale (its wards are another story)
-    return list(pop.sort_values("value", ascending=False).municipality_code.iloc[3:3 + n])
+    return list(pop.sort_values("value", ascending=False).municipality_code.iloc[3 : 3 + n])
 
 
 @pytest.mark.parametrize("index", [0, 1, 2])
@@ -47,9 +57,13 @@ def test_a_starter_catalog_and_a_report_for_another_town(tmp_path, index):
     assert kpi("validate", path).returncode == 0
     catalog = load_catalog(path)
     name = catalog.strategy.municipality_ja
-    assert catalog.strategy.municipality_code == code and all(k.target.placeholder for k in catalog.kpis)
+    assert catalog.strategy.municipality_code == code and all(
+        k.target.placeholder for k in catalog.kpis
+    )
     out = tmp_path / "FY2024"
-    deep = [] if index else ["--deep-dive", "G3-1"]  # one town with a deep dive, the others without (time)
+    deep = (
+        [] if index else ["--deep-dive", "G3-1"]
+    )  # one town with a deep dive, the others without (time)
     proc = kpi("report", "--fiscal-year", 2024, "--catalog", path, "--out", out, *deep)
     assert proc.returncode == 0, proc.stderr[-3000:]
     pages = {p.name: p.read_text(encoding="utf-8") for p in out.glob("*.html")}
@@ -57,17 +71,32 @@ def test_a_starter_catalog_and_a_report_for_another_town(tmp_path, index):
     assert name in pages["index.html"] and name in pages["01_scorecard.html"]
     assert "芦別" not in everything  # nothing of Ashibetsu's
     furusato = read_public("furusato")
-    count = furusato[(furusato.municipality_code == code) & (furusato.measure == "受入件数") & (furusato.year == 2024)]
-    assert f"{count.value.iloc[0]:,.0f}（2024）" in pages["01_scorecard.html"]  # the FY2024 count from the 2024 file
+    count = furusato[
+        (furusato.municipality_code == code)
+        & (furusato.measure == "受入件数")
+        & (furusato.year == 2024)
+    ]
+    assert (
+        f"{count.value.iloc[0]:,.0f}（2024）" in pages["01_scorecard.html"]
+    )  # the FY2024 count from the 2024 file
     ssds = read_public("ssds")
-    births = ssds[(ssds.municipality_code == code) & (ssds.measure == "出生数") & (ssds.year == 2022)]
-    assert f"{births.value.iloc[0]:,.0f}（2022・別の統計）" in pages["01_scorecard.html"]  # SSDS, labelled
+    births = ssds[
+        (ssds.municipality_code == code) & (ssds.measure == "出生数") & (ssds.year == 2022)
+    ]
+    assert (
+        f"{births.value.iloc[0]:,.0f}（2022・別の統計）" in pages["01_scorecard.html"]
+    )  # SSDS, labelled
     assert "（仮）" in pages["01_scorecard.html"]  # placeholder targets are marked
 
 
 def test_starter_baselines_are_the_official_figures_before_the_period(tmp_path):
     path = tmp_path / "ashibetsu3.yaml"
-    assert kpi("catalog", "init", "--municipality", ASHIBETSU, "--out", path, "--period", "2025-2029").returncode == 0
+    assert (
+        kpi(
+            "catalog", "init", "--municipality", ASHIBETSU, "--out", path, "--period", "2025-2029"
+        ).returncode
+        == 0
+    )
     text = path.read_text(encoding="utf-8")
     catalog = load_catalog(path)
     b = {k.name_ja: (k.baseline.year, k.baseline.value) for k in catalog.kpis}
@@ -77,23 +106,38 @@ def test_starter_baselines_are_the_official_figures_before_the_period(tmp_path):
     assert "PLACEHOLDER" in text and "EDIT" in text
     tourism = next(k for k in catalog.kpis if k.name_ja == "観光入込客数")
     assert tourism.forecast_breaks.years == [2020, 2021]
-    assert kpi("catalog", "init", "--municipality", ASHIBETSU, "--out", path).returncode == 2  # never overwrites
+    assert (
+        kpi("catalog", "init", "--municipality", ASHIBETSU, "--out", path).returncode == 2
+    )  # never overwrites
 
 
 def test_catalog_init_refuses_unknown_towns_and_bad_periods(tmp_path):
     proc = kpi("catalog", "init", "--municipality", "999999", "--out", tmp_path / "x.yaml")
     assert proc.returncode == 2 and "unknown 団体コード" in proc.stderr
-    proc = kpi("catalog", "init", "--municipality", ASHIBETSU, "--out", tmp_path / "x.yaml", "--period", "2025")
+    proc = kpi(
+        "catalog",
+        "init",
+        "--municipality",
+        ASHIBETSU,
+        "--out",
+        tmp_path / "x.yaml",
+        "--period",
+        "2025",
+    )
     assert proc.returncode == 2 and "START-END" in proc.stderr
     assert not (tmp_path / "x.yaml").exists()
 
 
 def test_a_town_outside_hokkaido_gets_its_furusato_kpi_and_a_report(tmp_path):
     path = tmp_path / "iga.yaml"
-    assert kpi("catalog", "init", "--municipality", "242161", "--out", path).returncode == 0  # 三重県伊賀市
+    assert (
+        kpi("catalog", "init", "--municipality", "242161", "--out", path).returncode == 0
+    )  # 三重県伊賀市
     catalog = load_catalog(path)
     assert [k.name_ja for k in catalog.kpis] == ["ふるさと納税の寄附件数"]
-    proc = kpi("report", "--fiscal-year", 2024, "--catalog", path, "--out", tmp_path / "r", "--deep-dive")
+    proc = kpi(
+        "report", "--fiscal-year", 2024, "--catalog", path, "--out", tmp_path / "r", "--deep-dive"
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     migration = (tmp_path / "r" / "02_migration.html").read_text(encoding="utf-8")
     assert "北海道の市町村のみ" in migration  # the section says why it is empty
@@ -101,7 +145,17 @@ def test_a_town_outside_hokkaido_gets_its_furusato_kpi_and_a_report(tmp_path):
 
 def test_a_third_period_catalog_reports(tmp_path):
     path = FIXTURES / "catalog_3rd_period.yaml"
-    proc = kpi("report", "--fiscal-year", 2025, "--catalog", path, "--out", tmp_path / "r", "--deep-dive", "N2-1")
+    proc = kpi(
+        "report",
+        "--fiscal-year",
+        2025,
+        "--catalog",
+        path,
+        "--out",
+        tmp_path / "r",
+        "--deep-dive",
+        "N2-1",
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     card = (tmp_path / "r" / "01_scorecard.html").read_text(encoding="utf-8")
     assert "第3期芦別市総合戦略" in card and "11,899（2024）" in card
@@ -111,18 +165,29 @@ def test_a_third_period_catalog_reports(tmp_path):
 
 def test_municipality_comes_from_the_catalog():
     catalog = load_catalog(FIXTURES / "catalog_3rd_period.yaml")
-    proc = kpi("scorecard", "--as-of", 2025, "--catalog", FIXTURES / "catalog_3rd_period.yaml", "--format", "csv")
+    proc = kpi(
+        "scorecard",
+        "--as-of",
+        2025,
+        "--catalog",
+        FIXTURES / "catalog_3rd_period.yaml",
+        "--format",
+        "csv",
+    )
     assert proc.returncode == 0 and "N2-1" in proc.stdout
     assert catalog.evaluation_years == (2023, 2031)
 
 
 def test_no_kpi_id_literal_in_the_notebooks():
     for nb in NOTEBOOK_DIR.glob("*.ipynb"):
-        sources = "\n".join("".join(c["source"]) for c in json.loads(nb.read_text(encoding="utf-8"))["cells"])
+        sources = "\n".join(
+            "".join(c["source"]) for c in json.loads(nb.read_text(encoding="utf-8"))["cells"]
+        )
         assert not re.findall(r"\bG\d-\d", sources), nb.name
 
 
 # ── the schema and the cross-file checks ──────────────────────────────────────
+
 
 def _properties(schema: dict):
     for name, model in [("Catalog", schema), *schema["$defs"].items()]:
@@ -153,7 +218,12 @@ def test_catalog_schema_command_prints_the_models_json_schema():
 def test_docs_catalog_documents_every_field_and_value_of_the_schema():
     doc = (PROJECT_ROOT / "docs" / "catalog.md").read_text(encoding="utf-8")
     # every name written in code style: `field`, `{start, end}`, `strategy.period`, `>=`
-    names = {token for span in re.findall(r"`([^`]+)`", doc) for token in re.split(r"[^\w>=<]+", span) if token}
+    names = {
+        token
+        for span in re.findall(r"`([^`]+)`", doc)
+        for token in re.split(r"[^\w>=<]+", span)
+        if token
+    }
     schema = Catalog.model_json_schema()
     missing = [f"{model}.{prop}" for model, prop in _properties(schema) if prop not in names]
     assert not missing, f"docs/catalog.md does not document {missing}"
@@ -172,9 +242,15 @@ def _edited_catalog(tmp_path, edit) -> str:
 
 
 def test_validate_catalog_finds_a_typo_in_a_public_series(tmp_path):
-    path = _edited_catalog(tmp_path, lambda k: k["G2-2-3"]["public_series"][0].update(measure="受入件"))
+    path = _edited_catalog(
+        tmp_path, lambda k: k["G2-2-3"]["public_series"][0].update(measure="受入件")
+    )
     proc = kpi("validate", path)
-    assert proc.returncode == 2 and "KPI G2-2-3" in proc.stderr and "public_series[0].measure" in proc.stderr
+    assert (
+        proc.returncode == 2
+        and "KPI G2-2-3" in proc.stderr
+        and "public_series[0].measure" in proc.stderr
+    )
     assert "受入件数" in proc.stderr  # the known measures are listed
 
 
@@ -182,6 +258,7 @@ def test_validate_catalog_finds_a_text_that_does_not_read_as_its_value(tmp_path)
     def edit(k):
         k["G2-1-2"]["baseline"]["value"] = 919_330  # the text says 919,033
         k["G2-2-3"]["target"]["value"] = 3_500  # the text says 35,000
+
     problems = check_catalog(load_catalog(_edited_catalog(tmp_path, edit)), "edited.yaml")
     text = "\n".join(map(str, problems))
     assert "KPI G2-1-2, column 'baseline.notation'" in text and "919033" in text.replace(",", "")
@@ -196,7 +273,12 @@ def test_batch_run_over_a_folder_of_catalogs(tmp_path):
     folder = tmp_path / "catalogs"
     folder.mkdir()
     for code in _towns(2):
-        assert kpi("catalog", "init", "--municipality", code, "--out", folder / f"{code}.yaml").returncode == 0
+        assert (
+            kpi(
+                "catalog", "init", "--municipality", code, "--out", folder / f"{code}.yaml"
+            ).returncode
+            == 0
+        )
     out = tmp_path / "towns"
     proc = kpi("report", "--fiscal-year", 2024, "--catalog-dir", folder, "--out", out)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -206,5 +288,9 @@ def test_batch_run_over_a_folder_of_catalogs(tmp_path):
         assert name in index and f'href="{code}/index.html"' in index
         assert (out / code / "01_scorecard.html").exists()
     (folder / "broken.yaml").write_text("schema_version: 1\n", encoding="utf-8")
-    proc = kpi("report", "--fiscal-year", 2024, "--catalog-dir", folder, "--out", tmp_path / "again")
-    assert proc.returncode == 2 and "broken.yaml" in proc.stderr and not (tmp_path / "again").exists()
+    proc = kpi(
+        "report", "--fiscal-year", 2024, "--catalog-dir", folder, "--out", tmp_path / "again"
+    )
+    assert (
+        proc.returncode == 2 and "broken.yaml" in proc.stderr and not (tmp_path / "again").exists()
+    )

@@ -16,7 +16,9 @@ def read_grid(path: Path, sheet: str | int = 0) -> pd.DataFrame:
     except FileNotFoundError:
         raise InputError(str(path), "file not found") from None
     except ValueError as exc:  # unknown sheet, not a workbook
-        raise InputError(str(path), f"cannot read it as a workbook: {exc}", sheet=str(sheet)) from None
+        raise InputError(
+            str(path), f"cannot read it as a workbook: {exc}", sheet=str(sheet)
+        ) from None
     except Exception as exc:  # calamine's own errors for corrupt files
         raise InputError(str(path), f"cannot read it as a workbook: {exc}") from None
 

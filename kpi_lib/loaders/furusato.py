@@ -34,11 +34,13 @@ def load_codes(workbook: str | Path) -> pd.DataFrame:
     rows = grid[codes.notna()]
     if rows.empty:
         raise InputError(str(workbook), "no 6-digit codes in column 1", sheet="団体コード")
-    return pd.DataFrame({
-        "municipality_code": codes[codes.notna()].values,
-        "prefecture": rows[1].map(cell_text).values,
-        "municipality": rows[2].map(cell_text).values,
-    })
+    return pd.DataFrame(
+        {
+            "municipality_code": codes[codes.notna()].values,
+            "prefecture": rows[1].map(cell_text).values,
+            "municipality": rows[2].map(cell_text).values,
+        }
+    )
 
 
 def _fiscal_year_end(year: int) -> str:
@@ -56,8 +58,10 @@ def load_series(path: str | Path, codes: pd.DataFrame) -> pd.DataFrame:
             continue
         try:
             fy = int(year)
-            values = {"受入額": parse_number(amount) if amount else None,
-                      "受入件数": parse_number(count) if count else None}
+            values = {
+                "受入額": parse_number(amount) if amount else None,
+                "受入件数": parse_number(count) if count else None,
+            }
         except ValueError as exc:
             raise InputError(file, f"expected numbers: {exc}", row=line) from None
         if pref == NATION_LABEL:
@@ -71,16 +75,28 @@ def load_series(path: str | Path, codes: pd.DataFrame) -> pd.DataFrame:
                 records.append((pref, name, level, measure, fy, value))
     df = pd.DataFrame(records, columns=["prefecture", "name", "level", "measure", "year", "value"])
 
-    df = df.merge(codes.rename(columns={"municipality": "name"}), on=["prefecture", "name"], how="left")
-    missing = df[df["municipality_code"].isna() & df["level"].ne("nation")][["prefecture", "name"]].drop_duplicates()
+    df = df.merge(
+        codes.rename(columns={"municipality": "name"}), on=["prefecture", "name"], how="left"
+    )
+    missing = df[df["municipality_code"].isna() & df["level"].ne("nation")][
+        ["prefecture", "name"]
+    ].drop_duplicates()
     if not missing.empty:
         sample = ", ".join(f"{p} {n}" for p, n in missing.head(5).itertuples(index=False))
-        raise InputError(file, f"{len(missing)} name(s) have no 団体コード in the code list: {sample}")
+        raise InputError(
+            file, f"{len(missing)} name(s) have no 団体コード in the code list: {sample}"
+        )
     df = df.assign(
-        dataset="furusato", prefecture=df["prefecture"].replace("", None),
-        municipality=df["name"].replace("", None), year_basis="fiscal", month=pd.NA,
-        unit=df["measure"].map({"受入額": "億円", "受入件数": "件"}), source=SOURCE_SERIES,
-        licence=LICENCE, source_file=path.name, as_of=df["year"].map(_fiscal_year_end),
+        dataset="furusato",
+        prefecture=df["prefecture"].replace("", None),
+        municipality=df["name"].replace("", None),
+        year_basis="fiscal",
+        month=pd.NA,
+        unit=df["measure"].map({"受入額": "億円", "受入件数": "件"}),
+        source=SOURCE_SERIES,
+        licence=LICENCE,
+        source_file=path.name,
+        as_of=df["year"].map(_fiscal_year_end),
     )
     return finish(df, file)
 
@@ -97,7 +113,9 @@ def load_r2_detail(workbook: str | Path) -> pd.DataFrame:
     header = grid.iloc[: data.index[0]]
     for col, word in ((3, "寄附件数"), (4, "寄附金額")):
         if word not in " ".join(header[col].map(cell_text)):
-            raise InputError(file, f"expected {word!r} in the header", sheet="集計", column=f"column {col + 1}")
+            raise InputError(
+                file, f"expected {word!r} in the header", sheet="集計", column=f"column {col + 1}"
+            )
     names = data[2].map(cell_text)
     prefecture_row = codes[data.index].str[2:5].eq("000")
     frames = []
@@ -105,22 +123,42 @@ def load_r2_detail(workbook: str | Path) -> pd.DataFrame:
         values = pd.to_numeric(data[col], errors="coerce")
         if values.isna().any():
             row = int(values.isna().idxmax())
-            raise InputError(file, f"expected a number, found {data.at[row, col]!r}", sheet="集計",
-                             row=row + 1, column=f"column {col + 1}")
-        frames.append(pd.DataFrame({
-            "municipality_code": codes[data.index], "prefecture": data[1].map(cell_text),
-            "municipality": names.where(~prefecture_row, None),
-            "level": prefecture_row.map({True: "prefecture", False: "municipality"}),
-            "measure": measure, "value": values, "unit": unit,
-        }))
+            raise InputError(
+                file,
+                f"expected a number, found {data.at[row, col]!r}",
+                sheet="集計",
+                row=row + 1,
+                column=f"column {col + 1}",
+            )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "municipality_code": codes[data.index],
+                    "prefecture": data[1].map(cell_text),
+                    "municipality": names.where(~prefecture_row, None),
+                    "level": prefecture_row.map({True: "prefecture", False: "municipality"}),
+                    "measure": measure,
+                    "value": values,
+                    "unit": unit,
+                }
+            )
+        )
     df = pd.concat(frames, ignore_index=True).assign(
-        dataset="furusato_r2", year=2020, year_basis="fiscal", month=pd.NA, source=SOURCE_R2,
-        licence=LICENCE, source_file=workbook.name, as_of=_fiscal_year_end(2020),
+        dataset="furusato_r2",
+        year=2020,
+        year_basis="fiscal",
+        month=pd.NA,
+        source=SOURCE_R2,
+        licence=LICENCE,
+        source_file=workbook.name,
+        as_of=_fiscal_year_end(2020),
     )
     return finish(df, file)
 
 
-SOURCE_DETAIL = "総務省「ふるさと納税に関する現況調査」受入額及び受入件数・経費の内訳（各年度の詳細）"
+SOURCE_DETAIL = (
+    "総務省「ふるさと納税に関する現況調査」受入額及び受入件数・経費の内訳（各年度の詳細）"
+)
 DETAIL_KEYS = ["団体コード", "都道府県", "市区町村", "年度"]
 # column -> (measure, unit). The ratios of the file are left out: they are these
 # amounts divided by 受入額, and analysis recomputes them from the yen figures.
@@ -154,30 +192,58 @@ def load_detail(path: str | Path) -> pd.DataFrame:
     codes = raw["団体コード"].map(code6)
     if codes.isna().any():
         line = int(codes.isna().idxmax()) + 2
-        raise InputError(file, f"expected a 6-digit 団体コード, found {raw.at[line - 2, '団体コード']!r}",
-                         row=line, column="団体コード")
+        raise InputError(
+            file,
+            f"expected a 6-digit 団体コード, found {raw.at[line - 2, '団体コード']!r}",
+            row=line,
+            column="団体コード",
+        )
     is_pref = codes.str[2:5].eq("000")
     frames = []
     for column, (measure, unit) in DETAIL_MEASURES.items():
         text = raw[column].str.strip()
         values = pd.to_numeric(text, errors="coerce")
         bad = values.isna() & text.ne("")
-        if measure != "その他費":  # the publisher books adjustments there (村山市 FY2019: −38,759,029)
+        if (
+            measure != "その他費"
+        ):  # the publisher books adjustments there (村山市 FY2019: −38,759,029)
             bad |= values < 0
         if bad.any():
             line = int(bad.idxmax()) + 2
-            raise InputError(file, f"expected a non-negative number, found {text[line - 2]!r}", row=line,
-                             column=column)
-        frames.append(pd.DataFrame({
-            "municipality_code": codes, "prefecture": raw["都道府県"].str.strip(),
-            "municipality": raw["市区町村"].str.strip().where(~is_pref, None).replace("", None),
-            "level": is_pref.map({True: "prefecture", False: "municipality"}),
-            "measure": measure, "value": values, "unit": unit, "year": pd.to_numeric(raw["年度"], errors="coerce"),
-        }).dropna(subset=["value"]))
+            raise InputError(
+                file,
+                f"expected a non-negative number, found {text[line - 2]!r}",
+                row=line,
+                column=column,
+            )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "municipality_code": codes,
+                    "prefecture": raw["都道府県"].str.strip(),
+                    "municipality": raw["市区町村"]
+                    .str.strip()
+                    .where(~is_pref, None)
+                    .replace("", None),
+                    "level": is_pref.map({True: "prefecture", False: "municipality"}),
+                    "measure": measure,
+                    "value": values,
+                    "unit": unit,
+                    "year": pd.to_numeric(raw["年度"], errors="coerce"),
+                }
+            ).dropna(subset=["value"])
+        )
     df = pd.concat(frames, ignore_index=True)
     if df["year"].isna().any():
         raise InputError(file, "expected a fiscal year in every row", column="年度")
     df["year"] = df["year"].astype(int)
-    df = df.assign(dataset="furusato_detail", year_basis="fiscal", month=pd.NA, source=SOURCE_DETAIL,
-                   licence=LICENCE, source_file=path.name, as_of=df["year"].map(_fiscal_year_end))
+    df = df.assign(
+        dataset="furusato_detail",
+        year_basis="fiscal",
+        month=pd.NA,
+        source=SOURCE_DETAIL,
+        licence=LICENCE,
+        source_file=path.name,
+        as_of=df["year"].map(_fiscal_year_end),
+    )
     return finish(df, file)

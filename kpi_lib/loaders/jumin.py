@@ -56,7 +56,11 @@ def reference_date(title: str, file: str) -> pd.Timestamp:
     """'平成31年1月1日住民基本台帳…' -> 2019-01-01."""
     m = _DATE_RE.match(title.replace(" ", ""))
     if not m:
-        raise InputError(file, f"the title cell {title[:30]!r} does not start with a date such as 平成31年1月1日", row=1)
+        raise InputError(
+            file,
+            f"the title cell {title[:30]!r} does not start with a date such as 平成31年1月1日",
+            row=1,
+        )
     return pd.Timestamp(parse_year(m[1]).year, int(m[2]), int(m[3]))
 
 
@@ -86,8 +90,11 @@ def name_codes(tidy: pd.DataFrame, prefecture: str) -> dict[str, str]:
     A district-qualified name also answers to its short form when only one municipality
     of that short name has residents.
     """
-    pop = tidy[(tidy["prefecture"] == prefecture) & (tidy["level"] == "municipality")
-               & (tidy["measure"] == "人口")].drop_duplicates("municipality_code", keep="last")
+    pop = tidy[
+        (tidy["prefecture"] == prefecture)
+        & (tidy["level"] == "municipality")
+        & (tidy["measure"] == "人口")
+    ].drop_duplicates("municipality_code", keep="last")
     codes = dict(zip(pop["municipality"], pop["municipality_code"], strict=True))
     short = pop.assign(s=pop["municipality"].str.replace(_DISTRICT_RE, r"\1", regex=True))
     populated = short[short["value"] > 0]
@@ -103,7 +110,8 @@ def _check_header(grid: pd.DataFrame, first_data: int, file: str) -> None:
         text = " ".join(cell_text(v) for v in header[col])
         if word not in text:
             raise InputError(
-                file, f"expected the header of {measure} to contain {word!r}, found {text!r}",
+                file,
+                f"expected the header of {measure} to contain {word!r}, found {text!r}",
                 column=f"column {col + 1}",
             )
 
@@ -144,17 +152,37 @@ def load_jumin_file(path: str | Path) -> pd.DataFrame:
         bad = data[col].notna() & values.isna() & data[col].map(cell_text).ne("")
         if bad.any():
             row = int(bad.idxmax())
-            raise InputError(file, f"expected a number for {measure}, found {data.at[row, col]!r}",
-                             row=row + 1, column=f"column {col + 1}")
+            raise InputError(
+                file,
+                f"expected a number for {measure}, found {data.at[row, col]!r}",
+                row=row + 1,
+                column=f"column {col + 1}",
+            )
         as_of = ref if measure in STOCKS else period_end
-        frames.append(pd.DataFrame({
-            "municipality_code": code, "prefecture": pref.where(level != "nation", None),
-            "municipality": name.where(name != "", None), "level": level, "measure": measure,
-            "value": values, "unit": unit, "as_of": as_of.strftime("%Y-%m-%d"),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "municipality_code": code,
+                    "prefecture": pref.where(level != "nation", None),
+                    "municipality": name.where(name != "", None),
+                    "level": level,
+                    "measure": measure,
+                    "value": values,
+                    "unit": unit,
+                    "as_of": as_of.strftime("%Y-%m-%d"),
+                }
+            )
+        )
     tidy = pd.concat(frames, ignore_index=True).dropna(subset=["value"])
-    tidy = tidy.assign(dataset="jumin", year=year, year_basis=basis, month=pd.NA,
-                       source=SOURCE, licence=LICENCE, source_file=path.name)
+    tidy = tidy.assign(
+        dataset="jumin",
+        year=year,
+        year_basis=basis,
+        month=pd.NA,
+        source=SOURCE,
+        licence=LICENCE,
+        source_file=path.name,
+    )
     return finish(tidy, file)
 
 

@@ -52,31 +52,73 @@ def load_ssds(path: str | Path) -> pd.DataFrame:
     for line, row in fixed_rows(path, CSV_COLUMNS):
         code, pref, name, item, _label, year, value, unit = row
         if item not in ITEMS:
-            raise InputError(file, f"unknown 項目コード {item!r}; expected one of {', '.join(ITEMS)}",
-                             row=line, column="項目コード")
+            raise InputError(
+                file,
+                f"unknown 項目コード {item!r}; expected one of {', '.join(ITEMS)}",
+                row=line,
+                column="項目コード",
+            )
         if not (len(code) == 5 and code.isdigit()):
-            raise InputError(file, f"expected a 5-digit 地域コード, found {code!r}", row=line, column="地域コード")
+            raise InputError(
+                file,
+                f"expected a 5-digit 地域コード, found {code!r}",
+                row=line,
+                column="地域コード",
+            )
         try:
             y, v = int(year), parse_number(value)
         except ValueError as exc:
             raise InputError(file, f"expected a year and a number: {exc}", row=line) from None
         if v < 0:
-            raise InputError(file, f"a count cannot be negative, found {value!r}", row=line, column="値")
+            raise InputError(
+                file, f"a count cannot be negative, found {value!r}", row=line, column="値"
+            )
         measure, (month, day, offset) = ITEMS[item]
-        records.append((code6_from5(code), pref, name, measure, y, v, unit,
-                        f"{y + offset:04d}-{month:02d}-{day:02d}"))
-    df = pd.DataFrame(records, columns=["municipality_code", "prefecture", "municipality", "measure", "year",
-                                        "value", "unit", "as_of"])
+        records.append(
+            (
+                code6_from5(code),
+                pref,
+                name,
+                measure,
+                y,
+                v,
+                unit,
+                f"{y + offset:04d}-{month:02d}-{day:02d}",
+            )
+        )
+    df = pd.DataFrame(
+        records,
+        columns=[
+            "municipality_code",
+            "prefecture",
+            "municipality",
+            "measure",
+            "year",
+            "value",
+            "unit",
+            "as_of",
+        ],
+    )
     df = pd.concat([df, _net_migration(df)], ignore_index=True)
-    df = df.assign(dataset="ssds", level="municipality", year_basis="calendar", month=pd.NA,
-                   source=df["measure"].map(lambda m: NET_SOURCE if m == NET_MEASURE else SOURCE),
-                   licence=LICENCE, source_file=path.name)
+    df = df.assign(
+        dataset="ssds",
+        level="municipality",
+        year_basis="calendar",
+        month=pd.NA,
+        source=df["measure"].map(lambda m: NET_SOURCE if m == NET_MEASURE else SOURCE),
+        licence=LICENCE,
+        source_file=path.name,
+    )
     return finish(df, file)
 
 
 def _net_migration(df: pd.DataFrame) -> pd.DataFrame:
     keys = ["municipality_code", "prefecture", "municipality", "year"]
     moves = df[df["measure"].isin([ITEMS["A5103"][0], ITEMS["A5104"][0]])]
-    wide = moves.pivot_table(index=keys, columns="measure", values="value", aggfunc="first").dropna()
+    wide = moves.pivot_table(
+        index=keys, columns="measure", values="value", aggfunc="first"
+    ).dropna()
     net = (wide[ITEMS["A5103"][0]] - wide[ITEMS["A5104"][0]]).rename("value").reset_index()
-    return net.assign(measure=NET_MEASURE, unit="人", as_of=net["year"].map(lambda y: f"{y:04d}-12-31"))
+    return net.assign(
+        measure=NET_MEASURE, unit="人", as_of=net["year"].map(lambda y: f"{y:04d}-12-31")
+    )

@@ -22,12 +22,38 @@ from ..tidy import finish
 
 SOURCE = "北海道「北海道観光入込客数調査報告書」市町村別・月別"
 LICENCE = "CC BY 4.0（北海道オープンデータ）"
-MONTHS = ["april", "may", "june", "july", "august", "september", "october", "november",
-          "december", "january", "february", "march"]
-HEADER = ["area", "promotion_bureau", "commune", "type", *MONTHS, "sum", "previous_year",
-          "comparison_with_previous_year"]
-TYPES = {"入込総数": "千人", "内道外客": "千人", "内道内客": "千人", "内日帰客": "千人",
-         "内宿泊客": "千人", "宿泊客延数": "千人泊"}
+MONTHS = [
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "january",
+    "february",
+    "march",
+]
+HEADER = [
+    "area",
+    "promotion_bureau",
+    "commune",
+    "type",
+    *MONTHS,
+    "sum",
+    "previous_year",
+    "comparison_with_previous_year",
+]
+TYPES = {
+    "入込総数": "千人",
+    "内道外客": "千人",
+    "内道内客": "千人",
+    "内日帰客": "千人",
+    "内宿泊客": "千人",
+    "宿泊客延数": "千人泊",
+}
 _FILE_RE = re.compile(r"tourism_stat_report_(\d{4})_monthly\.csv$")
 
 
@@ -44,10 +70,19 @@ def _value(text: str, file: str, line: int, column: str) -> float | None:
         return None
     try:
         # machine floats ('9.9999999999999645E-2') and 1,234 alike, back to the published 0.1
-        return round(float(text) if re.fullmatch(r"[-+]?[\d.]+(E[-+]?\d+)?", text, re.I) else parse_number(text), 1)
+        return round(
+            float(text)
+            if re.fullmatch(r"[-+]?[\d.]+(E[-+]?\d+)?", text, re.I)
+            else parse_number(text),
+            1,
+        )
     except ValueError:
-        raise InputError(file, f"expected a number of thousands of persons, found {text!r}",
-                         row=line, column=column) from None
+        raise InputError(
+            file,
+            f"expected a number of thousands of persons, found {text!r}",
+            row=line,
+            column=column,
+        ) from None
 
 
 def load_tourism_file(path: str | Path, codes: dict[str, str] | None = None) -> pd.DataFrame:
@@ -73,13 +108,20 @@ def load_tourism_file(path: str | Path, codes: dict[str, str] | None = None) -> 
     for line, row in enumerate(rows[1:], start=2):
         if not any(c.strip() for c in row):
             continue
-        if len(row) < len(HEADER) or any(c.strip() for c in row[len(HEADER):]):
-            raise InputError(file, f"expected {len(HEADER)} fields (trailing empty ones allowed), found {len(row)}",
-                             row=line)
+        if len(row) < len(HEADER) or any(c.strip() for c in row[len(HEADER) :]):
+            raise InputError(
+                file,
+                f"expected {len(HEADER)} fields (trailing empty ones allowed), found {len(row)}",
+                row=line,
+            )
         area, bureau, commune, kind = (c.strip() for c in row[:4])
         if kind not in TYPES:
-            raise InputError(file, f"unknown type {kind!r}; expected one of {', '.join(TYPES)}",
-                             row=line, column="type")
+            raise InputError(
+                file,
+                f"unknown type {kind!r}; expected one of {', '.join(TYPES)}",
+                row=line,
+                column="type",
+            )
         base = (codes.get(commune), commune, kind, TYPES[kind])
         for i, month_name in enumerate(MONTHS):
             value = _value(row[4 + i], file, line, month_name)
@@ -89,10 +131,20 @@ def load_tourism_file(path: str | Path, codes: dict[str, str] | None = None) -> 
         total = _value(row[16], file, line, "sum")
         if total is not None:
             records.append((*base, None, total, f"{fy + 1}-03-31"))
-    df = pd.DataFrame(records, columns=["municipality_code", "municipality", "measure", "unit",
-                                        "month", "value", "as_of"])
-    df = df.assign(dataset="tourism", prefecture="北海道", level="municipality", year=fy,
-                   year_basis="fiscal", source=SOURCE, licence=LICENCE, source_file=path.name)
+    df = pd.DataFrame(
+        records,
+        columns=["municipality_code", "municipality", "measure", "unit", "month", "value", "as_of"],
+    )
+    df = df.assign(
+        dataset="tourism",
+        prefecture="北海道",
+        level="municipality",
+        year=fy,
+        year_basis="fiscal",
+        source=SOURCE,
+        licence=LICENCE,
+        source_file=path.name,
+    )
     return finish(df, file)
 
 
@@ -121,5 +173,7 @@ def load_regions(folder: str | Path, codes: dict[str, str]) -> pd.DataFrame:
         if len(row) >= 3 and row[2].strip() and row[2].strip() not in seen:
             area, bureau, commune = (c.strip() for c in row[:3])
             seen[commune] = (codes.get(commune), commune, bureau, area)
-    return pd.DataFrame(list(seen.values()), columns=["municipality_code", "municipality", "promotion_bureau", "area"]
-                        ).assign(prefecture="北海道", source=SOURCE, licence=LICENCE, source_file=newest.name)
+    return pd.DataFrame(
+        list(seen.values()),
+        columns=["municipality_code", "municipality", "promotion_bureau", "area"],
+    ).assign(prefecture="北海道", source=SOURCE, licence=LICENCE, source_file=newest.name)
