@@ -48,6 +48,15 @@ class Panel:
         return Panel(self.ids, self.years[keep], self.values[:, keep])
 
 
+def refuse_first(bad: pd.Series, df: pd.DataFrame, column: str, source: str, expected: str) -> None:
+    """Raise naming the first row of a CSV (header on line 1) where `bad` holds, if any."""
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        found = df[column].iloc[i]
+        shown = repr(found) if isinstance(found, str) else f"'{found}'"  # inf, not np.float64(inf)
+        raise InputError(source, f"expected {expected}, found {shown}", row=i + 2, column=column)
+
+
 MAX_YEARS = 300  # a yearly panel longer than this is a typo in the year column
 MAX_CELLS = 50_000_000  # series × years: about 400 MB of floats, the most one run should hold
 MAX_HORIZON = 50
@@ -71,27 +80,12 @@ def panel_from_long(df: pd.DataFrame, source: str = "input") -> Panel:
     df["series_id"] = df["series_id"].astype(str)
     years = pd.to_numeric(df["year"], errors="coerce")
     bad = years.isna() | (years % 1 != 0)
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(
-            source, f"expected a whole year, found {df['year'].iloc[i]!r}", row=i + 2, column="year"
-        )
+    refuse_first(bad, df, "year", source, "a whole year")
     values = pd.to_numeric(df["value"], errors="coerce")
     bad = values.isna() & df["value"].notna() & df["value"].astype(str).str.strip().ne("")
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(
-            source, f"expected a number, found {df['value'].iloc[i]!r}", row=i + 2, column="value"
-        )
+    refuse_first(bad, df, "value", source, "a number")
     bad = values.notna() & ~np.isfinite(values.fillna(0.0))
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(
-            source,
-            f"expected a finite number, found '{df['value'].iloc[i]}'",
-            row=i + 2,
-            column="value",
-        )
+    refuse_first(bad, df, "value", source, "a finite number")
     span = int(years.max() - years.min() + 1)
     if span > MAX_YEARS:
         raise InputError(
@@ -448,21 +442,10 @@ def read_targets(df: pd.DataFrame, source: str) -> pd.DataFrame:
     for col in ("year", "target"):
         values = pd.to_numeric(df[col], errors="coerce")
         bad = values.isna() | ~np.isfinite(values.fillna(0))
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise InputError(
-                source, f"expected a number, found {df[col].iloc[i]!r}", row=i + 2, column=col
-            )
+        refuse_first(bad, df, col, source, "a number")
         df[col] = values
     bad = ~df["direction"].isin(["increase", "decrease"])
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(
-            source,
-            f"expected increase or decrease, found {df['direction'].iloc[i]!r}",
-            row=i + 2,
-            column="direction",
-        )
+    refuse_first(bad, df, "direction", source, "increase or decrease")
     if df.duplicated(["series_id", "year"]).any():
         first = df[df.duplicated(["series_id", "year"])].iloc[0]
         raise InputError(

@@ -603,12 +603,13 @@ def _write_summary(
     from .actuals import default_files
     from .scorecard import write_scorecard_csv, write_scorecard_xlsx
 
+    fresh = freshness_table(ctx)  # the xlsx sheet and the index show the same table
     write_scorecard_xlsx(
         ctx.card,
         staging / "scorecard.xlsx",
         as_of=ctx.fiscal_year,
         catalog=ctx.catalog,
-        freshness=freshness_table(ctx),
+        freshness=fresh,
     )
     write_scorecard_csv(ctx.card, staging / "scorecard.csv")
     sources = _data_as_of(ctx.observations)
@@ -623,7 +624,7 @@ def _write_summary(
             sources,
             ctx.municipality_code,
             freshness_warning(ctx),
-            freshness_table(ctx),
+            fresh,
             verdicts.to_dict() if ctx.card["verdict"].notna().any() else None,
         ),
         encoding="utf-8",

@@ -79,6 +79,24 @@ def test_probability_follows_the_distance_to_the_target():
 
 def test_forecast_panel_with_targets(tmp_path):
     src, targets, out = tmp_path / "p.csv", tmp_path / "t.csv", tmp_path / "o.csv"
+
+    def run_panel():
+        args = [
+            "--input",
+            src,
+            "--targets",
+            targets,
+            "--through",
+            "2021",
+            "--horizon",
+            "3",
+            "--out",
+            out,
+        ]
+        return subprocess.run(
+            [*KPI, "forecast-panel", *map(str, args)], capture_output=True, text=True
+        )
+
     rng = np.random.default_rng(0)
     rows = [
         (f"s{i}", y, round(1000 + 40 * i + 20 * (y - 2012) + rng.normal(0, 15)))
@@ -95,24 +113,7 @@ def test_forecast_panel_with_targets(tmp_path):
         ],
         columns=["series_id", "year", "target", "direction"],
     ).to_csv(targets, index=False)
-    proc = subprocess.run(
-        [
-            *KPI,
-            "forecast-panel",
-            "--input",
-            src,
-            "--targets",
-            targets,
-            "--through",
-            "2021",
-            "--horizon",
-            "3",
-            "--out",
-            out,
-        ],
-        capture_output=True,
-        text=True,
-    )
+    proc = run_panel()
     assert proc.returncode == 0, proc.stderr
     got = {
         (r["series_id"], r["year"]): r
@@ -123,24 +124,7 @@ def test_forecast_panel_with_targets(tmp_path):
     assert got[("short", "2022")]["p_meet"] == "" and "確率なし" in got[("short", "2022")]["note"]
     assert got[("s5", "2022")]["p_meet"] == ""  # no target, no probability
     targets.write_text("series_id,year,target,direction\ns0,2023,x,increase\n", encoding="utf-8")
-    proc = subprocess.run(
-        [
-            *KPI,
-            "forecast-panel",
-            "--input",
-            src,
-            "--targets",
-            targets,
-            "--through",
-            "2021",
-            "--horizon",
-            "3",
-            "--out",
-            out,
-        ],
-        capture_output=True,
-        text=True,
-    )
+    proc = run_panel()
     assert proc.returncode == 2 and "row 2" in proc.stderr and "column 'target'" in proc.stderr
 
 

@@ -494,52 +494,25 @@ def test_a_folder_as_a_file_output_is_exit_2(tmp_path, args):
 
 def test_forecast_panel_refuses_inf_and_absurd_spans_and_notes_short_series(tmp_path):
     src = tmp_path / "p.csv"
-    src.write_text("series_id,year,value\na,2018,1\na,2019,inf\n")
-    proc = kpi(
-        "forecast-panel",
-        "--input",
-        src,
-        "--through",
-        2019,
-        "--horizon",
-        2,
-        "--out",
-        tmp_path / "o.csv",
-    )
+
+    def panel(text, out=tmp_path / "o.csv"):
+        src.write_text(text)
+        return kpi(
+            "forecast-panel", "--input", src, "--through", 2019, "--horizon", 2, "--out", out
+        )
+
+    proc = panel("series_id,year,value\na,2018,1\na,2019,inf\n")
     assert proc.returncode == 2 and "row 3" in proc.stderr and "finite" in proc.stderr
-    src.write_text("series_id,year,value\na,2018,1\na,99999999,2\n")
-    proc = kpi(
-        "forecast-panel",
-        "--input",
-        src,
-        "--through",
-        2019,
-        "--horizon",
-        2,
-        "--out",
-        tmp_path / "o.csv",
-    )
+    proc = panel("series_id,year,value\na,2018,1\na,99999999,2\n")
     assert proc.returncode == 2 and "at most 300" in proc.stderr
     no_traceback(proc)
-    src.write_text("series_id,year,value\na,2016,1\na,2017,2\na,2018,3\na,2019,4\nb,2019,5\n")
-    proc = kpi(
-        "forecast-panel",
-        "--input",
-        src,
-        "--through",
-        2019,
-        "--horizon",
-        2,
-        "--out",
-        tmp_path / "o.csv",
-    )
+    good = "series_id,year,value\na,2016,1\na,2017,2\na,2018,3\na,2019,4\nb,2019,5\n"
+    proc = panel(good)
     assert proc.returncode == 0, proc.stderr
     rows = list(csv.DictReader((tmp_path / "o.csv").read_text(encoding="utf-8-sig").splitlines()))
     short = [r for r in rows if r["series_id"] == "b"]
     assert short and all("2点以上が必要" in r["note"] and r["forecast"] == "" for r in short)
-    proc = kpi(
-        "forecast-panel", "--input", src, "--through", 2019, "--horizon", 2, "--out", tmp_path
-    )
+    proc = panel(good, out=tmp_path)
     assert proc.returncode == 2 and "is a folder" in proc.stderr
 
 
