@@ -191,9 +191,8 @@ class Projection:
     panel: object | None = (
         None  # panel.PanelForecast with the KPI as row 0, when peers calibrated it
     )
-    skill: float | None = (
-        None  # Brier skill of the peers' probabilities, out of sample (rolling origins)
-    )
+    # Brier skill of the peers' probabilities, out of sample (rolling origins), per horizon
+    skill: dict[int, float] = field(default_factory=dict)
 
 
 def _project(kpi, years, values, future, config, data_dir, municipality_code, breaks) -> Projection:
@@ -228,7 +227,7 @@ def _project(kpi, years, values, future, config, data_dir, municipality_code, br
     panel = own if peers is None else np.vstack([own, peers])
     result = panel_forecast_arrays(panel, horizon, level, config.method)
     notes = list(result.notes)
-    skill = None
+    skill: dict[int, float] = {}
     if peers is not None:
         notes.insert(0, f"比較パネル: 同じ統計の他の{len(peers)}団体（手法選択と区間の較正）")
         skill = _peer_skill(kpi, data_dir, municipality_code, int(years[-1]), level)
@@ -245,21 +244,35 @@ def _project(kpi, years, values, future, config, data_dir, municipality_code, br
     )
 
 
-def _peer_skill(kpi, data_dir, municipality_code, end, level) -> float | None:
+def _peer_skill(kpi, data_dir, municipality_code, end, level) -> dict[int, float]:
     specs = tuple((s.dataset, s.measure, s.year_basis) for s in kpi.public_series)
     return _skill_of(specs, str(Path(data_dir) / "public"), municipality_code, end, level)
 
 
 @lru_cache(maxsize=32)
-def _skill_of(specs, public_dir, exclude, end, level) -> float | None:
-    """Brier skill of the peers' probabilities from rolling origins up to `end` (targets ±5–20 %)."""
+def _skill_of(specs, public_dir, exclude, end, level) -> dict[int, float]:
+    """Brier skill of the peers' probabilities from rolling origins up to `end` (targets ±5–20 %),
+    per horizon 1…SKILL_HORIZON; a horizon with fewer than 100 calls is left out."""
     from .panel import brier_skill, rolling_evaluation
 
     arr = _peer_arrays(specs, public_dir, exclude, end)
     if len(arr) < 10:
-        return None
-    _, _, skill, calls = brier_skill(rolling_evaluation(arr, SKILL_HORIZON, level))
-    return skill if calls >= 100 and np.isfinite(skill) else None
+        return {}
+    df = rolling_evaluation(arr, SKILL_HORIZON, level)
+    out = {}
+    for h, part in df.groupby("h") if len(df) else []:
+        _, _, skill, calls = brier_skill(part)
+        if calls >= 100 and np.isfinite(skill):
+            out[int(h)] = float(skill)
+    return out
+
+
+def skill_at(skill: dict[int, float], horizon: int) -> float | None:
+    """The measured skill of probabilities `horizon` years ahead. Beyond the farthest horizon
+    measured, the worst measured one: a cautious stand-in for what was not measured."""
+    if horizon in skill:
+        return skill[horizon]
+    return min(skill.values()) if skill and horizon > max(skill) else None
 
 
 @lru_cache(maxsize=32)
@@ -325,7 +338,7 @@ def _finish(kpi, out: Outlook, hist, target_resolved, settings, proj: Projection
                     out.forecast_value - z * spread,
                     out.forecast_value + z * spread,
                 )
-            if _probability_allowed(out, proj):
+            if _probability_allowed(out, proj, len(out.path)):
                 out.p_meet = _p_above(out.forecast_value, spread, target)
         out.notes.append(
             f"累計 = 実績 {observed:,.0f} + 予測 {future_sum:,.0f}（{w.start}〜{w.end}年度）"
@@ -337,7 +350,7 @@ def _finish(kpi, out: Outlook, hist, target_resolved, settings, proj: Projection
     else:  # observed in the target year already
         i, (mean, lo, hi) = None, (float(hist["value"].iloc[-1]), None, None)
     out.forecast_value, out.forecast_lower, out.forecast_upper = mean, lo, hi
-    if target is None or i is None or not _probability_allowed(out, proj):
+    if target is None or i is None or not _probability_allowed(out, proj, i + 1):
         return
     p = proj.panel.probability
     if kpi.direction == "maintain":
@@ -352,7 +365,8 @@ def _finish(kpi, out: Outlook, hist, target_resolved, settings, proj: Projection
     out.p_meet = None if value is None else float(value)
 
 
-def _probability_allowed(out: Outlook, proj: Projection | None) -> bool:
+def _probability_allowed(out: Outlook, proj: Projection | None, horizon: int) -> bool:
+    """Whether a probability `horizon` years ahead may be shown; if not, a note says why."""
     if out.evidence != "sufficient" or proj is None:
         return False
     if proj.panel is None:
@@ -360,15 +374,17 @@ def _probability_allowed(out: Outlook, proj: Projection | None) -> bool:
             "達成確率は示さない: 比較できる他団体の系列がなく、確率が当たるかを検証できないため（区間のみ）"
         )
         return False
-    if proj.skill is None or proj.skill < MIN_SKILL:
-        shown = "測れない" if proj.skill is None else f"{proj.skill:.2f}"
+    skill = skill_at(proj.skill, horizon)
+    if skill is None or skill < MIN_SKILL:
+        shown = "測れない" if skill is None else f"{skill:.2f}"
         out.notes.append(
-            f"達成確率は示さない: 同じ統計の他団体での検証で、確率の当たり具合（Brierスキル {shown}）が"
-            f"基準率より{MIN_SKILL}以上良くならないため（区間のみ）"
+            f"達成確率は示さない: 同じ統計の他団体での{horizon}年先の検証で、確率の当たり具合"
+            f"（Brierスキル {shown}）が基準率より{MIN_SKILL}以上良くならないため（区間のみ）"
         )
         return False
     out.notes.append(
-        f"達成確率: 他団体での検証のBrierスキル {proj.skill:.2f}（基準率との比較、1に近いほど良い）"
+        f"達成確率: 他団体での{horizon}年先の検証のBrierスキル {skill:.2f}"
+        "（基準率との比較、1に近いほど良い）"
     )
     return True
 

@@ -151,6 +151,7 @@ class PanelForecast:
     stratum: np.ndarray | None = None
     scale: np.ndarray | None = None
     samples: dict = field(default_factory=dict)
+    spread: np.ndarray | None = None  # (S, H) MethodForecast.spread of each row's method
 
     def probability(self, row: int, h: int, target: float, direction: str) -> float | None:
         """P(value in year h+1 meets `target`) for one series: the share of its stratum's backtest
@@ -164,18 +165,38 @@ class PanelForecast:
         if not np.isfinite(mean):
             return None
 
+        s = self.scale[row] * self.spread[row, h]
+        if self.kind[row] == "log":
+            if target <= 0 or mean <= 0:  # every value of the distribution has mean's sign
+                return float((direction == "increase") == (mean >= target))
+            threshold = np.log(target / mean) / s
+        else:
+            threshold = (target - mean) / s
+
         def share(e):
-            values = mean * np.exp(e) if self.kind[row] == "log" else mean + e * self.scale[row]
-            return float(
-                (values >= target).mean() if direction == "increase" else (values <= target).mean()
-            )
+            above = float((e >= threshold).mean())
+            return above if direction == "increase" else 1.0 - above
 
         # Part of the weight on the mirrored errors: the backtest's bias may not last (a boom ends).
         return (1 - MIRROR_WEIGHT) * share(errors[h]) + MIRROR_WEIGHT * share(-errors[h])
 
 
-def method_forecast(values: np.ndarray, method: str, horizon: int, level: float):
-    """Mean, model lower/upper and sd for h = 1..horizon, for every series (rows).
+@dataclass
+class MethodForecast:
+    """One method's forecasts for h = 1..horizon, every series a row (S, H)."""
+
+    mean: np.ndarray
+    lower: np.ndarray  # the model's own interval
+    upper: np.ndarray
+    sd: np.ndarray  # the model's predictive standard deviation
+    # sd over the series' residual sd: how the model's uncertainty grows with the horizon and
+    # shrinks with the length of history (√h for a random walk). It makes errors from short
+    # backtest histories comparable with a forecast from a longer one.
+    spread: np.ndarray
+
+
+def method_forecast(values: np.ndarray, method: str, horizon: int, level: float) -> MethodForecast:
+    """Forecasts of one method for h = 1..horizon, for every series (rows).
 
     Every row must end at the last column (the forecast origin). Rows with too few points
     for the method get NaN.
@@ -195,20 +216,23 @@ def method_forecast(values: np.ndarray, method: str, horizon: int, level: float)
             if method == "naive":
                 mean = np.repeat(last, horizon, axis=1)
                 sigma = np.sqrt(np.nanmean(diffs**2, axis=1))[:, None]
-                sd = sigma * np.sqrt(h)
+                spread = np.repeat(np.sqrt(h), len(values), axis=0)
+                sd = sigma * spread
             elif method == "drift":
                 first = np.take_along_axis(values, np.argmax(mask, axis=1)[:, None], axis=1)
                 c = ((last - first)[:, 0] / (n - 1))[:, None]
                 mean = last + h * c
                 resid = diffs - c
                 sigma = np.sqrt(np.nansum(resid**2, axis=1) / np.maximum(nd - 1, 1))[:, None]
-                sd = sigma * np.sqrt(h * (1 + h / (n[:, None] - 1)))
+                spread = np.sqrt(h * (1 + h / (n[:, None] - 1)))
+                sd = sigma * spread
             else:  # weather: mean of the last five annual changes
                 recent = diffs[:, -5:]
                 c = np.nanmean(recent, axis=1)[:, None]
                 mean = last + h * c
                 sigma = np.nanstd(recent, axis=1, ddof=1)[:, None]
-                sd = sigma * np.sqrt(h * (1 + h / 5))
+                spread = np.repeat(np.sqrt(h * (1 + h / 5)), len(values), axis=0)
+                sd = sigma * spread
             lower, upper = mean - z * sd, mean + z * sd
             enough = n >= 2
         elif method == "mean":  # the mean of the last five values: a level the series swings around
@@ -217,7 +241,8 @@ def method_forecast(values: np.ndarray, method: str, horizon: int, level: float)
             mu = np.nanmean(recent, axis=1)[:, None]
             s2 = np.nansum((recent - mu) ** 2, axis=1)[:, None] / np.maximum(k - 1, 1)
             mean = np.repeat(mu, horizon, axis=1)
-            sd = np.repeat(np.sqrt(s2 * (1 + 1 / k)), horizon, axis=1)
+            spread = np.repeat(np.sqrt(1 + 1 / k), horizon, axis=1)
+            sd = np.sqrt(s2) * spread
             lower, upper = mean - z * sd, mean + z * sd
             enough = k[:, 0] >= 3
         elif method in ("linear", "loglinear"):
@@ -236,7 +261,8 @@ def method_forecast(values: np.ndarray, method: str, horizon: int, level: float)
             resid = np.where(ok, yz - (a[:, None] + b[:, None] * x[None, :]), 0)
             s = np.sqrt((resid**2).sum(1) / (n - 2))
             x0 = (T - 1) + h
-            se = s[:, None] * np.sqrt(1 + 1 / n[:, None] + (x0 - xbar[:, None]) ** 2 / sxx[:, None])
+            spread = np.sqrt(1 + 1 / n[:, None] + (x0 - xbar[:, None]) ** 2 / sxx[:, None])
+            se = s[:, None] * spread
             tq = t_ppf(0.5 + level / 2, np.maximum(n - 2, 1))[:, None]
             fit = a[:, None] + b[:, None] * x0
             if method == "linear":
@@ -252,9 +278,10 @@ def method_forecast(values: np.ndarray, method: str, horizon: int, level: float)
                 f"unknown method {method!r}; expected one of {', '.join(METHODS + BENCHMARKS)}"
             )
     bad = ~enough
-    for arr in (mean, lower, upper, sd):
+    spread = np.array(spread, dtype=float)
+    for arr in (mean, lower, upper, sd, spread):
         arr[bad] = np.nan
-    return mean, lower, upper, sd
+    return MethodForecast(mean, lower, upper, sd, spread)
 
 
 def scale_of(values: np.ndarray) -> np.ndarray:
@@ -278,6 +305,7 @@ class Backtest:
     log_errors: dict[str, np.ndarray] = field(
         default_factory=dict
     )  # log(truth / forecast), positive data
+    spread: dict[str, np.ndarray] = field(default_factory=dict)  # MethodForecast.spread
 
 
 def backtest(
@@ -290,6 +318,7 @@ def backtest(
     errors = {m: np.full((S, len(origins), horizon), np.nan) for m in methods}
     covered = {m: np.full((S, len(origins), horizon), np.nan) for m in methods}
     log_errors = {m: np.full((S, len(origins), horizon), np.nan) for m in methods}
+    spread = {m: np.full((S, len(origins), horizon), np.nan) for m in methods}
     for oi, o in enumerate(origins):
         train = vals[:, : o + 1]
         usable = ~np.isnan(train[:, -1]) & ((~np.isnan(train)).sum(1) >= min_train)
@@ -299,7 +328,8 @@ def backtest(
         steps = min(horizon, T - 1 - o)
         truth = vals[:, o + 1 : o + 1 + steps]
         for m in methods:
-            mean, lo, hi, _ = method_forecast(train, m, steps, level)
+            f = method_forecast(train, m, steps, level)
+            mean, lo, hi = f.mean, f.lower, f.upper
             err = (truth - mean) / scale[:, None]
             err[~usable] = np.nan
             errors[m][:, oi, :steps] = err
@@ -310,7 +340,8 @@ def backtest(
                 log_err = np.log(truth / mean)
             log_err[np.isnan(err) | ~np.isfinite(log_err)] = np.nan
             log_errors[m][:, oi, :steps] = log_err
-    return Backtest(errors, covered, horizon, log_errors)
+            spread[m][:, oi, :steps] = f.spread
+    return Backtest(errors, covered, horizon, log_errors, spread)
 
 
 def choose_methods(
@@ -548,12 +579,13 @@ def panel_forecast_arrays(
     else:
         chosen, panel_best = np.full(len(values), method, dtype=object), method
     mean = np.full((len(values), horizon), np.nan)
-    lower, upper, sd = mean.copy(), mean.copy(), mean.copy()
+    lower, upper, sd, spread = mean.copy(), mean.copy(), mean.copy(), mean.copy()
     for m in np.unique(chosen):
         rows = chosen == m
-        mu, lo, hi, s = method_forecast(values[rows], m, horizon, level)
-        mean[rows], lower[rows], upper[rows], sd[rows] = mu, lo, hi, s
-    result = PanelForecast(chosen, mean, lower, upper, sd)
+        f = method_forecast(values[rows], m, horizon, level)
+        mean[rows], lower[rows], upper[rows], sd[rows] = f.mean, f.lower, f.upper, f.sd
+        spread[rows] = f.spread
+    result = PanelForecast(chosen, mean, lower, upper, sd, spread=spread)
     if method == "auto":
         result.notes.append(
             f"手法はローリング・オリジン検証で選択（パネル全体: {panel_best}、"
@@ -670,13 +702,22 @@ def _calibrate(result: PanelForecast, bt: Backtest, values: np.ndarray, level: f
     S, H = result.mean.shape
     n_origins = next(iter(bt.errors.values())).shape[1]
     pick = {}
-    for name, source in (("scaled", bt.errors), ("log", bt.log_errors), ("covered", bt.covered)):
+    for name, source in (
+        ("scaled", bt.errors),
+        ("log", bt.log_errors),
+        ("covered", bt.covered),
+        ("spread", bt.spread),
+    ):
         arr = np.full((S, n_origins, bt.horizon), np.nan)
         for m in np.unique(result.method):
             rows = result.method == m
             if m in source:
                 arr[rows] = source[m][rows]
         pick[name] = arr
+    # Each error in units of its forecast's spread, so that errors of forecasts fit on short
+    # backtest histories do not widen the interval of one fit on the whole history.
+    for name in ("scaled", "log"):
+        pick[name] = pick[name] / np.where(pick["spread"] > 0, pick["spread"], np.nan)
     if not np.isfinite(pick["covered"]).any():
         result.notes.append("区間を検証できる過去データがないため、モデル自身の区間を使用")
         return
@@ -686,7 +727,8 @@ def _calibrate(result: PanelForecast, bt: Backtest, values: np.ndarray, level: f
     lower, upper, sd = result.lower.copy(), result.upper.copy(), result.sd.copy()
     kinds = np.full(S, "", dtype=object)
     strata = np.zeros(S, dtype=int)
-    scale = scale_of(values)
+    # Scaled errors are in units of each series' mean annual change; log errors are ratios already.
+    scale = np.where(positive, 1.0, scale_of(values))
     origin_cols = np.arange(
         MIN_TRAIN - 1, values.shape[1] - 1
     )  # the backtest's origins, as columns
@@ -725,11 +767,12 @@ def _calibrate(result: PanelForecast, bt: Backtest, values: np.ndarray, level: f
             # the size, not the sign, of what comes: ふるさと納税 after FY2021).
             q = np.array([_mixture_bounds(per_h[h], level) for h in range(H)])
             mean = result.mean[members]
+            s_ = scale[members][:, None] * result.spread[members]
             if kind == "log":
-                lower[members], upper[members] = mean * np.exp(q[:, 0]), mean * np.exp(q[:, 1])
-                sd[members] = mean * (q[:, 1] - q[:, 0]) / (2 * z)
+                lower[members] = mean * np.exp(q[:, 0] * s_)
+                upper[members] = mean * np.exp(q[:, 1] * s_)
+                sd[members] = mean * (q[:, 1] - q[:, 0]) * s_ / (2 * z)
             else:
-                s_ = scale[members][:, None]
                 lower[members], upper[members] = mean + q[:, 0] * s_, mean + q[:, 1] * s_
                 sd[members] = (q[:, 1] - q[:, 0]) * s_ / (2 * z)
             kinds[members], strata[members] = kind, b
@@ -762,8 +805,8 @@ def rolling_evaluation(
     """Forecast from each origin column with data up to it only; score against what followed.
 
     One row per series, origin and horizon: truth, forecast, interval, the naive forecast, the
-    MASE scale, and for the last horizon a target ±5–20 % from the last value (cycled over
-    series, as strategies set them) with the probability of meeting it and whether it was met.
+    MASE scale, and a target ±5–20 % from the last value (cycled over series, as strategies
+    set them) with the probability of meeting it in that year and whether it was met.
     """
     T = values.shape[1]
     origins = origins if origins is not None else list(range(MIN_FIT_YEARS - 1, T - 1))
@@ -782,16 +825,12 @@ def rolling_evaluation(
         target = last + delta * np.abs(last)
         direction = np.where(delta > 0, "increase", "decrease")
         for h in range(steps):
-            p = np.full(len(rows), np.nan)
-            if h == horizon - 1:
-                p = np.array(
-                    [
-                        np.nan
-                        if (q := res.probability(i, h, target[i], direction[i])) is None
-                        else q
-                        for i in range(len(rows))
-                    ]
-                )
+            p = np.array(
+                [
+                    np.nan if (q := res.probability(i, h, target[i], direction[i])) is None else q
+                    for i in range(len(rows))
+                ]
+            )
             frames.append(
                 pd.DataFrame(
                     {
@@ -821,13 +860,18 @@ def rolling_evaluation(
 
 
 def brier_skill(df: pd.DataFrame) -> tuple[float, float, float, int]:
-    """(Brier, Brier of always saying the share met, skill = 1 − ratio, number of calls)."""
+    """(Brier, Brier of the base rate, skill = 1 − ratio, number of calls).
+
+    The base rate is the share of targets met at the same horizon, known in hindsight: a
+    reference that already knows how much harder a target three years out is than one year.
+    """
     calls = df.dropna(subset=["p_meet"])
     if calls.empty:
         return float("nan"), float("nan"), float("nan"), 0
     met = calls["met"].astype(float)
+    share = met.groupby(calls["h"]).transform("mean")
     brier = float(((calls["p_meet"] - met) ** 2).mean())
-    base = float(met.mean() * (1 - met.mean()))
+    base = float(((share - met) ** 2).mean())
     return brier, base, (1 - brier / base) if base > 0 else float("nan"), len(calls)
 
 

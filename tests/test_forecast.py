@@ -67,7 +67,8 @@ def test_panel_and_per_series_paths_agree(method):
     rng = np.random.default_rng(7)
     rows = 50 + np.cumsum(rng.uniform(0.5, 3, size=(5, 9)), axis=1)
     rows[2, :3] = np.nan  # a series that starts later
-    mean, lo, hi, _ = method_forecast(rows, method, 3, 0.8)
+    f = method_forecast(rows, method, 3, 0.8)
+    mean, lo, hi = f.mean, f.lower, f.upper
     for s in range(5):
         ok = ~np.isnan(rows[s])
         years = np.arange(2010, 2019)[ok]

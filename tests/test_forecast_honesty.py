@@ -11,6 +11,7 @@ import pytest
 
 from kpi_lib.bench import panels, quality
 from kpi_lib.catalog import load_catalog
+from kpi_lib.outlook import skill_at
 from kpi_lib.panel import (
     _mixture_bounds,
     brier_skill,
@@ -24,15 +25,14 @@ from kpi_lib.scorecard import build_scorecard, load_observations
 KPI = [sys.executable, "-m", "kpi_lib.cli"]
 
 
-@pytest.mark.parametrize("name", ["furusato", "migration", "tourism", "marriages", "population"])
+@pytest.mark.parametrize(
+    "name", ["furusato", "migration", "tourism", "births", "marriages", "population"]
+)
 def test_intervals_cover_close_to_80_percent_on_unseen_years(name):
     q = quality(name)
     for h, covered in q["coverage"].items():
-        assert 0.72 <= covered <= 0.88, (
-            name,
-            h,
-            covered,
-        )  # the goal band 75–85 % with the sampling noise of a few hundred series
+        # the goal band; deterministic (the same data give the same backtest every run)
+        assert 0.75 <= covered <= 0.85, (name, h, covered)
 
 
 def test_furusato_boom_and_fall_intervals_are_calibrated_after_the_first_boom_years():
@@ -45,7 +45,7 @@ def test_furusato_boom_and_fall_intervals_are_calibrated_after_the_first_boom_ye
 
 
 def test_probabilities_beat_the_base_rate_where_the_scorecard_shows_them():
-    for name in ("furusato", "migration", "births", "marriages", "population"):
+    for name in panels():
         assert quality(name)["skill"] >= 0.05, name
 
 
@@ -150,6 +150,23 @@ def test_the_scorecard_shows_a_probability_exactly_where_the_panel_has_skill():
 
 
 def test_brier_skill_against_the_base_rate():
-    df = pd.DataFrame({"p_meet": [0.9, 0.8, 0.2, 0.1], "met": [True, True, False, False]})
+    df = pd.DataFrame({"p_meet": [0.9, 0.8, 0.2, 0.1], "met": [True, True, False, False], "h": 1})
     brier, base, skill, n = brier_skill(df)
     assert (round(brier, 3), base, n) == (0.025, 0.25, 4) and skill == pytest.approx(0.9)
+
+
+def test_the_base_rate_knows_the_horizon():
+    # Targets one year out all missed, three years out all met: knowing only that is worth a
+    # Brier of 0, so a forecaster saying 0.5 throughout has no skill, not a skill of 0.
+    df = pd.DataFrame({"p_meet": 0.5, "met": [False, False, True, True], "h": [1, 1, 3, 3]})
+    brier, base, skill, _ = brier_skill(df)
+    assert brier == 0.25 and base == 0 and np.isnan(skill)
+    df["p_meet"] = [0.1, 0.2, 0.8, 0.9]
+    assert brier_skill(df)[1] == 0
+
+
+def test_skill_is_looked_up_at_the_horizon_of_the_target():
+    skill = {1: 0.04, 2: 0.09, 3: 0.06}
+    assert skill_at(skill, 2) == 0.09
+    assert skill_at(skill, 5) == 0.04  # beyond what was measured: the worst measured
+    assert skill_at({2: 0.3}, 1) is None and skill_at({}, 1) is None
