@@ -21,17 +21,19 @@ $(STAMP): pyproject.toml
 report: $(STAMP)  ## build the annual report on the bundled data (FY=2024)
 	$(BIN)/kpi report --fiscal-year $(FY)
 
-test: $(STAMP)  ## format check, ruff, every test and the notebooks (what CI runs)
+test: $(STAMP)  ## format check, ruff, type check, every test and the notebooks (what CI runs)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest tests notebooks --nbval-lax --nbval-current-env
 
 lab: $(STAMP)  ## JupyterLab on notebooks/ with the kpi kernel
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
-lint: $(STAMP)  ## ruff format check and lint
+lint: $(STAMP)  ## ruff format check, lint and type check
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 clean-venv:  ## remove .venv
 	rm -rf $(VENV)

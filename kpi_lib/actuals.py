@@ -267,7 +267,8 @@ def read_actuals(path: str | Path, catalog: Catalog) -> pd.DataFrame:
     if errors:  # without its columns nothing in the file can be read right
         raise InputErrors(errors)
 
-    records, seen = [], {}
+    records: list = []
+    seen: dict = {}
     for i in range(header_index + 1, len(rows)):
         row = rows[i]
         line = i + 1
@@ -308,7 +309,7 @@ def read_actuals(path: str | Path, catalog: Catalog) -> pd.DataFrame:
         values = {}
         for j, year in year_cols.items():
             raw = row[j] if j < len(row) else None
-            if _text(raw) == "":
+            if raw is None or _text(raw) == "":
                 continue
             try:
                 value = parse_number(raw)

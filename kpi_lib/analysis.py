@@ -7,6 +7,7 @@ them; the notebooks only display and chart these.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 
@@ -231,7 +232,7 @@ def furusato_cost_context(
 def peak_and_latest(series: pd.Series) -> dict:
     """The peak year and value of a yearly series and where its latest year stands against it."""
     s = series.dropna()
-    peak_year = int(s.idxmax())
+    peak_year = int(cast(int, s.idxmax()))
     return {
         "peak_year": peak_year,
         "peak": float(s.max()),

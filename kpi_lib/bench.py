@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import warnings
 from functools import lru_cache
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -51,10 +52,10 @@ def _panel(
 
 def _combined(*parts: pd.DataFrame) -> pd.DataFrame:
     """Series from several statistics, the first listed winning a year (the KPIs' precedence)."""
-    out = None
-    for part in parts:
-        part = part.set_index(["series_id", "year"])
-        out = part if out is None else out.combine_first(part)
+    indexed = [part.set_index(["series_id", "year"]) for part in parts]
+    out = indexed[0]
+    for part in indexed[1:]:
+        out = out.combine_first(part)
     return out.reset_index()
 
 
@@ -132,14 +133,14 @@ def quality(name: str, level: float = 0.8) -> dict:
     naive_err = (df["truth"] - df["naive"]).abs() / df["scale"]
     auto_err = (df["truth"] - df["forecast"]).abs() / df["scale"]
     brier, base, skill, calls = brier_skill(df)
-    by_h = {int(h): brier_skill(part)[2] for h, part in df.groupby("h")}
+    by_h = {int(cast(int, h)): brier_skill(part)[2] for h, part in df.groupby("h")}
     # Sharpness beside coverage (wide enough intervals always cover): the median width, as
     # upper / lower where the interval is positive, else in mean annual changes.
     positive = df["lower"] > 0
     ratio = (df["upper"] / df["lower"]).where(positive)
     steps = ((df["upper"] - df["lower"]) / df["scale"]).where(~positive)
     width = {
-        int(h): (
+        int(cast(int, h)): (
             f"×{r:,.2f}" if positive[part.index].mean() >= 0.5 else f"{st:,.1f} annual changes"
         )
         for h, part in df.groupby("h")

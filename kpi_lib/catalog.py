@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -138,6 +138,13 @@ class Target(_Model):
     notation: str | None = None
     text: str | None = None
 
+    @property
+    def span(self) -> Window:
+        """The window of a cumulative target (validation makes sure a cumulative one has it)."""
+        if self.window is None:
+            raise KpiError(f"a {self.kind} target has no window")
+        return self.window
+
     @model_validator(mode="after")
     def _fields_of_kind(self):
         required = {
@@ -161,7 +168,8 @@ class Target(_Model):
         return self
 
 
-DATASETS = ("jumin", "furusato", "furusato_detail", "ssds", "tourism")
+Dataset = Literal["jumin", "furusato", "furusato_detail", "ssds", "tourism"]
+DATASETS: tuple[str, ...] = get_args(Dataset)
 # How a statistic relates to the KPI it feeds; reports print the label beside its figures.
 RELATIONS_JA = {
     "same": "同じ統計",
@@ -181,7 +189,7 @@ class PublicSeries(_Model):
     office); ``note_ja`` says why, and reports print it beside the figures.
     """
 
-    dataset: Literal[DATASETS]
+    dataset: Dataset
     measure: str
     year_basis: Literal["fiscal", "calendar"]
     relation: Literal["same", "related", "proxy"] = "same"
@@ -299,7 +307,7 @@ class Kpi(_Model):
         t = self.target
         if baseline_value is None and self.baseline is not None:
             baseline_value = self.baseline.value
-        if t.kind in ("level", "cumulative"):
+        if t.kind in ("level", "cumulative") and t.value is not None:
             return float(t.value)
         if t.kind in ("benchmark", "milestone"):
             return None
@@ -308,8 +316,9 @@ class Kpi(_Model):
         if t.kind == "maintain":
             return float(baseline_value)
         sign = 1 if t.kind == "increase_pct" else -1
+        percent = float(t.percent or 0)  # validation requires it for these kinds
         # 12 significant digits: 106,043,000 × 1.1 is 116,647,300, not ...300.00000001
-        return float(f"{float(baseline_value) * (1 + sign * t.percent / 100):.12g}")
+        return float(f"{float(baseline_value) * (1 + sign * percent / 100):.12g}")
 
 
 class Goal(_Model):
@@ -405,7 +414,8 @@ _TYPE_TAGS = {"float", "int", "bool", "str", "function-after", "literal", "const
 
 def _catalog_errors(path: Path, raw: dict, exc: ValidationError) -> InputErrors:
     """Turn pydantic's locations into 'file, KPI id, field' messages."""
-    kpis = raw.get("kpis") if isinstance(raw.get("kpis"), list) else []
+    listed = raw.get("kpis")
+    kpis: list = listed if isinstance(listed, list) else []
     errors = []
     for err in exc.errors():
         loc = [p for p in err["loc"] if not (isinstance(p, str) and (p in _TYPE_TAGS or "[" in p))]

@@ -124,11 +124,11 @@ def _check_target(kpi, err) -> None:
             "target.notation",
             f"{t.notation!r} reads as {rule.percent}%, but percent is {t.percent}",
         )
-    if t.kind == "cumulative" and rule.years is not None and rule.years != t.window.years:
+    if t.kind == "cumulative" and rule.years is not None and rule.years != t.span.years:
         err(
             kpi.kpi_id,
             "target.notation",
-            f"{t.notation!r} spans {rule.years} years, the window {t.window.years}",
+            f"{t.notation!r} spans {rule.years} years, the window {t.span.years}",
         )
     if t.kind == "milestone" and rule.deadline is not None and rule.deadline != t.year:
         err(

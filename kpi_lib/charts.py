@@ -11,6 +11,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import matplotlib_fontja  # noqa: F401  (registers the Japanese font)
 import pandas as pd
+from cycler import cycler
 
 PALETTE = {
     "history": "#305496",
@@ -46,7 +47,7 @@ def use_style() -> None:
     """The whitegrid style with the Japanese font (call once per notebook)."""
     plt.style.use("seaborn-v0_8-whitegrid")
     plt.rcParams["font.family"] = "IPAexGothic"
-    plt.rcParams["axes.prop_cycle"] = matplotlib.cycler(color=MUTED)
+    plt.rcParams["axes.prop_cycle"] = cycler(color=MUTED)
     plt.rcParams["axes.unicode_minus"] = False  # the font's own minus sign
     plt.rcParams["text.parse_math"] = False  # a '$' in a KPI name is text, not mathtext
     plt.rcParams["figure.dpi"] = 100
@@ -161,7 +162,7 @@ def _mark_other_statistics(ax, history: pd.DataFrame, y: pd.Series) -> None:
 def cumulative_chart(kpi, evaluation, outlook=None, history: pd.DataFrame | None = None, ax=None):
     """Running total over the window against the pro-rata path to the total."""
     ax = ax or plt.subplots()[1]
-    w = kpi.target.window
+    w = kpi.target.span
     total = evaluation.target_resolved
     ax.plot(
         [w.start - 1, w.end], [0, total], ls=":", color=PALETTE["path"], label="目標累計への直線"

@@ -139,7 +139,7 @@ def _section(ctx: ReportContext, kpi: Kpi, r, charts: ChartCache) -> str:
         )
     )
     if t.kind == "cumulative" and ev.cumulative_value is not None:
-        latest = f"累計 {_num(ev.cumulative_value)}（{t.window.start}〜{ev.latest_year}）"
+        latest = f"累計 {_num(ev.cumulative_value)}（{t.span.start}〜{ev.latest_year}）"
     judgement = (
         f"最終評価 {_badge(r)}"
         if ev.verdict
@@ -189,7 +189,7 @@ def _values_html(history: pd.DataFrame) -> str:
             if len(g) > 1
             else f"{int(g['year'].iloc[0])}"
         )
-        label = RELATION_MARK.get(relation)
+        label = RELATION_MARK.get(str(relation))
         sources.append(f"{years}{word}: {source}" + (f"（※{label}）" if label else ""))
     earlier = (
         f"（{int(rows['year'].min())}{word}より前の{len(history) - len(rows)}年分は省略）"

@@ -83,7 +83,7 @@ def parse_year(text: str) -> JpYear:
     """
     norm = normalize(text)
     norm = norm[:1].upper() + norm[1:]  # 'h30' as 'H30'
-    basis_of = {"年度": "fiscal", "年": "calendar", None: None}
+    basis_of: dict[str | None, YearBasis | None] = {"年度": "fiscal", "年": "calendar", None: None}
     m = _ERA_RE.match(norm)
     if m:
         era = ERA_LETTERS.get(m["era"], m["era"])
@@ -230,7 +230,7 @@ class TargetRule:
     per_year: bool = False  # '3人／年': a yearly rate
 
 
-_RULES: list[tuple[re.Pattern, str]] = [
+_RULES: list[tuple[re.Pattern, TargetKind]] = [
     (re.compile(r"^基準値(を|の)?維持$"), "maintain"),
     (
         re.compile(r"^(?P<y>\d+)年(間で|後に)(?P<p>\d+(\.\d+)?)%(?P<approx>程度)?(の)?増加$"),

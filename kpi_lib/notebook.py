@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 
@@ -87,7 +88,7 @@ def load_context(
     catalog_path: str = "",
     data_dir: str = "",
     grades: str = "ABCD",
-    formula: str = "progress",
+    formula: Literal["progress", "ratio"] = "progress",
     cache: str = "",
 ) -> ReportContext:
     """Catalog, observations and the scorecard with forecasts, as of `fiscal_year`.
@@ -187,7 +188,7 @@ def reader_table(card: pd.DataFrame) -> pd.DataFrame:
         latest = _num(r["latest_value"]) + _year_note(r["latest_year"], r.get("latest_relation"))
         if r["target_kind"] == "cumulative" and pd.notna(r["cumulative_value"]):
             latest = f"累計 {_num(r['cumulative_value'])}（〜{int(r['latest_year'])}）"
-            mark = RELATION_MARK.get(r.get("latest_relation"))
+            mark = RELATION_MARK.get(str(r.get("latest_relation")))
             latest += f"・{mark}" if isinstance(mark, str) else ""
         row = {
             "ID": r["kpi_id"],
@@ -377,7 +378,7 @@ def for_readers(df: pd.DataFrame):
     return (
         df.style.format(_cell, escape="html")
         .hide(axis="index")
-        .set_properties(**{"text-align": "left"})
+        .set_properties(None, **{"text-align": "left"})
         .set_table_styles([{"selector": "th", "props": [("text-align", "left")]}])
     )
 

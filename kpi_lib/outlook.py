@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,7 @@ from .dist import norm_cdf, norm_ppf
 from .errors import InputError
 from .forecast import SERIES_METHODS, forecast_series
 from .observations import public_table
-from .panel import METHODS, panel_forecast_arrays
+from .panel import METHODS, PanelForecast, panel_forecast_arrays
 from .paths import DATA_DIR
 from .rules import RuleSettings, maintain_tolerance
 
@@ -141,7 +142,7 @@ def outlook(
     values = hist["value"].to_numpy(float)
     last_year = int(years[-1])
     if t.kind == "cumulative":
-        w = t.window
+        w = t.span
         future = list(range(max(last_year + 1, w.start), w.end + 1))
     else:
         future = list(range(last_year + 1, max(t.year, last_year) + 1))
@@ -188,9 +189,7 @@ class Projection:
     method: str
     calibration: str
     notes: list[str]
-    panel: object | None = (
-        None  # panel.PanelForecast with the KPI as row 0, when peers calibrated it
-    )
+    panel: PanelForecast | None = None  # with the KPI as row 0, when peers calibrated it
     # Brier skill of the peers' probabilities, out of sample (rolling origins), per horizon
     skill: dict[int, float] = field(default_factory=dict)
 
@@ -263,7 +262,7 @@ def _skill_of(specs, public_dir, exclude, end, level) -> dict[int, float]:
     for h, part in df.groupby("h") if len(df) else []:
         _, _, skill, calls = brier_skill(part)
         if calls >= 100 and np.isfinite(skill):
-            out[int(h)] = float(skill)
+            out[int(cast(int, h))] = float(skill)
     return out
 
 
@@ -325,7 +324,7 @@ def _finish(kpi, out: Outlook, hist, target_resolved, settings, proj: Projection
     path_years = [p[0] for p in out.path]
     sd = proj.sd if proj is not None else None
     if t.kind == "cumulative":
-        w = t.window
+        w = t.span
         observed = float(hist[(hist["year"] >= w.start) & (hist["year"] <= w.end)]["value"].sum())
         future_sum = float(sum(p[1] for p in out.path))
         out.forecast_value = observed + future_sum
@@ -351,6 +350,8 @@ def _finish(kpi, out: Outlook, hist, target_resolved, settings, proj: Projection
         i, (mean, lo, hi) = None, (float(hist["value"].iloc[-1]), None, None)
     out.forecast_value, out.forecast_lower, out.forecast_upper = mean, lo, hi
     if target is None or i is None or not _probability_allowed(out, proj, i + 1):
+        return
+    if proj is None or proj.panel is None:  # _probability_allowed says no without them
         return
     p = proj.panel.probability
     if kpi.direction == "maintain":

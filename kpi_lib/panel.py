@@ -142,6 +142,7 @@ class PanelForecast:
     lower: np.ndarray
     upper: np.ndarray
     sd: np.ndarray  # (S, H) predictive standard deviation (on the value scale, approximate)
+    spread: np.ndarray  # (S, H) MethodForecast.spread of each row's method
     calibration: str = "model"
     notes: list[str] = field(default_factory=list)
     # The predictive distribution behind conformal intervals: each row's error kind ('log' or
@@ -151,12 +152,13 @@ class PanelForecast:
     stratum: np.ndarray | None = None
     scale: np.ndarray | None = None
     samples: dict = field(default_factory=dict)
-    spread: np.ndarray | None = None  # (S, H) MethodForecast.spread of each row's method
 
     def probability(self, row: int, h: int, target: float, direction: str) -> float | None:
         """P(value in year h+1 meets `target`) for one series: the share of its stratum's backtest
         errors that would put it there (None without a calibrated distribution)."""
-        if self.kind is None or not self.kind[row]:
+        if self.kind is None or self.stratum is None or self.scale is None:
+            return None
+        if not self.kind[row]:
             return None
         errors = self.samples.get((self.kind[row], int(self.stratum[row])))
         if errors is None or h >= len(errors) or len(errors[h]) == 0:
@@ -362,7 +364,7 @@ def choose_methods(
         e = e[np.isfinite(e)]
         if len(e) >= 20:
             pooled[m] = float(np.median(e))
-    panel_best = min(pooled, key=pooled.get) if pooled else default
+    panel_best = min(pooled, key=lambda m: pooled[m]) if pooled else default
     best = np.full(S, panel_best, dtype=object)
     flat = {m: np.abs(bt.errors[m]).reshape(S, -1) for m in names}
     counts = np.stack([np.isfinite(flat[m]).sum(1) for m in names], axis=1)
@@ -574,7 +576,7 @@ def panel_forecast_arrays(
         if method == "auto" or calibrate
         else None
     )
-    if method == "auto":
+    if method == "auto" and bt is not None:
         chosen, panel_best = choose_methods(bt, default=default)
     else:
         chosen, panel_best = np.full(len(values), method, dtype=object), method
@@ -585,13 +587,13 @@ def panel_forecast_arrays(
         f = method_forecast(values[rows], m, horizon, level)
         mean[rows], lower[rows], upper[rows], sd[rows] = f.mean, f.lower, f.upper, f.sd
         spread[rows] = f.spread
-    result = PanelForecast(chosen, mean, lower, upper, sd, spread=spread)
+    result = PanelForecast(chosen, mean, lower, upper, sd, spread)
     if method == "auto":
         result.notes.append(
             f"手法はローリング・オリジン検証で選択（パネル全体: {panel_best}、"
             f"自系列の成績で選んだ系列: {int((chosen != panel_best).sum())}）"
         )
-    if calibrate:
+    if calibrate and bt is not None:
         _calibrate(result, bt, values, level)
     return result
 
@@ -674,8 +676,8 @@ def _mixture_bounds(e: np.ndarray, level: float) -> tuple[float, float]:
     order = np.argsort(values)
     values, cdf = values[order], np.cumsum(weights[order])
     tail = max((1 - level) / 2 - (1 - level) / 2 / (len(e) + 1), 0.0)
-    lo = values[min(np.searchsorted(cdf, tail, side="right"), len(values) - 1)]
-    hi = values[min(np.searchsorted(cdf, 1 - tail, side="left"), len(values) - 1)]
+    lo = values[min(int(np.searchsorted(cdf, tail, side="right")), len(values) - 1)]
+    hi = values[min(int(np.searchsorted(cdf, 1 - tail, side="left")), len(values) - 1)]
     return float(lo), float(hi)
 
 
@@ -878,7 +880,7 @@ def brier_skill(df: pd.DataFrame) -> tuple[float, float, float, int]:
 def reliability(df: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
     """Predicted probability (deciles) against the share of targets met."""
     calls = df.dropna(subset=["p_meet"])
-    cut = pd.cut(calls["p_meet"], np.linspace(0, 1, bins + 1), include_lowest=True)
+    cut = pd.cut(calls["p_meet"], list(np.linspace(0, 1, bins + 1)), include_lowest=True)
     g = calls.groupby(cut, observed=True)
     return pd.DataFrame(
         {"calls": g.size(), "predicted": g["p_meet"].mean(), "observed": g["met"].mean()}

@@ -240,7 +240,7 @@ def _html(executed: Path, out: Path) -> None:
 
 
 def _versions() -> dict:
-    out = {"python": platform.python_version()}
+    out: dict[str, str | None] = {"python": platform.python_version()}
     for p in PACKAGES:
         try:
             out[p] = metadata.version(p)

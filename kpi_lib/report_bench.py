@@ -79,11 +79,11 @@ def full_values(catalog: Catalog, seed: int = 0) -> dict[tuple[str, int], float]
                 v = float(year >= 2023)
             elif t.kind == "benchmark":
                 v = float(rng.normal(0, 2))
-            elif t.kind == "cumulative":
-                v = t.value / t.window.years * rng.uniform(0.6, 1.2)
+            elif t.kind == "cumulative" and t.value is not None:
+                v = t.value / t.span.years * rng.uniform(0.6, 1.2)
             elif t.kind == "maintain" or kpi.direction == "maintain":
                 v = (target if target is not None else base or 1.0) * (1 + rng.normal(0, 0.06))
-            elif base is None:
+            elif base is None or b is None or target is None:
                 v = (target or 1.0) * rng.uniform(0.5, 1.1)
             else:
                 share = (year - b.year) / max(t.year - b.year, 1)
@@ -129,8 +129,8 @@ def run_report_bench(full: bool = False, jobs: int = 2, fiscal_year: int = 2024)
     lines = [
         f"kpi bench report{' --full' if full else ''} — one run on this machine (figures, not pass/fail)"
     ]
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
         data = None
         if full:
             data = tmp / "data"

@@ -22,7 +22,8 @@ from typing import Literal
 import pandas as pd
 
 from .catalog import Kpi
-from .notation import compare
+from .errors import KpiError
+from .notation import Comparator, compare
 
 Formula = Literal["progress", "ratio"]
 NO_GRADE = "−"
@@ -167,7 +168,7 @@ def direction_sign(kpi: Kpi) -> int:
     return 1 if kpi.direction == "increase" else -1
 
 
-def _good_comparator(kpi: Kpi) -> str:
+def _good_comparator(kpi: Kpi) -> Comparator:
     return kpi.target.comparator or (">=" if kpi.direction == "increase" else "<=")
 
 
@@ -255,7 +256,7 @@ def _final_verdict(kpi: Kpi, ev: Evaluation) -> None:
 
 
 def _missing_window_years(kpi: Kpi, ev: Evaluation) -> list[int]:
-    w = kpi.target.window
+    w = kpi.target.span
     have = {y for y, _ in ev.history}
     return [y for y in range(w.start, w.end + 1) if y not in have]
 
@@ -290,18 +291,21 @@ def _first_met_year(kpi: Kpi, hist: pd.DataFrame, target: float) -> int | None:
 
 def _level(kpi: Kpi, hist: pd.DataFrame, ev: Evaluation, s: RuleSettings) -> Evaluation:
     scale = s.scale
-    T, B = ev.target_resolved, ev.baseline_value
-    if ev.latest_value is None:
+    T, B, B_year = ev.target_resolved, ev.baseline_value, ev.baseline_year
+    if ev.latest_value is None or ev.latest_year is None:
         ev.notes.append("実績なし")
         return ev
-    L, y = ev.latest_value, ev.latest_year
+    if T is None:
+        ev.notes.append("目標値が決まらない（基準値の実績がない）")
+        return ev
+    L, y, target_year = ev.latest_value, ev.latest_year, kpi.target.year
     ev.met = compare(L, _good_comparator(kpi), T)
     ev.first_met_year = _first_met_year(kpi, hist, T)
     if ev.first_met_year is not None and not ev.met:
         ev.notes.append(f"{ev.first_met_year}年度に目標に達したが、{y}年度は下回っている")
     sign = direction_sign(kpi)
 
-    if B is None:
+    if B is None or B_year is None:
         # Counts with no baseline: actual / target, and no straight line to lay.
         ev.rule = f"{kpi.target.kind} (no baseline)"
         ev.achievement_rate = _ratio(L, T, sign)
@@ -311,20 +315,21 @@ def _level(kpi: Kpi, hist: pd.DataFrame, ev: Evaluation, s: RuleSettings) -> Eva
         ev.progress_status = "target_achieved" if ev.met else _status_from_first(kpi, hist, ev, s)
         return ev
 
-    span = ev.target_year - ev.baseline_year
-    f = min(max((y - ev.baseline_year) / span, 0.0), 1.0)
-    ev.expected_value = _round(B + f * (T - B))
-    line = f"目安値 = 基準値 + (目標値 − 基準値) × {y - ev.baseline_year}/{span} = {_fmt(ev.expected_value)}"
+    span = target_year - B_year
+    f = min(max((y - B_year) / span, 0.0), 1.0)
+    expected = B + f * (T - B)
+    ev.expected_value = _round(expected)
+    line = f"目安値 = 基準値 + (目標値 − 基準値) × {y - B_year}/{span} = {_fmt(ev.expected_value)}"
     if s.formula == "progress":
         ev.achievement_rate = _round((L - B) / (T - B))
-        ev.pace = _round((L - B) / (ev.expected_value - B)) if f > 0 else None
+        ev.pace = _round((L - B) / (expected - B)) if f > 0 else None
         calc = (
             f"達成率 = (実績 − 基準値) ÷ (目標値 − 基準値) = ({_fmt(L)} − {_fmt(B)}) ÷ ({_fmt(T)} − {_fmt(B)})"
             f" = {_fmt(ev.achievement_rate)}; {line}; 進捗 = (実績 − 基準値) ÷ (目安値 − 基準値) = {_fmt(ev.pace)}"
         )
     else:
         ev.achievement_rate = _ratio(L, T, sign)
-        ev.pace = _ratio(L, ev.expected_value, sign) if f > 0 else None
+        ev.pace = _ratio(L, expected, sign) if f > 0 else None
         calc = (
             f"達成率 = {'実績 ÷ 目標値' if sign > 0 else '目標値 ÷ 実績'} = {_fmt(ev.achievement_rate)}; {line};"
             f" 進捗 = {'実績 ÷ 目安値' if sign > 0 else '目安値 ÷ 実績'} = {_fmt(ev.pace)}"
@@ -334,7 +339,7 @@ def _level(kpi: Kpi, hist: pd.DataFrame, ev: Evaluation, s: RuleSettings) -> Eva
     worse = sign * (L - B) < 0
     ev.grade = scale.grade(ev.pace, worse_than_baseline=worse)  # no pace: '−' whatever the sign
     ev.calculation = calc + (f" → {ev.grade}" + ("（基準値より悪化）" if worse else ""))
-    ev.progress_status = _growth_status(kpi, ev, B, ev.baseline_year, s)
+    ev.progress_status = _growth_status(kpi, ev, B, B_year, s)
     return ev
 
 
@@ -360,16 +365,17 @@ def _growth_status(kpi: Kpi, ev: Evaluation, base: float, base_year: int, s: Rul
     L, y, T = ev.latest_value, ev.latest_year, ev.target_resolved
     if ev.met:
         return "target_achieved"
-    if y is None or y <= base_year:
+    if L is None or y is None or T is None or y <= base_year:
         return "unable_to_assess"
+    target_year = kpi.target.year
     sign = direction_sign(kpi)
     if base > 0 and L > 0 and T > 0:
         observed = (L / base) ** (1 / (y - base_year)) - 1
-        required = (T / base) ** (1 / (ev.target_year - base_year)) - 1
+        required = (T / base) ** (1 / (target_year - base_year)) - 1
         method = "複利"
     else:
         observed = (L - base) / (y - base_year)
-        required = (T - base) / (ev.target_year - base_year)
+        required = (T - base) / (target_year - base_year)
         method = "年平均の増減"
     if required == 0:
         return "unable_to_assess"
@@ -418,7 +424,9 @@ def _maintain(kpi: Kpi, ev: Evaluation, s: RuleSettings) -> Evaluation:
     L = ev.latest_value
     if (
         ev.baseline_year is not None
+        and ev.latest_year is not None
         and ev.latest_year <= ev.baseline_year
+        and kpi.baseline is not None
         and kpi.baseline.value is not None
     ):
         # Holding a level is judged on later years; the baseline itself proves nothing.
@@ -449,8 +457,10 @@ def _maintain(kpi: Kpi, ev: Evaluation, s: RuleSettings) -> Evaluation:
 
 def _cumulative(kpi: Kpi, hist: pd.DataFrame, ev: Evaluation, s: RuleSettings) -> Evaluation:
     scale = s.scale
-    w = kpi.target.window
+    w = kpi.target.span
     total = ev.target_resolved
+    if total is None:  # a cumulative target's total is in the catalog; guarded for the type
+        raise KpiError(f"{kpi.kpi_id}: the cumulative target has no total")
     in_window = hist[(hist["year"] >= w.start) & (hist["year"] <= w.end)]
     ev.n_points = len(in_window)
     if in_window.empty:
@@ -467,7 +477,7 @@ def _cumulative(kpi: Kpi, hist: pd.DataFrame, ev: Evaluation, s: RuleSettings) -
     ev.cumulative_value = _round(running)
     ev.expected_value = _round(total * elapsed / w.years)
     ev.achievement_rate = _round(running / total)
-    ev.pace = _round(running / ev.expected_value)
+    ev.pace = _round(running / (total * elapsed / w.years))
     ev.met = running >= total
     ev.grade = scale.grade(ev.pace)
     ev.calculation = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 
@@ -350,7 +351,7 @@ def write_scorecard_xlsx(
         cell.alignment = Alignment(wrap_text=True, vertical="center")
     goal_fill = PatternFill("solid", fgColor="D9E1F2")
     for goal, group in card.groupby("goal", sort=True):
-        ws.append([f"基本目標{goal} {catalog.goal_title(int(goal))}"])
+        ws.append([f"基本目標{goal} {catalog.goal_title(int(cast(int, goal)))}"])
         r = ws.max_row
         ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=len(columns))
         ws.cell(r, 1).font = Font(bold=True)
@@ -381,8 +382,8 @@ def write_scorecard_xlsx(
         fs.append([f"公表統計ごとの最新の年（{as_of}年度の評価）"])
         fs["A1"].font = Font(bold=True)
         fs.append(list(freshness.columns))
-        for row in freshness.itertuples(index=False):
-            fs.append(list(row))
+        for record in freshness.itertuples(index=False):
+            fs.append(list(record))
         for letter, width in zip("ABCDE", (60, 24, 14, 10, 14), strict=True):
             fs.column_dimensions[letter].width = width
     defuse_workbook(wb)

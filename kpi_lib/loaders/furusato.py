@@ -9,6 +9,7 @@ rows whose 市区町村 is the prefecture itself are the prefecture's own receip
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 import pandas as pd
 
@@ -91,7 +92,7 @@ def load_series(path: str | Path, codes: pd.DataFrame) -> pd.DataFrame:
         prefecture=df["prefecture"].replace("", None),
         municipality=df["name"].replace("", None),
         year_basis="fiscal",
-        month=pd.NA,
+        month=cast(Any, pd.NA),
         unit=df["measure"].map({"受入額": "億円", "受入件数": "件"}),
         source=SOURCE_SERIES,
         licence=LICENCE,
@@ -122,7 +123,7 @@ def load_r2_detail(workbook: str | Path) -> pd.DataFrame:
     for col, measure, unit in ((3, "受入件数", "件"), (4, "受入額", "円")):
         values = pd.to_numeric(data[col], errors="coerce")
         if values.isna().any():
-            row = int(values.isna().idxmax())
+            row = int(cast(int, values.isna().idxmax()))
             raise InputError(
                 file,
                 f"expected a number, found {data.at[row, col]!r}",
@@ -147,7 +148,7 @@ def load_r2_detail(workbook: str | Path) -> pd.DataFrame:
         dataset="furusato_r2",
         year=2020,
         year_basis="fiscal",
-        month=pd.NA,
+        month=cast(Any, pd.NA),
         source=SOURCE_R2,
         licence=LICENCE,
         source_file=workbook.name,
@@ -191,7 +192,7 @@ def load_detail(path: str | Path) -> pd.DataFrame:
         raise InputError(file, f"expected the columns {missing} (found {list(raw.columns)})", row=1)
     codes = raw["団体コード"].map(code6)
     if codes.isna().any():
-        line = int(codes.isna().idxmax()) + 2
+        line = int(cast(int, codes.isna().idxmax())) + 2
         raise InputError(
             file,
             f"expected a 6-digit 団体コード, found {raw.at[line - 2, '団体コード']!r}",
@@ -209,7 +210,7 @@ def load_detail(path: str | Path) -> pd.DataFrame:
         ):  # the publisher books adjustments there (村山市 FY2019: −38,759,029)
             bad |= values < 0
         if bad.any():
-            line = int(bad.idxmax()) + 2
+            line = int(cast(int, bad.idxmax())) + 2
             raise InputError(
                 file,
                 f"expected a non-negative number, found {text[line - 2]!r}",
@@ -240,7 +241,7 @@ def load_detail(path: str | Path) -> pd.DataFrame:
     df = df.assign(
         dataset="furusato_detail",
         year_basis="fiscal",
-        month=pd.NA,
+        month=cast(Any, pd.NA),
         source=SOURCE_DETAIL,
         licence=LICENCE,
         source_file=path.name,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any, cast
 
 import pandas as pd
 
@@ -141,7 +142,7 @@ def load_jumin_file(path: str | Path) -> pd.DataFrame:
     # 政令市の区: '札幌市中央区' where '札幌市' is itself a row of the same prefecture.
     cities = set(zip(pref[name.str.endswith("市")], name[name.str.endswith("市")], strict=True))
     ward = [
-        bool(re.match(r"^(.+?市).+区$", n)) and (p, re.match(r"^(.+?市)", n)[1]) in cities
+        bool(re.match(r"^(.+?市).+区$", n)) and (p, n.split("市", 1)[0] + "市") in cities
         for p, n in zip(pref, name, strict=True)
     ]
     level[ward] = "ward"
@@ -151,7 +152,7 @@ def load_jumin_file(path: str | Path) -> pd.DataFrame:
         values = pd.to_numeric(data[col], errors="coerce")
         bad = data[col].notna() & values.isna() & data[col].map(cell_text).ne("")
         if bad.any():
-            row = int(bad.idxmax())
+            row = int(cast(int, bad.idxmax()))
             raise InputError(
                 file,
                 f"expected a number for {measure}, found {data.at[row, col]!r}",
@@ -178,7 +179,7 @@ def load_jumin_file(path: str | Path) -> pd.DataFrame:
         dataset="jumin",
         year=year,
         year_basis=basis,
-        month=pd.NA,
+        month=cast(Any, pd.NA),
         source=SOURCE,
         licence=LICENCE,
         source_file=path.name,

@@ -11,6 +11,7 @@ loader keeps the publisher's item names and adds one derived measure, 転入超�
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 import pandas as pd
 
@@ -104,7 +105,7 @@ def load_ssds(path: str | Path) -> pd.DataFrame:
         dataset="ssds",
         level="municipality",
         year_basis="calendar",
-        month=pd.NA,
+        month=cast(Any, pd.NA),
         source=df["measure"].map(lambda m: NET_SOURCE if m == NET_MEASURE else SOURCE),
         licence=LICENCE,
         source_file=path.name,

@@ -104,7 +104,7 @@ def load_tourism_file(path: str | Path, codes: dict[str, str] | None = None) -> 
         raise InputError(file, f"expected the header {','.join(HEADER)}", row=1)
 
     codes = codes or {}
-    records = []
+    records: list[tuple] = []
     for line, row in enumerate(rows[1:], start=2):
         if not any(c.strip() for c in row):
             continue
