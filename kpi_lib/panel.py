@@ -18,7 +18,10 @@ pooled over the panel (a series with a long history of its own takes its own bes
 Interval widths are checked on the same backtest: where the models' own intervals cover
 less than they claim (and always for ``auto``), they are replaced by conformal intervals:
 quantiles of the latest origins' errors across the panel, as ratios for positive series
-and scaled by the mean annual change otherwise.
+and scaled by the mean annual change otherwise, each in units of its forecast's spread (how
+the method's uncertainty grows with the horizon and shrinks with the history), pooled within
+strata of comparable series (recent volatility; size for positive series). The same errors
+give ``p_meet``. docs/forecasts.md explains and measures it.
 """
 
 from __future__ import annotations
@@ -602,7 +605,7 @@ FEATURE_STEPS = (
     3  # annual changes the volatility feature averages (the last one is the latest jump)
 )
 STRATA = 4  # volatility strata of the conformal calibration (fewer where errors are few)
-MIN_STRATUM_ERRORS = 60  # errors per stratum and horizon that a conformal quantile needs
+MIN_STRATUM_ERRORS = 100  # errors per stratum a split needs: ten in each 10 % tail
 CALIBRATION_ORIGINS = 8  # the latest backtest origins: the regime the forecast starts in
 MIRROR_WEIGHT = 0.1  # weight of the mirrored errors: a modest hedge against a turning regime (docs/forecasts.md)
 
@@ -633,6 +636,7 @@ def _strata_edges(features: np.ndarray, n_errors: int) -> np.ndarray:
 
 
 MIN_HORIZON_ERRORS = 20
+SIZE_STRATA = 2  # small and large counts within each volatility stratum (log errors only)
 
 
 def _by_horizon(errors: list[np.ndarray]) -> list[np.ndarray] | None:
@@ -745,8 +749,25 @@ def _calibrate(result: PanelForecast, bt: Backtest, values: np.ndarray, level: f
         edges = _strata_edges(feat_at[usable], int(usable.sum()))
         now = np.digitize(np.nan_to_num(feature[:, -1], nan=0.0), edges)
         then = np.digitize(np.nan_to_num(feat_at, nan=0.0), edges)
+        n_strata = len(edges) + 1
+        if kind == "log" and SIZE_STRATA > 1:
+            # Within each volatility stratum, by size: a count of 50 can jump ten-fold, one of
+            # 50,000 hardly (the errors of small counts are wider, ratios alike).
+            with np.errstate(divide="ignore", invalid="ignore"):
+                size = np.log(values[rows])
+            size_at = size[:, origin_cols][:, -CALIBRATION_ORIGINS:]
+            k = int(max(1, min(SIZE_STRATA, usable.sum() // (MIN_STRATUM_ERRORS * 2 * n_strata))))
+            f = size_at[usable & np.isfinite(size_at)]
+            size_edges = (
+                np.unique(np.quantile(f, np.linspace(0, 1, k + 1)[1:-1]))
+                if k > 1 and len(f)
+                else np.array([])
+            )
+            now = now * (len(size_edges) + 1) + np.digitize(np.nan_to_num(size[:, -1]), size_edges)
+            then = then * (len(size_edges) + 1) + np.digitize(np.nan_to_num(size_at), size_edges)
+            n_strata *= len(size_edges) + 1
         bounds = {}
-        for b in range(len(edges) + 1):
+        for b in range(n_strata):
             bounds[b] = _by_horizon(
                 [errors[..., h][(then == b) & np.isfinite(errors[..., h])] for h in range(H)]
             )

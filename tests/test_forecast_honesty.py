@@ -15,6 +15,7 @@ from kpi_lib.outlook import skill_at
 from kpi_lib.panel import (
     _mixture_bounds,
     brier_skill,
+    forecast_panel,
     panel_forecast_arrays,
     panel_from_long,
     reliability,
@@ -170,3 +171,17 @@ def test_skill_is_looked_up_at_the_horizon_of_the_target():
     assert skill_at(skill, 2) == 0.09
     assert skill_at(skill, 5) == 0.04  # beyond what was measured: the worst measured
     assert skill_at({2: 0.3}, 1) is None and skill_at({}, 1) is None
+
+
+def test_furusato_from_fy2021_is_not_absurdly_wide():
+    # The case: forecasts of FY2022–2024 from FY2021, at the top of the boom. Before
+    # the size strata a typical town's FY2024 interval spanned a factor of about 650 (upper ÷
+    # lower) and covered 87–91 %; a count of 50,000 does not jump as a count of 50 does.
+    long = panels()["furusato"]
+    f = forecast_panel(panel_from_long(long), 2021, 3, 0.8)
+    truth = long.assign(series_id=long["series_id"].astype(str))
+    m = f.merge(truth, on=["series_id", "year"])
+    covered = ((m["value"] >= m["lower"]) & (m["value"] <= m["upper"])).groupby(m["year"]).mean()
+    assert (covered <= 0.90).all() and (covered >= 0.75).all(), covered.to_dict()
+    width = (m["upper"] / m["lower"]).groupby(m["year"]).median()
+    assert width[2024] < 20, width.to_dict()
