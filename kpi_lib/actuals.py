@@ -55,6 +55,7 @@ def year_range(catalog: Catalog) -> tuple[int, int]:
 
 
 def year_header(year: int) -> str:
+    """The year column's heading in the entry workbook: 2024年度(R6)."""
     return f"{year}年度({to_era(year)})"
 
 
@@ -62,6 +63,8 @@ def year_header(year: int) -> str:
 
 
 def write_template(catalog: Catalog, path: str | Path) -> None:
+    """Write the analysts' entry workbook for `catalog`: one row per KPI without a public series, a
+    column per year, notes and input rules."""
     from openpyxl import Workbook
     from openpyxl.comments import Comment
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -85,7 +88,8 @@ def write_template(catalog: Catalog, path: str | Path) -> None:
     ws["A1"].font = Font(bold=True, size=13)
     ws.append(
         [
-            "黄色の欄に各年度の実績値を、指標の単位で入力してください（例: 1234、△12）。記入方法は「記入方法」シートを参照。"
+            "黄色の欄に各年度の実績値を、指標の単位で入力してください（例: 1234、△12）。"
+            "記入方法は「記入方法」シートを参照。"
         ]
     )
     ws.append(headers)
@@ -113,23 +117,23 @@ def write_template(catalog: Catalog, path: str | Path) -> None:
     first_data, last_data = header_row + 1, ws.max_row
     year_cols = range(len(FIXED_HEADERS) + 1, len(FIXED_HEADERS) + len(years) + 1)
     entry = PatternFill("solid", fgColor="FFF2CC")
-    numbers = DataValidation(
+
+    def rule(title: str, message: str, **kind) -> DataValidation:
+        """An input rule of the workbook: Excel refuses other entries with `message`."""
+        return DataValidation(
+            allow_blank=True, showErrorMessage=True, errorTitle=title, error=message, **kind
+        )
+
+    numbers = rule(
+        "数値を入力してください",
+        "実績値は数値で入力してください（単位は指標の単位）。",
         type="decimal",
         operator="between",
         formula1="-1000000000000",
         formula2="1000000000000",
-        allow_blank=True,
-        showErrorMessage=True,
-        errorTitle="数値を入力してください",
-        error="実績値は数値で入力してください（単位は指標の単位）。",
     )
-    override = DataValidation(
-        type="list",
-        formula1='"はい,いいえ"',
-        allow_blank=True,
-        showErrorMessage=True,
-        errorTitle="はい／いいえ",
-        error="「はい」または空欄にしてください。",
+    override = rule(
+        "はい／いいえ", "「はい」または空欄にしてください。", type="list", formula1='"はい,いいえ"'
     )
     ws.add_data_validation(numbers)
     ws.add_data_validation(override)
@@ -155,15 +159,19 @@ def write_template(catalog: Catalog, path: str | Path) -> None:
     for line in [
         "記入方法",
         "1. 「実績入力」シートの黄色の欄に、年度ごとの実績値を入力します（年度は4月〜翌3月）。",
-        "2. 値は指標の「単位」で入力します（例: 観光入込客数は人。千人単位の値は1,000倍してください）。",
+        "2. 値は指標の「単位」で入力します（例: 観光入込客数は人。千人単位の値は1,"
+        "000倍してください）。",
         "3. 数値のみを入力します。△12・▲12（マイナス）、1,234、全角数字も読み取れます。",
-        "4. 累計目標（5年間で○件など）の指標は、各年度の件数を入力します（累計はツールが計算します）。",
+        "4. 累計目標（5年間で○件など）の指標は、"
+        "各年度の件数を入力します（累計はツールが計算します）。",
         "5. 計画策定などの指標は、策定した年度に 1、未策定の年度に 0 を入力します。",
         "6. 全国平均との比較の指標は、全国平均との差（ポイント、下回る場合は△）を入力します。",
         f"7. 「{OVERRIDE_HEADER}」を「はい」にすると、公表統計がある年度でもこの値を使います。",
-        f"8. 基準値・目標値から桁違いに離れた値は確認を求めます。正しい場合は「{CONFIRM_HEADER}」を「はい」にします"
+        "8. 基準値・目標値から桁違いに離れた値は確認を求めます。"
+        f"正しい場合は「{CONFIRM_HEADER}」を「はい」にします"
         "（負の件数や100%を超える割合など、ありえない値は受け付けません）。",
-        "9. 行や列の追加・削除、kpi_id の変更はしないでください。確認は `kpi validate ファイル名` で行えます。",
+        "9. 行や列の追加・削除、kpi_id の変更はしないでください。確認は `kpi validate ファイル名` "
+        "で行えます。",
     ]:
         help_ws.append([line])
     help_ws.column_dimensions["A"].width = 110
@@ -200,7 +208,8 @@ ENCODINGS = (
 
 
 def decode_csv(path: Path) -> str:
-    """The CSV's text in UTF-8 or Shift_JIS (cp932); neither names the first row that fits neither."""
+    """The CSV's text in UTF-8 or Shift_JIS (cp932); if neither, the error names the first row
+    that fits neither."""
     raw = path.read_bytes()
     for encoding in ENCODINGS:
         try:
@@ -256,6 +265,7 @@ def read_actuals(path: str | Path, catalog: Catalog) -> pd.DataFrame:
     errors: list[InputError] = []
 
     def err(problem, row=None, column=None, kpi_id=None):
+        """Collect a problem with its place; all are raised together at the end."""
         errors.append(InputError(file, problem, sheet=sheet, row=row, column=column, kpi_id=kpi_id))
 
     col = {h: j for j, h in enumerate(header) if h}
@@ -283,6 +293,7 @@ def read_actuals(path: str | Path, catalog: Catalog) -> pd.DataFrame:
         kpi = catalog.by_id[kpi_id]
 
         def cell(name, row=row):
+            """The text of the named column in this row ('' where the row is short)."""
             j = col.get(name)
             return _text(row[j]) if j is not None and j < len(row) else ""
 
@@ -382,7 +393,8 @@ def _year_columns(header: list[str], catalog: Catalog, err) -> dict[int, int]:
         year_cols[j] = year
     if not year_cols:
         err(
-            f"no fiscal-year columns such as {year_header(first)} … {year_header(last)}: use the workbook "
+            f"no fiscal-year columns such as {year_header(first)} … {year_header(last)}: use the "
+            "workbook "
             "`kpi template` writes",
             None,
         )
@@ -390,7 +402,8 @@ def _year_columns(header: list[str], catalog: Catalog, err) -> dict[int, int]:
         missing = [year_header(y) for y in range(first, last + 1) if y not in year_cols.values()]
         if missing:
             err(
-                f"the year column(s) {', '.join(missing)} are missing; restore them (empty is fine)",
+                f"the year column(s) {', '.join(missing)} are missing; restore them (empty is "
+                "fine)",
                 None,
             )
     return year_cols
@@ -415,14 +428,16 @@ def check_values(
         elif low is not None and v < low:
             problems.append(
                 (
-                    f"impossible value {v:,.10g}: {kpi.label} cannot be below {low:,.10g} {kpi.unit}",
+                    f"impossible value {v:,.10g}: {kpi.label} cannot be below {low:,.10g} "
+                    f"{kpi.unit}",
                     column,
                 )
             )
         elif high is not None and v > high:
             problems.append(
                 (
-                    f"impossible value {v:,.10g}: {kpi.label} cannot exceed {high:,.10g} {kpi.unit}",
+                    f"impossible value {v:,.10g}: {kpi.label} cannot exceed {high:,.10g} "
+                    f"{kpi.unit}",
                     column,
                 )
             )
@@ -432,13 +447,15 @@ def check_values(
     scale = max(abs(b), abs(kpi.resolve_target() or 0.0), 1.0)
     advice = f"check the unit and the digits, or mark {CONFIRM_HEADER} はい if it is right"
     for year, (v, column) in values.items():
-        # Jumps are judged against at least two non-zero other years (a 0 beside 15,020 says nothing).
+        # Jumps are judged against at least two non-zero other years (a 0 beside 15,020 says
+        # nothing).
         others = sorted(abs(o) for y, (o, _) in values.items() if y != year and o != 0)
         neighbours = max(others[len(others) // 2], 1.0) if len(others) >= 2 else None
         if abs(v) > IMPLAUSIBLE_FACTOR * scale:
             problems.append(
                 (
-                    f"implausible value {v:,.10g} {kpi.unit}: over {IMPLAUSIBLE_FACTOR}× the baseline and "
+                    f"implausible value {v:,.10g} {kpi.unit}: over {IMPLAUSIBLE_FACTOR}× the "
+                    "baseline and "
                     f"target ({scale:,.10g}); {advice}",
                     column,
                 )
@@ -446,7 +463,8 @@ def check_values(
         elif neighbours is not None and abs(v) > IMPLAUSIBLE_FACTOR * neighbours:
             problems.append(
                 (
-                    f"implausible jump to {v:,.10g} {kpi.unit}: over {IMPLAUSIBLE_FACTOR}× the row's other "
+                    f"implausible jump to {v:,.10g} {kpi.unit}: over {IMPLAUSIBLE_FACTOR}× the "
+                    "row's other "
                     f"years (median {neighbours:,.10g}); {advice}",
                     column,
                 )

@@ -45,6 +45,8 @@ def run_batch(
     data_dir: str | Path | None = None,
     timeout: int | None = None,
 ) -> Path:
+    """One report per catalog in `catalog_dir`, towns one after another, and a summary index across
+    them; returns the summary's path."""
     folder = Path(catalog_dir).resolve()
     catalogs = (
         sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")) if folder.is_dir() else []
@@ -53,7 +55,7 @@ def run_batch(
         raise KpiError(f"{folder}: no catalog files (*.yaml) to report on")
     checked = {path: load_catalog(path) for path in catalogs}  # all valid, or nothing runs
     for path, cat in checked.items():
-        cat.check_evaluation_year(fiscal_year, f"--fiscal-year (for {path.name})")
+        cat.check_evaluation_year(fiscal_year, "fiscal_year", f" (for {path.name})")
     final = Path(out).resolve() if out else Path("reports").resolve() / f"FY{fiscal_year}_towns"
     rows, failures = [], []
     with locked(final):
@@ -120,7 +122,8 @@ def _summary_html(fiscal_year: int, rows: list[dict], failures: list) -> str:
     return f"""<!DOCTYPE html>
 <html lang="ja"><head><meta charset="utf-8"><title>効果検証 {fiscal_year}年度 団体別一覧</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;line-height:1.6}}
-table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;font-size:90%}}</style></head>
+table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:4px 8px;font-size:90%}}</style></head>
 <body>
 <h1>効果検証報告 団体別一覧（{fiscal_year}年度・{to_era(fiscal_year)}）</h1>
 <p>各団体のKPIカタログごとの報告です。達成・未達成・未確定は目標年度に達した指標の最終評価の数です

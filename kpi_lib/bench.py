@@ -63,7 +63,8 @@ def _combined(*parts: pd.DataFrame) -> pd.DataFrame:
 def panels() -> dict[str, pd.DataFrame]:
     """The bundled panels the KPIs' forecasts are calibrated on, as long tables."""
     return {
-        # ふるさと納税 受入件数 of every municipality and prefecture, FY2008–FY2024 (the boom and fall)
+        # ふるさと納税 受入件数 of every municipality and prefecture, FY2008–FY2024 (the boom and
+        # fall)
         "furusato": _panel("furusato", "受入件数", levels=("municipality", "prefecture")),
         # 社会増減数, Hokkaido: 住民基本台帳 2013–2021, then SSDS movers 2022–2023
         "migration": _combined(
@@ -101,6 +102,8 @@ def _statsmodels_loop(panel: Panel, through: int, horizon: int, level: float) ->
 
 
 def speed(level: float = 0.8) -> dict:
+    """Seconds for the furusato panel: vectorised linear and auto forecasts against one statsmodels
+    OLS per series."""
     through, horizon = 2016, 5
     panel = panel_from_long(panels()["furusato"])
     forecast_panel(panel, through, horizon, level, "linear")  # warm-up (imports, caches)
@@ -168,20 +171,27 @@ def quality(name: str, level: float = 0.8) -> dict:
 
 
 def run_forecast_bench(level: float = 0.8) -> str:
+    """The text of `kpi bench forecast`: speed, then coverage, errors, Brier skill and reliability
+    per bundled panel."""
     warnings.simplefilter("ignore")
     lines = ["kpi bench — forecasts (one run on this machine; figures, not pass/fail)", ""]
     s = speed(level)
     lines += [
-        f"furusato panel: {s['series']} series × {s['years']} years, fit through FY2016, 5 years ahead",
+        f"furusato panel: {s['series']} series × {s['years']} years, fit through FY2016, 5 years "
+        "ahead",
         f"  vectorised linear trend ............ {s['panel_linear_s'] * 1000:8.1f} ms",
-        f"  vectorised auto (backtest+conformal) {s['panel_auto_s'] * 1000:8.1f} ms   (goal: whole panel < 1 s)",
+        f"  vectorised auto (backtest+conformal) {s['panel_auto_s'] * 1000:8.1f} ms   (goal: "
+        "whole panel < 1 s)",
         f"  statsmodels OLS, series by series .. {s['statsmodels_loop_s'] * 1000:8.1f} ms",
-        f"  speed-up: linear {s['speedup_linear']:.0f}×, auto {s['speedup_auto']:.0f}×   (goal: ≥ 20×)",
+        f"  speed-up: linear {s['speedup_linear']:.0f}×, auto {s['speedup_auto']:.0f}×   (goal: ≥ "
+        "20×)",
         "",
     ]
     lines += [
-        f"rolling origins, {HORIZON} years ahead; each forecast and its calibration see only the years up to "
-        "its origin; a target ±5–20 % of the last value (increase or decrease) in each forecast year, as "
+        f"rolling origins, {HORIZON} years ahead; each forecast and its calibration see only the "
+        "years up to "
+        "its origin; a target ±5–20 % of the last value (increase or decrease) in each forecast "
+        "year, as "
         "strategies set them"
     ]
     for name in panels():
@@ -191,10 +201,12 @@ def run_forecast_bench(level: float = 0.8) -> str:
             "",
             f"{name}: {q['series']} series, {q['years']}, origins {q['origins']}",
             f"  coverage of the {level:.0%} intervals by horizon: {cov}   (goal 75–85 %)",
-            f"  scaled errors: mean (MASE) auto {q['mase_auto']:.2f}, naive {q['mase_naive']:.2f}, ratio "
+            f"  scaled errors: mean (MASE) auto {q['mase_auto']:.2f}, naive {q['mase_naive']:.2f},"
+            " ratio "
             f"{q['mase_auto'] / q['mase_naive']:.2f}; median auto {q['mdase_auto']:.2f}, naive "
             f"{q['mdase_naive']:.2f}, ratio {q['mdase_auto'] / q['mdase_naive']:.2f}",
-            f"  p_meet: Brier {q['brier']:.3f} vs {q['base']:.3f} for always saying the share met at that "
+            f"  p_meet: Brier {q['brier']:.3f} vs {q['base']:.3f} for always saying the share met "
+            "at that "
             f"horizon; skill {q['skill']:.3f} over {q['calls']:,} calls (goal ≥ 0.05)",
             "  median width of the intervals: "
             + "  ".join(f"h={h}: {w}" for h, w in q["width"].items()),
@@ -208,6 +220,7 @@ def run_forecast_bench(level: float = 0.8) -> str:
         ]
         for interval, r in q["reliability"].iterrows():
             lines.append(
-                f"    {interval!s:>14}  {r['predicted']:.2f} → {r['observed']:.2f}  ({int(r['calls']):,})"
+                f"    {interval!s:>14}  {r['predicted']:.2f} → {r['observed']:.2f}  "
+                f"({int(r['calls']):,})"
             )
     return "\n".join(lines)

@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import InputError, InputErrors, KpiError
+from .errors import ArgumentError, InputError, InputErrors, KpiError
 from .notation import Comparator, TargetKind
 from .paths import DEFAULT_CATALOG
 
@@ -54,6 +54,7 @@ class Window(_Model):
 
     @property
     def years(self) -> int:
+        """Number of fiscal years in the window, both ends included."""
         return self.end - self.start + 1
 
 
@@ -161,7 +162,8 @@ class Target(_Model):
             raise ValueError(f"a {self.kind} target needs {', '.join(missing)}")
         if self.kind == "cumulative" and self.window.end != self.year:
             raise ValueError(
-                f"the cumulative window ends in {self.window.end}, not in the target year {self.year}"
+                f"the cumulative window ends in {self.window.end}, not in the target year "
+                f"{self.year}"
             )
         if self.percent is not None and not 0 < self.percent < 1000:
             raise ValueError(f"percent {self.percent} is outside (0, 1000)")
@@ -197,6 +199,7 @@ class PublicSeries(_Model):
 
     @property
     def relation_ja(self) -> str:
+        """The relation as reports print it (同じ統計 / 別の統計 / 代理指標)."""
         return RELATIONS_JA[self.relation]
 
 
@@ -211,6 +214,9 @@ class ForecastBreaks(_Model):
 
 
 class Kpi(_Model):
+    """One indicator of the strategy: its texts, baseline, target, unit and where its figures come
+    from."""
+
     kpi_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
     goal: Annotated[StrictInt, Field(ge=1)]
     numeric_goal: StrictBool = False
@@ -275,6 +281,7 @@ class Kpi(_Model):
 
     @property
     def measure_code(self) -> str:
+        """The KPI's measure code (e.g. 2-2)."""
         return self.measure.code
 
     def bounds(self) -> tuple[float | None, float | None]:
@@ -335,6 +342,8 @@ class Strategy(_Model):
 
 
 class Catalog(_Model):
+    """A strategy's KPI catalog (one YAML file): the strategy, its basic goals and every KPI."""
+
     schema_version: Literal[1]
     strategy: Strategy
     goals: list[Goal]
@@ -356,9 +365,11 @@ class Catalog(_Model):
 
     @cached_property
     def by_id(self) -> dict[str, Kpi]:
+        """The KPIs by id."""
         return {k.kpi_id: k for k in self.kpis}
 
     def get(self, kpi_id: str) -> Kpi:
+        """The KPI with this id; an unknown id is an input error listing the known ones."""
         try:
             return self.by_id[kpi_id]
         except KeyError:
@@ -367,6 +378,7 @@ class Catalog(_Model):
             ) from None
 
     def goal_title(self, goal: int) -> str:
+        """The Japanese title of basic goal `goal`."""
         return next(g.title_ja for g in self.goals if g.goal == goal)
 
     @property
@@ -379,14 +391,17 @@ class Catalog(_Model):
         )
         return min(first, self.strategy.period.start), self.strategy.period.end + YEARS_AFTER_PERIOD
 
-    def check_evaluation_year(self, year: int, option: str = "--as-of") -> None:
+    def check_evaluation_year(self, year: int, parameter: str = "as_of", note: str = "") -> None:
+        """Refuse a fiscal year this catalog cannot judge, naming the parameter the user gave."""
         first, last = self.evaluation_years
         if not first <= year <= last:
-            raise KpiError(
-                f"{option} {year} is outside what this catalog can judge: {first}–{last} "
+            raise ArgumentError(
+                parameter,
+                f"{year}{note} is outside what this catalog can judge: {first}–{last} "
                 f"(its baselines start in {first}; its period {self.strategy.period.start}–"
-                f"{self.strategy.period.end} ends the target years, plus {YEARS_AFTER_PERIOD} for a late "
-                "final evaluation)"
+                f"{self.strategy.period.end} ends the target years, plus {YEARS_AFTER_PERIOD} for "
+                "a late "
+                "final evaluation)",
             )
 
 

@@ -22,6 +22,7 @@ def check_catalog(catalog: Catalog, file: str, data_dir: str | Path = DATA_DIR) 
     problems: list[InputError] = []
 
     def err(kpi_id: str, field: str, problem: str) -> None:
+        """Collect a problem of one KPI's field; all are raised together."""
         problems.append(InputError(file, problem, kpi_id=kpi_id, column=field))
 
     for kpi in catalog.kpis:
@@ -164,7 +165,8 @@ def _check_series(catalog: Catalog, data_dir, err) -> None:
             if (spec.measure, spec.year_basis) not in known:
                 same = sorted({m for m, _ in known})
                 hint = (
-                    f"it has {spec.measure!r} only as {'/'.join(sorted(b for m, b in known if m == spec.measure))}"
+                    f"it has {spec.measure!r} only as "
+                    f"{'/'.join(sorted(b for m, b in known if m == spec.measure))}"
                     if spec.measure in same
                     else f"known measures: {', '.join(same[:12])}{' …' if len(same) > 12 else ''}"
                 )

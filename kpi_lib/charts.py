@@ -77,14 +77,8 @@ def kpi_chart(kpi, evaluation, outlook=None, history: pd.DataFrame | None = None
     ev = evaluation
     cumulative = kpi.target.kind == "cumulative"
     if ev.baseline_year is not None and ev.baseline_value is not None and not cumulative:
-        ax.scatter(
-            [ev.baseline_year],
-            [ev.baseline_value],
-            marker="D",
-            s=70,
-            color=PALETTE["baseline"],
-            zorder=5,
-            label=f"基準値（{ev.baseline_year}{yw}）",
+        _marker(
+            ax, ev.baseline_year, ev.baseline_value, "baseline", f"基準値（{ev.baseline_year}{yw}）"
         )
         if ev.target_resolved is not None:
             ax.plot(
@@ -95,15 +89,7 @@ def kpi_chart(kpi, evaluation, outlook=None, history: pd.DataFrame | None = None
                 label="目標への直線（目安値）",
             )
     if ev.target_resolved is not None and not cumulative:
-        ax.scatter(
-            [ev.target_year],
-            [ev.target_resolved],
-            marker="*",
-            s=200,
-            color=PALETTE["target"],
-            zorder=6,
-            label=f"目標値（{ev.target_year}年度）",
-        )
+        _marker(ax, ev.target_year, ev.target_resolved, "target", f"目標値（{ev.target_year}年度）")
     if outlook is not None and outlook.path and not cumulative:
         # The fan opens at the latest observation.
         start = (
@@ -138,6 +124,15 @@ def kpi_chart(kpi, evaluation, outlook=None, history: pd.DataFrame | None = None
 
 
 OTHER_STATISTIC_LABELS = {"related": "別の統計による値", "proxy": "代理指標による値"}
+
+
+# The baseline's diamond and the target's star: how each point of the strategy is drawn.
+_MARKERS = {"baseline": ("D", 70, 5), "target": ("*", 200, 6)}
+
+
+def _marker(ax, year, value, kind: str, label: str) -> None:
+    shape, size, z = _MARKERS[kind]
+    ax.scatter([year], [value], marker=shape, s=size, color=PALETTE[kind], zorder=z, label=label)
 
 
 def _mark_other_statistics(ax, history: pd.DataFrame, y: pd.Series) -> None:

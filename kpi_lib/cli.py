@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import catalog as catalog_mod
-from .errors import KpiError
+from .errors import ArgumentError, KpiError
 from .output import emit
 from .paths import DATA_DIR
 
@@ -27,6 +27,7 @@ def _add_format_args(p: argparse.ArgumentParser, formats=("table", "csv", "json"
 
 
 def cmd_catalog(args) -> int:
+    """`kpi catalog [list|init|schema]`."""
     if args.action == "init":
         return _catalog_init(args)
     if args.action == "schema":
@@ -70,7 +71,8 @@ def _catalog_init(args) -> int:
         )
     n = write_starter(args.municipality, out, (int(m[1]), int(m[2])), args.data)
     print(
-        f"wrote {out} ({n} KPIs with official baselines and placeholder targets); edit the lines marked EDIT, "
+        f"wrote {out} ({n} KPIs with official baselines and placeholder targets); edit the lines "
+        "marked EDIT, "
         f"then `kpi validate {out}`",
         file=sys.stderr,
     )
@@ -89,8 +91,14 @@ def _settings(args):
 
 
 def cmd_scorecard(args) -> int:
+    """`kpi scorecard`: every KPI judged as of a fiscal year, as a table, csv, json or xlsx."""
     from .observations import freshness, freshness_for_readers, municipality_for
-    from .scorecard import build_scorecard, load_observations, write_scorecard_xlsx
+    from .scorecard import (
+        READER_COLUMNS,
+        build_scorecard,
+        load_observations,
+        write_scorecard_xlsx,
+    )
 
     cat = catalog_mod.load_catalog(args.catalog)
     cat.check_evaluation_year(args.as_of)
@@ -107,28 +115,7 @@ def cmd_scorecard(args) -> int:
         municipality_code=municipality,
     )
     if args.format == "table":
-        card = card[
-            [
-                "kpi_id",
-                "measure",
-                "name_ja",
-                "unit",
-                "baseline_value",
-                "target_resolved",
-                "latest_year",
-                "latest_value",
-                "expected_value",
-                "achievement_rate",
-                "pace",
-                "grade",
-                "progress_status",
-                "forecast_value",
-                "forecast_lower",
-                "forecast_upper",
-                "p_meet",
-                "evidence",
-            ]
-        ]
+        card = card[READER_COLUMNS]
         card = card.round(
             {
                 "achievement_rate": 3,
@@ -157,6 +144,7 @@ def cmd_scorecard(args) -> int:
 
 
 def cmd_ingest(args) -> int:
+    """`kpi ingest`: rebuild the bundled tables from the publishers' files."""
     from .ingest import ingest
 
     ingest(args.source, args.out)
@@ -164,6 +152,7 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_series(args) -> int:
+    """`kpi series KPI_ID`: one KPI's observations from every source, and which one counts."""
     from .catalog import RELATIONS_JA
     from .observations import mark_chosen, measured, municipality_for
     from .scorecard import load_observations
@@ -196,6 +185,7 @@ def cmd_series(args) -> int:
 
 
 def cmd_template(args) -> int:
+    """`kpi template`: the analysts' entry workbook."""
     from .actuals import write_template
     from .output import atomic_path
 
@@ -207,6 +197,7 @@ def cmd_template(args) -> int:
 
 
 def cmd_validate(args) -> int:
+    """`kpi validate FILE…`: check inputs without changing anything."""
     from .validate import validate_file
 
     cat = catalog_mod.load_catalog(args.catalog)
@@ -226,6 +217,7 @@ def _read_series_csv(path: str) -> pd.DataFrame:
 
 
 def cmd_forecast_panel(args) -> int:
+    """`kpi forecast-panel`: forecast every series of a CSV panel (and `p_meet` for targets)."""
     from .output import write_csv_for_people
     from .panel import forecast_panel, panel_from_long, read_targets
 
@@ -247,6 +239,7 @@ def cmd_forecast_panel(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    """`kpi bench forecast|report`: benchmarks from one run."""
     if args.what == "forecast":
         from .bench import run_forecast_bench
 
@@ -259,38 +252,30 @@ def cmd_bench(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .report import ReportFailed, ReportInterrupted, run_report
+    """`kpi report`: the annual report (or one per catalog with --catalog-dir)."""
+    from .report import run_report
 
-    try:
-        if args.catalog_dir:
-            from .batch import run_batch
+    if args.catalog_dir:
+        from .batch import run_batch
 
-            if args.catalog or args.municipality or args.deep_dive is not None or args.notebooks:
-                raise KpiError(
-                    "--catalog-dir runs every catalog of the folder with the project's notebooks: "
-                    "leave out --catalog, --municipality, --notebooks and --deep-dive"
-                )
-            run_batch(
-                args.fiscal_year, args.catalog_dir, args.out, args.jobs, args.data, args.timeout
+        if args.catalog or args.municipality or args.deep_dive is not None or args.notebooks:
+            raise KpiError(
+                "--catalog-dir runs every catalog of the folder with the project's notebooks: "
+                "leave out --catalog, --municipality, --notebooks and --deep-dive"
             )
-            return 0
-        run_report(
-            args.fiscal_year,
-            args.out,
-            args.jobs,
-            args.municipality,
-            args.catalog,
-            args.data,
-            args.notebooks,
-            args.deep_dive,
-            timeout=args.timeout,
-        )
-    except ReportFailed as exc:
-        print(f"kpi report: {exc}", file=sys.stderr)
-        return 1
-    except ReportInterrupted as exc:
-        print(f"kpi report: {exc}", file=sys.stderr)
-        return 130
+        run_batch(args.fiscal_year, args.catalog_dir, args.out, args.jobs, args.data, args.timeout)
+        return 0
+    run_report(
+        args.fiscal_year,
+        args.out,
+        args.jobs,
+        args.municipality,
+        args.catalog,
+        args.data,
+        args.notebooks,
+        args.deep_dive,
+        timeout=args.timeout,
+    )
     return 0
 
 
@@ -310,6 +295,7 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `kpi` command line: every subcommand with its options and help."""
     from .panel import BENCHMARKS, METHODS
     from .report import DEFAULT_TIMEOUT
 
@@ -352,7 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--formula",
         choices=["progress", "ratio"],
         default="progress",
-        help="達成率: progress = (actual−baseline)/(target−baseline) (default); ratio = actual/target",
+        help="達成率: progress = (actual−baseline)/(target−baseline) (default); "
+        "ratio = actual/target",
     )
     p.add_argument(
         "--grades", choices=["ABCD", "symbols", "SABC"], default="ABCD", help="grade preset"
@@ -418,7 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--catalog-dir",
         metavar="DIR",
-        help="one report per catalog (*.yaml) in DIR, into OUT/<name>/, with a summary index across towns "
+        help="one report per catalog (*.yaml) in DIR, into OUT/<name>/, "
+        "with a summary index across towns "
         "(default OUT: reports/FY<YEAR>_towns)",
     )
     p.add_argument(
@@ -467,13 +455,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run `kpi`; a user's mistake prints a message and returns 2, never a traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args)
     except KpiError as exc:
-        print(f"kpi {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        message = exc.for_cli() if isinstance(exc, ArgumentError) else str(exc)
+        prefix = "error: " if exc.exit_code == 2 else ""  # a failed notebook names itself
+        print(f"kpi {args.command}: {prefix}{message}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -11,12 +11,15 @@ from scipy.special import ndtr, ndtri, stdtrit
 
 
 def norm_ppf(p):
+    """Quantile of the standard normal distribution."""
     return ndtri(p)
 
 
 def norm_cdf(x):
+    """Distribution function of the standard normal distribution."""
     return ndtr(x)
 
 
 def t_ppf(p, df):
+    """Quantile of Student's t with `df` degrees of freedom."""
     return stdtrit(np.asarray(df, dtype=float), p)

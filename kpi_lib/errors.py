@@ -6,9 +6,32 @@ bug and keeps its traceback.
 
 from __future__ import annotations
 
+import re
+
 
 class KpiError(Exception):
     """A problem with the user's input or request, not with the program."""
+
+    exit_code = 2  # what `kpi` exits with (README: exit codes)
+
+
+class ArgumentError(KpiError):
+    """A bad value of a parameter. The library names parameters as Python does
+    (`fiscal_year`); the CLI prints them as its options (`--fiscal-year`). Other parameters
+    are marked ‹name› in `problem`."""
+
+    def __init__(self, parameter: str, problem: str):
+        self.parameter, self.problem = parameter, problem
+        super().__init__(f"{parameter} {_names(problem, lambda n: n)}")
+
+    def for_cli(self) -> str:
+        """The message with every parameter written as its command-line option."""
+        option = lambda n: "--" + n.replace("_", "-")  # noqa: E731
+        return f"{option(self.parameter)} {_names(self.problem, option)}"
+
+
+def _names(text: str, spell) -> str:
+    return re.sub(r"‹(\w+)›", lambda m: spell(m[1]), text)
 
 
 class InputError(KpiError):

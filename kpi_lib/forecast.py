@@ -21,6 +21,8 @@ SERIES_METHODS = ("naive", "drift", "linear", "loglinear", "holt")
 
 @dataclass
 class SeriesForecast:
+    """One series' forecast for future years: mean, interval, sd, the method and notes."""
+
     method: str
     years: list[int]
     mean: np.ndarray
@@ -81,7 +83,8 @@ def forecast_series(
 
 def _ols(t, y, target, method, level, breaks, notes) -> SeriesForecast:
     """OLS trend with prediction intervals for a new observation (not for the mean)."""
-    import statsmodels.api as sm  # here, not at the top: notebooks that never fit one skip its import
+    # here, not at the top: notebooks that never fit one skip its import
+    import statsmodels.api as sm
 
     if method == "loglinear":
         if np.any(y <= 0):

@@ -22,33 +22,40 @@ import pandas as pd
 
 from .catalog import Kpi
 from .notation import to_era
-from .notebook import RELATION_MARK, ReportContext, _num, _pct
+from .notebook import RELATION_MARK, ReportContext
+from .numbers import reader_number, reader_percent
 from .rules import PROGRESS_STATUSES
 from .scorecard import DIRECTIONS_JA, KINDS_JA
 
 CHART_VERSION = "1"  # bump when the chart's drawing changes: old cache entries then miss
 
 CSS = """
-body{font-family:"IPAexGothic","IPAPGothic","Noto Sans CJK JP",sans-serif;max-width:980px;margin:2em auto;
+body{font-family:"IPAexGothic","IPAPGothic","Noto Sans CJK JP",sans-serif;
+max-width:980px;margin:2em auto;
 line-height:1.6;color:#222;padding:0 1em}
 h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:2px solid #305496;padding-bottom:.2em}
 nav ol{columns:2;font-size:.9em}nav a{text-decoration:none}
 .kpi{border:1px solid #ccc;border-radius:4px;padding:.6em 1em;margin:1.2em 0;break-inside:avoid;
 page-break-inside:avoid}
 .kpi h3{margin:.2em 0 .4em;font-size:1.05em}
-.badge{display:inline-block;padding:0 .5em;border-radius:3px;font-weight:bold;color:#fff;background:#757575}
+.badge{display:inline-block;padding:0 .5em;border-radius:3px;font-weight:bold;color:#fff;
+background:#757575}
 .badge.達成,.badge.A,.badge.S,.badge.◎{background:#2E7D32}.badge.未達成,.badge.D,.badge.×,.badge.C{background:#C62828}
 .badge.B,.badge.○{background:#7CB342}.badge.未確定,.badge.−{background:#9E9E9E}
-table{border-collapse:collapse;font-size:.85em;margin:.4em 0}td,th{border:1px solid #ddd;padding:2px 6px;text-align:left}
+table{border-collapse:collapse;font-size:.85em;margin:.4em 0}
+td,th{border:1px solid #ddd;padding:2px 6px;text-align:left}
 .row{display:flex;gap:1em;flex-wrap:wrap;align-items:flex-start}.row img{max-width:460px;width:100%}
 .calc{font-size:.85em;color:#444}.muted{color:#666;font-size:.85em}
-@media print{nav{display:none}body{max-width:none;margin:0}.kpi{border:none;border-top:1px solid #999}
+@media print{nav{display:none}body{max-width:none;margin:0}
+.kpi{border:none;border-top:1px solid #999}
 a{color:inherit;text-decoration:none}}
 """
 
 
 @dataclass
 class GoalDocument:
+    """One basic goal's HTML document of the report."""
+
     goal: int
     file_name: str
     title: str
@@ -90,13 +97,16 @@ def _page(
     e = html.escape
     s = ctx.catalog.strategy
     toc = "\n".join(
-        f'<li><a href="#kpi-{e(k.kpi_id)}">{e(k.measure_code)} {e(k.label)}</a> {_badge(card.loc[k.kpi_id])}</li>'
+        f'<li><a href="#kpi-{e(k.kpi_id)}">{e(k.measure_code)} {e(k.label)}</a> '
+        f"{_badge(card.loc[k.kpi_id])}</li>"
         for k in kpis
     )
     return f"""<!DOCTYPE html>
-<html lang="ja"><head><meta charset="utf-8"><title>基本目標{goal} {e(title)}（{ctx.fiscal_year}年度）</title>
+<html lang="ja"><head><meta charset="utf-8">
+<title>基本目標{goal} {e(title)}（{ctx.fiscal_year}年度）</title>
 <style>{CSS}</style></head><body>
-<p class="muted">{e(s.title_ja)}　効果検証報告（{ctx.fiscal_year}年度・{to_era(ctx.fiscal_year)}）　<a href="index.html">目次へ</a></p>
+<p class="muted">{e(s.title_ja)}　効果検証報告（{ctx.fiscal_year}年度・{to_era(ctx.fiscal_year)}）
+　<a href="index.html">目次へ</a></p>
 <h1>基本目標{goal}　{e(title)}</h1>
 <p>{len(kpis)}指標。各指標について、戦略の記載、評価（目標年度からは最終評価）、推移と目標への直線、
 使用した値と出典、評価の算定を示します。★は基本目標の数値目標です。</p>
@@ -129,7 +139,7 @@ def _section(ctx: ReportContext, kpi: Kpi, r, charts: ChartCache) -> str:
         "実績なし"
         if ev.latest_value is None
         else (
-            f"{_num(r['latest_value'])}（{int(r['latest_year'])}"
+            f"{reader_number(r['latest_value'])}（{int(r['latest_year'])}"
             + (
                 f"・{RELATION_MARK[r['latest_relation']]}"
                 if r.get("latest_relation") in RELATION_MARK
@@ -139,15 +149,16 @@ def _section(ctx: ReportContext, kpi: Kpi, r, charts: ChartCache) -> str:
         )
     )
     if t.kind == "cumulative" and ev.cumulative_value is not None:
-        latest = f"累計 {_num(ev.cumulative_value)}（{t.span.start}〜{ev.latest_year}）"
+        latest = f"累計 {reader_number(ev.cumulative_value)}（{t.span.start}〜{ev.latest_year}）"
     judgement = (
         f"最終評価 {_badge(r)}"
         if ev.verdict
         else f"評価 {_badge(r)}　進捗状況: {e(PROGRESS_STATUSES[ev.progress_status])}"
     )
     summary = (
-        f"<p>{judgement}　実績: {e(latest)}　目標値: {e(_num(ev.target_resolved))}"
-        f"{'（仮）' if t.placeholder else ''}　達成率: {e(_pct(ev.achievement_rate)) or '—'}</p>"
+        f"<p>{judgement}　実績: {e(latest)}　目標値: {e(reader_number(ev.target_resolved))}"
+        f"{'（仮）' if t.placeholder else ''}　達成率: "
+        f"{e(reader_percent(ev.achievement_rate)) or '—'}</p>"
     )
     chart = charts.image(kpi, ev, history) if not history.empty else ""
     values_html = (
@@ -181,7 +192,9 @@ def _values_html(history: pd.DataFrame) -> str:
     word = "年" if (rows["year_basis"] == "calendar").all() else "年度"
     marks = rows["relation"].map(lambda r: "※" if r in RELATION_MARK else "")
     head = "".join(f"<th>{int(y)}</th>" for y in rows["year"])
-    cells = "".join(f"<td>{e(_num(v))}{m}</td>" for v, m in zip(rows["value"], marks, strict=True))
+    cells = "".join(
+        f"<td>{e(reader_number(v))}{m}</td>" for v, m in zip(rows["value"], marks, strict=True)
+    )
     sources = []
     for (source, relation), g in rows.groupby(["source", "relation"], sort=False, dropna=False):
         years = (
@@ -209,27 +222,32 @@ def _outlook_html(ctx: ReportContext, kpi: Kpi, ev) -> str:
         if h is None or h.outlook.forecast_value is None:
             return ""
         o = h.outlook
-        said = _num(o.forecast_value) + (
-            f"（{o.level:.0%}区間 {_num(o.forecast_lower)}〜{_num(o.forecast_upper)}）"
+        said = reader_number(o.forecast_value) + (
+            f"（{o.level:.0%}区間 "
+            f"{reader_number(o.forecast_lower)}〜{reader_number(o.forecast_upper)}）"
             if o.forecast_lower is not None
             else ""
         )
-        outcome = _num(h.actual) if h.actual is not None else "未確定"
+        outcome = reader_number(h.actual) if h.actual is not None else "未確定"
         inside = "" if h.inside is None else ("、区間内" if h.inside else "、区間外")
         return (
-            f'<p class="calc">見通しの検証: {h.origin}年度までのデータによる当時の見通しは {e(said)}'
-            f"{e('、達成確率 ' + _pct(o.p_meet)) if o.p_meet is not None else ''}。結果は {e(outcome)}{e(inside)}。</p>"
+            f'<p class="calc">見通しの検証: {h.origin}年度までのデータによる当時の見通しは '
+            f"{e(said)}"
+            f"{e('、達成確率 ' + reader_percent(o.p_meet)) if o.p_meet is not None else ''}。"
+            f"結果は {e(outcome)}{e(inside)}。</p>"
         )
     o = ev.outlook
     if o is None or o.forecast_value is None:
         return ""
     interval = (
-        f"（{o.level:.0%}区間 {_num(o.forecast_lower)}〜{_num(o.forecast_upper)}）"
+        f"（{o.level:.0%}区間 "
+        f"{reader_number(o.forecast_lower)}〜{reader_number(o.forecast_upper)}）"
         if o.forecast_lower is not None
         else "（区間なし）"
     )
-    p = f"、達成確率 {_pct(o.p_meet)}" if o.p_meet is not None else ""
-    return f'<p class="calc">見通し（{kpi.target.year}年度）: {e(_num(o.forecast_value) + interval + p)}</p>'
+    p = f"、達成確率 {reader_percent(o.p_meet)}" if o.p_meet is not None else ""
+    said = reader_number(o.forecast_value) + interval + p
+    return f'<p class="calc">見通し（{kpi.target.year}年度）: {e(said)}</p>'
 
 
 class ChartCache:
@@ -243,6 +261,8 @@ class ChartCache:
             folder.mkdir(parents=True, exist_ok=True)
 
     def image(self, kpi: Kpi, ev, history: pd.DataFrame) -> str:
+        """The KPI's chart as a data URI, drawn or taken from the cache by the hash of what it
+        shows."""
         key = self._key(kpi, ev, history)
         path = self.folder / f"{key}.png" if self.folder is not None else None
         if path is not None and path.exists():

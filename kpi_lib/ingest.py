@@ -41,7 +41,8 @@ def build_tables(source: Path) -> dict[str, pd.DataFrame]:
     if not source.is_dir():
         raise InputError(
             str(source),
-            "source folder not found; pass --source DIR (the folder holding jumin/, furusato/, ssds/ and hokkaido_tourism/)",
+            "source folder not found; pass --source DIR (the folder holding jumin/, furusato/, "
+            "ssds/ and hokkaido_tourism/)",
         )
     progress("ingest", f"reading 住民基本台帳 files in {source / 'jumin'}")
     jumin_all = jumin.load_jumin(source / "jumin")
@@ -78,7 +79,8 @@ def build_tables(source: Path) -> dict[str, pd.DataFrame]:
 
 
 def newest_series_file(folder: Path) -> Path:
-    """The ふるさと納税 time series reaching furthest (…_2008_2024.csv supersedes …_2008_2021.csv)."""
+    """The ふるさと納税 time series reaching furthest (…_2008_2024.csv supersedes
+    …_2008_2021.csv)."""
     dated = {}
     for p in folder.glob("soumu_kakudantai_timeseries_*.csv"):
         m = re.search(r"_(\d{4})\.csv$", p.name)
@@ -134,7 +136,8 @@ def _ingest(source: Path, out: Path) -> dict:
             outputs.append({"file": path.name, "rows": len(df), "sha256": sha256(path)})
             progress("ingest", f"{path.name}: {len(df):,} rows")
         manifest = {
-            "description": "Public statistics bundled with kpi; rebuilt by `kpi ingest` from the publishers' files.",
+            "description": "Public statistics bundled with kpi; rebuilt by `kpi ingest` "
+            "from the publishers' files.",
             "prefecture_scope": {
                 "jumin": BUNDLED_PREFECTURE,
                 "tourism": BUNDLED_PREFECTURE,
@@ -158,7 +161,8 @@ def _ingest(source: Path, out: Path) -> dict:
 
 
 def read_public(name: str, public_dir: Path | None = None) -> pd.DataFrame:
-    """One bundled table (jumin, furusato, furusato_r2, furusato_detail, ssds, tourism, regions) as ingested."""
+    """One bundled table (jumin, furusato, furusato_r2, furusato_detail, ssds, tourism, regions) as
+    ingested."""
     path = Path(public_dir or DEFAULT_PUBLIC_DIR) / f"{name}.csv.gz"
     if not path.exists():
         raise InputError(str(path), "bundled data not found; run `kpi ingest` to build it")

@@ -65,6 +65,8 @@ def normalize(text: str) -> str:
 
 @dataclass(frozen=True)
 class JpYear:
+    """A year read from Japanese text, with whether it is a fiscal (年度) or calendar (年) year."""
+
     year: int
     basis: YearBasis | None  # None: the text does not say (H30 in a table header)
 
@@ -122,6 +124,7 @@ class Quantity:
 
     @property
     def is_range(self) -> bool:
+        """Whether the quantity is a range (low～high)."""
         return self.low is not None
 
 
@@ -190,7 +193,8 @@ def _scale_unit(unit: str | None) -> tuple[float, str | None]:
 
 
 def parse_quantity(text: str) -> Quantity:
-    """A value cell: ``106,043千円``, ``93%``, ``全3校``, ``3人／年``, ``▲5.1～▲10.5``, ``基準値なし``."""
+    """A value cell: ``106,043千円``, ``93%``, ``全3校``, ``3人／年``, ``▲5.1～▲10.5``,
+    ``基準値なし``."""
     norm = normalize(text)
     if norm in PLACEHOLDERS:
         return Quantity(None, placeholder=PLACEHOLDERS[norm], text=text)
@@ -304,6 +308,7 @@ def _check_era_gloss(norm: str, fy: int, text: str) -> None:
 
 
 def compare(actual: float, comparator: Comparator, target: float) -> bool:
+    """Whether `actual` satisfies `comparator` against `target`."""
     return {
         ">=": actual >= target,
         "<=": actual <= target,

@@ -13,6 +13,7 @@ from typing import Literal
 import pandas as pd
 
 from .catalog import RELATIONS_JA, Catalog, load_catalog
+from .numbers import reader_number, reader_percent
 from .observations import (
     choose_values,
     freshness,
@@ -36,6 +37,9 @@ EVIDENCE_JA = {
 
 @dataclass
 class ReportContext:
+    """What every report notebook works from: the catalog, the observations and the scorecard with
+    forecasts."""
+
     fiscal_year: int
     municipality_code: str
     catalog: Catalog
@@ -51,6 +55,7 @@ class ReportContext:
         return choose_values(self.observations)
 
     def kpi(self, kpi_id: str):
+        """The catalog's KPI with this id."""
         return self.catalog.get(kpi_id)
 
     def kpi_for(self, dataset: str, *measures: str):
@@ -69,7 +74,8 @@ class ReportContext:
         )
 
     def first_kpi_with_data(self):
-        """The default of the deep dive: the first numeric goal (★) with data, else any KPI with data."""
+        """The default of the deep dive: the first numeric goal (★) with data, else any KPI with
+        data."""
         with_data = [
             k for k in self.catalog.kpis if not self.history(k.kpi_id).empty
         ] or self.catalog.kpis
@@ -105,7 +111,7 @@ def load_context(
             return ctx
     catalog = load_catalog(catalog_path or None)
     data = Path(data_dir) if data_dir else DATA_DIR
-    catalog.check_evaluation_year(int(fiscal_year), "--fiscal-year")
+    catalog.check_evaluation_year(int(fiscal_year), "fiscal_year")
     municipality_code = municipality_for(catalog, municipality_code, data)
     settings = RuleSettings(formula=formula, grades=grades)
     obs = load_observations(catalog, data, municipality_code)
@@ -137,6 +143,8 @@ def save_context(
     grades: str = "ABCD",
     formula: str = "progress",
 ) -> None:
+    """Store the evaluated context for the report's kernels, so that each loads it instead of
+    evaluating again."""
     key = _key(ctx.fiscal_year, ctx.municipality_code, catalog_path, data_dir, grades, formula)
     with open(path, "wb") as fh:
         pickle.dump((key, ctx), fh)
@@ -147,24 +155,6 @@ def save_figure(fig, output_dir: str, name: str) -> None:
     if output_dir:
         Path(output_dir).mkdir(parents=True, exist_ok=True)
         fig.savefig(Path(output_dir) / f"{name}.png", dpi=150, bbox_inches="tight")
-
-
-def _num(v) -> str:
-    """A number as people write it: 1,234 / 12.3 / 0.86 / ▲153; empty for a gap."""
-    if v is None or pd.isna(v):
-        return ""
-    v = float(v)
-    if abs(v) >= 100 or v.is_integer():
-        text = f"{v:,.0f}"
-    elif abs(v) >= 1:
-        text = f"{v:,.1f}"
-    else:
-        text = f"{v:.2f}"
-    return text.replace("-", "▲") if v < 0 else text
-
-
-def _pct(v) -> str:
-    return "" if v is None or pd.isna(v) else f"{v:.0%}"
 
 
 # Beside a figure that comes from another statistic than the KPI's own (docs/rules.md).
@@ -185,9 +175,11 @@ def reader_table(card: pd.DataFrame) -> pd.DataFrame:
     with_outlook = card["forecast_value"].notna().any()
     rows = []
     for _, r in card.iterrows():
-        latest = _num(r["latest_value"]) + _year_note(r["latest_year"], r.get("latest_relation"))
+        latest = reader_number(r["latest_value"]) + _year_note(
+            r["latest_year"], r.get("latest_relation")
+        )
         if r["target_kind"] == "cumulative" and pd.notna(r["cumulative_value"]):
-            latest = f"累計 {_num(r['cumulative_value'])}（〜{int(r['latest_year'])}）"
+            latest = f"累計 {reader_number(r['cumulative_value'])}（〜{int(r['latest_year'])}）"
             mark = RELATION_MARK.get(str(r.get("latest_relation")))
             latest += f"・{mark}" if isinstance(mark, str) else ""
         row = {
@@ -195,12 +187,12 @@ def reader_table(card: pd.DataFrame) -> pd.DataFrame:
             "施策": r["measure"],
             "指標": r["name_ja"],
             "単位": r["unit"],
-            "基準値": _num(r["baseline_value"])
+            "基準値": reader_number(r["baseline_value"])
             + (f"（{int(r['baseline_year'])}）" if pd.notna(r["baseline_value"]) else ""),
             "実績": latest,
-            "目標値": _num(r["target_resolved"])
+            "目標値": reader_number(r["target_resolved"])
             + ("（仮）" if r.get("target_placeholder") is True else ""),
-            "達成率": _pct(r["achievement_rate"]),
+            "達成率": reader_percent(r["achievement_rate"]),
             "評価": r["grade"],
         }
         if final:
@@ -211,13 +203,14 @@ def reader_table(card: pd.DataFrame) -> pd.DataFrame:
         if with_outlook:
             outlook = ""
             if pd.notna(r["forecast_value"]):
-                outlook = _num(r["forecast_value"])
+                outlook = reader_number(r["forecast_value"])
                 if pd.notna(r["forecast_lower"]):
-                    outlook += f"（{_num(r['forecast_lower'])}〜{_num(r['forecast_upper'])}）"
+                    low, high = r["forecast_lower"], r["forecast_upper"]
+                    outlook += f"（{reader_number(low)}〜{reader_number(high)}）"
             row.update(
                 {
                     "見通し（目標年度）": outlook,
-                    "達成確率": _pct(r["p_meet"]),
+                    "達成確率": reader_percent(r["p_meet"]),
                     "根拠": EVIDENCE_JA.get(r["evidence"], r["evidence"]),
                 }
             )
@@ -239,7 +232,8 @@ def _year_word(rows: pd.DataFrame) -> str:
 
 
 def hindsight_table(ctx: ReportContext) -> pd.DataFrame:
-    """What the tool would have said mid-period, from that year's data only, beside what happened."""
+    """What the tool would have said mid-period, from that year's data only, beside what
+    happened."""
     rows = []
     for kpi in ctx.catalog.kpis:
         ev = ctx.evaluations[kpi.kpi_id]
@@ -247,17 +241,18 @@ def hindsight_table(ctx: ReportContext) -> pd.DataFrame:
         if h is None:
             continue
         o = h.outlook
-        said = _num(o.forecast_value) if o.forecast_value is not None else "見通しなし"
+        said = reader_number(o.forecast_value) if o.forecast_value is not None else "見通しなし"
         if o.forecast_lower is not None:
-            said += f"（{o.level:.0%}区間 {_num(o.forecast_lower)}〜{_num(o.forecast_upper)}）"
+            low, high = reader_number(o.forecast_lower), reader_number(o.forecast_upper)
+            said += f"（{o.level:.0%}区間 {low}〜{high}）"
         seen = ctx.history(kpi.kpi_id)
         seen = seen[seen["year"] <= h.origin]
         if h.actual is not None:
-            outcome = _num(h.actual) + (
+            outcome = reader_number(h.actual) + (
                 "（累計）" if kpi.target.kind == "cumulative" else f"（{kpi.target.year}）"
             )
         elif ev.latest_year is not None:
-            outcome = f"未確定（最新 {int(ev.latest_year)}: {_num(ev.latest_value)}）"
+            outcome = f"未確定（最新 {int(ev.latest_year)}: {reader_number(ev.latest_value)}）"
         else:
             outcome = "未確定"
         rows.append(
@@ -271,7 +266,7 @@ def hindsight_table(ctx: ReportContext) -> pd.DataFrame:
                 )
                 + f"（{h.origin}年度時点）",
                 "当時の見通し（目標年度）": said,
-                "当時の達成確率": _pct(o.p_meet),
+                "当時の達成確率": reader_percent(o.p_meet),
                 "結果": outcome,
                 "区間": "" if h.inside is None else ("区間内" if h.inside else "区間外"),
                 "最終評価": h.verdict or "",
@@ -316,7 +311,8 @@ def freshness_warning(ctx: ReportContext) -> str:
         return ""
     final = card["verdict"].notna().any()
     return (
-        f"{ctx.fiscal_year}年度の評価ですが、次の指標の公表データは{ctx.fiscal_year}年度に届いていません: "
+        f"{ctx.fiscal_year}年度の評価ですが、"
+        f"次の指標の公表データは{ctx.fiscal_year}年度に届いていません: "
         + "、".join(parts)
         + "。これらは最新の値で示し、"
         + (
@@ -336,7 +332,7 @@ def readable(df: pd.DataFrame, percent: tuple[str, ...] = (), index: str | None 
             col: (
                 table[col].map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
                 if col in percent
-                else table[col].map(_num)
+                else table[col].map(reader_number)
                 if pd.api.types.is_numeric_dtype(table[col]) and i > 0
                 else table[col].map(
                     lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
@@ -369,8 +365,24 @@ def _cell(v) -> str:
     if isinstance(v, bool):
         return "○" if v else ""
     if isinstance(v, int | float):
-        return _num(v)
+        return reader_number(v)
     return str(v)
+
+
+def judgement_text(kpi, ev, *more: str) -> str:
+    """Markdown under a KPI's chart: its target, the final verdict or grade, the calculation,
+    notes and a baseline's source where the strategy gave none; `more` adds paragraphs (already
+    escaped)."""
+    verdict = f"最終評価 **{ev.verdict}**　" if ev.verdict else ""
+    parts = [
+        f"{esc(kpi.label)}（目標 {esc(kpi.target.text)}）: {verdict}評価 **{esc(ev.grade)}**",
+        f"算定: {esc(ev.calculation)}",
+    ]
+    if ev.notes:
+        parts.append(f"注記: {esc(' / '.join(ev.notes))}")
+    if ev.baseline_source not in (None, "strategy"):
+        parts.append(f"基準値の出典: {esc(ev.baseline_source)}")
+    return "\n\n".join([*parts, *more])
 
 
 def for_readers(df: pd.DataFrame):
@@ -402,7 +414,7 @@ def observation_table(ctx: ReportContext, kpi_id: str) -> pd.DataFrame:
         {
             "年": rows["year"].astype(int).astype(str),
             "年の区分": rows["year_basis"].map({"fiscal": "年度", "calendar": "暦年"}),
-            "値": rows["value"].map(_num),
+            "値": rows["value"].map(reader_number),
             "単位": rows["unit"],
             "種類": rows["provenance"].map(PROVENANCE_JA),
             "統計の種類": rows["relation"].map(

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from .catalog import Catalog, Kpi, PublicSeries
-from .errors import InputError, KpiError
+from .errors import ArgumentError, InputError, KpiError
 from .ingest import read_public
 from .paths import ASHIBETSU, DATA_DIR
 
@@ -56,6 +56,7 @@ OVERRIDE_RANK, PUBLIC_RANK, ANALYST_RANK = 0, 1, 100
 
 @lru_cache(maxsize=16)
 def public_table(name: str, public_dir: str) -> pd.DataFrame:
+    """A bundled public table (cached per process)."""
     return read_public(name, Path(public_dir))
 
 
@@ -148,6 +149,7 @@ def strategy_baselines(catalog: Catalog) -> pd.DataFrame:
 
 
 def empty() -> pd.DataFrame:
+    """An observations table with no rows."""
     return pd.DataFrame(columns=OBS_COLUMNS)
 
 
@@ -311,22 +313,29 @@ def municipality_for(catalog: Catalog, code: str | None, data_dir: str | Path = 
     refused with the way to evaluate that town; an unknown code is refused before any work."""
     own = catalog.strategy.municipality_code
     if code and not (len(code) == 6 and code.isdigit()):
-        raise KpiError(f"--municipality {code!r}: expected a 6-digit 団体コード such as 012165")
+        raise ArgumentError(
+            "municipality", f"{code!r}: expected a 6-digit 団体コード such as 012165"
+        )
     if code and code != own:
         other = municipality_name(code, data_dir)
         if other is None:
-            raise KpiError(
-                f"--municipality {code}: unknown 団体コード (not in the bundled data: Hokkaido's "
-                "municipalities, and every municipality for ふるさと納税)"
+            raise ArgumentError(
+                "municipality",
+                f"{code}: unknown 団体コード (not in the bundled data: Hokkaido's "
+                "municipalities, and every municipality for ふるさと納税)",
             )
-        raise KpiError(
-            f"--municipality {code} ({other}) disagrees with the catalog, which is for "
-            f"{catalog.strategy.municipality_ja} ({own}). To evaluate {other}, write its catalog with "
-            f"`kpi catalog init --municipality {code} --out FILE.yaml` and pass --catalog FILE.yaml"
+        raise ArgumentError(
+            "municipality",
+            f"{code} ({other}) disagrees with the catalog, which is for "
+            f"{catalog.strategy.municipality_ja} ({own}). To evaluate {other}, write its catalog "
+            "with "
+            f"`kpi catalog init --municipality {code} --out FILE.yaml` and pass ‹catalog› "
+            "FILE.yaml",
         )
     if municipality_name(own, data_dir) is None:
         raise KpiError(
-            f"the catalog's municipality {own} ({catalog.strategy.municipality_ja}) is not in the bundled "
+            f"the catalog's municipality {own} ({catalog.strategy.municipality_ja}) is not in the "
+            "bundled "
             "data; check strategy.municipality_code"
         )
     return own

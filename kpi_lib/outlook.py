@@ -9,8 +9,8 @@ Minimum data, stated in every result (``evidence``):
 Where a KPI has a public series, the other municipalities' series of the same statistic
 are its comparable panel: the method is chosen and the interval calibrated on the panel's
 rolling-origin backtest (kpi_lib.panel). Analysts' series are forecast on their own.
-Break years (the catalog's `forecast_breaks`) are left out of the fit and named in the result. A target
-already met is still forecast to the target year: a count that overshot can fall back.
+Break years (the catalog's `forecast_breaks`) are left out of the fit and named in the result.
+A target already met is still forecast to the target year: a count that overshot can fall back.
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ CONFIG_METHODS = ("auto", *dict.fromkeys(METHODS + SERIES_METHODS))
 
 
 class ForecastConfig(BaseModel):
+    """The forecast settings of data/forecast.yaml."""
+
     model_config = ConfigDict(extra="forbid")
     level: float = Field(0.8, gt=0, lt=1)
     # The final report compares the outlook made with data through this many years before
@@ -61,6 +63,7 @@ class ForecastConfig(BaseModel):
 
 
 def load_config(path: str | Path | None = None) -> ForecastConfig:
+    """The forecast settings (data/forecast.yaml); the defaults where the file is absent."""
     path = Path(path or DEFAULT_CONFIG)
     if not path.exists():
         return ForecastConfig()
@@ -80,6 +83,9 @@ def load_config(path: str | Path | None = None) -> ForecastConfig:
 
 @dataclass
 class Outlook:
+    """A KPI's outlook to its target year: evidence, the path of forecasts, the value in the target
+    year and, where worth reading, the probability of meeting it."""
+
     kpi_id: str
     evidence: str  # none, low, moderate, sufficient, not_applicable
     n_points: int
@@ -372,7 +378,8 @@ def _probability_allowed(out: Outlook, proj: Projection | None, horizon: int) ->
         return False
     if proj.panel is None:
         out.notes.append(
-            "達成確率は示さない: 比較できる他団体の系列がなく、確率が当たるかを検証できないため（区間のみ）"
+            "達成確率は示さない: 比較できる他団体の系列がなく、"
+            "確率が当たるかを検証できないため（区間のみ）"
         )
         return False
     skill = skill_at(proj.skill, horizon)

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import KpiError
+from .errors import ArgumentError, KpiError
+from .numbers import number_text
 
 FORMATS = ("table", "csv", "json", "xlsx")
 _UMASK = os.umask(0o022)  # read once (os.umask can only be read by setting it)
@@ -31,7 +32,9 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     """
     path = Path(path)
     if path.is_dir():
-        raise KpiError(f"{path} is a folder; --out needs a file name such as {path / 'out.csv'}")
+        raise ArgumentError(
+            "out", f"{path} is a folder; it needs a file name such as {path / 'out.csv'}"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
         prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent
@@ -73,17 +76,20 @@ def defuse_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def defuse_workbook(wb) -> None:
-    """Store every formula-looking cell of an openpyxl workbook as plain text (the tool writes no formulas)."""
+    """Store every formula-looking cell of an openpyxl workbook as plain text (the tool writes no
+    formulas)."""
     for ws in wb.worksheets:
         for row in ws.iter_rows():
             for cell in row:
                 if cell.data_type == "f":
-                    # openpyxl types any str starting with "=" as a formula; store it as the text it is
+                    # openpyxl types any str starting with "=" as a formula; store it as the text it
+                    # is
                     cell._value, cell.data_type = str(cell.value), "s"
 
 
 def write_csv_for_people(df: pd.DataFrame, path: str | Path) -> None:
-    """A CSV to open in Excel: BOM (so Japanese text shows), formulas defused, written atomically."""
+    """A CSV to open in Excel: BOM (so Japanese text shows), formulas defused, written
+    atomically."""
     with atomic_path(path) as tmp:
         tidy_types(defuse_frame(df)).to_csv(
             tmp, index=False, encoding="utf-8-sig", lineterminator="\n"
@@ -91,6 +97,7 @@ def write_csv_for_people(df: pd.DataFrame, path: str | Path) -> None:
 
 
 def sha256(path: Path) -> str:
+    """The file's SHA-256, hex."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
@@ -103,6 +110,7 @@ def _json_value(v):
 
 
 def to_json(df: pd.DataFrame) -> str:
+    """A table as a JSON list of records (NaN as null, numbers as numbers)."""
     records = [{k: _json_value(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
     return json.dumps(records, ensure_ascii=False, indent=2, default=str)
 
@@ -120,10 +128,9 @@ def tidy_types(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _table_cell(v) -> str:
-    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
-        return ""
-    if isinstance(v, float):
-        return format(v, ",.10g")
+    """A cell of the terminal table: floats with up to 10 decimals, gaps empty."""
+    if isinstance(v, float) or v is None or v is pd.NA:
+        return number_text(v, decimals=10)
     return str(v)
 
 
@@ -156,7 +163,7 @@ def emit(df: pd.DataFrame, fmt: str, out: str | Path | None, xlsx_writer=None) -
     """Print `df` or write it to `out`; xlsx needs a file and a writer function."""
     if fmt == "xlsx":
         if not out:
-            raise KpiError("--format xlsx needs --out FILE.xlsx")
+            raise ArgumentError("format", "xlsx needs ‹out› FILE.xlsx")
         if xlsx_writer is None:
             raise KpiError("this command has no xlsx form; use table, csv or json")
         with atomic_path(out) as tmp:

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .dist import norm_ppf, t_ppf
-from .errors import InputError, KpiError
+from .errors import ArgumentError, InputError, KpiError
 
 METHODS = ("naive", "drift", "linear", "loglinear", "mean")
 BENCHMARKS = ("weather",)
@@ -42,11 +42,14 @@ MIN_TRAIN = 4  # the fewest points a backtest origin fits on
 
 @dataclass
 class Panel:
+    """A (series × year) array of one statistic, NaN before a series starts."""
+
     ids: np.ndarray  # (S,)
     years: np.ndarray  # (T,) consecutive
     values: np.ndarray  # (S, T), NaN before a series starts
 
     def through(self, year: int) -> Panel:
+        """The panel cut after `year`."""
         keep = self.years <= year
         return Panel(self.ids, self.years[keep], self.values[:, keep])
 
@@ -140,6 +143,9 @@ def panel_from_long(df: pd.DataFrame, source: str = "input") -> Panel:
 
 @dataclass
 class PanelForecast:
+    """Forecasts of every series of a panel, with the predictive distribution behind the
+    intervals."""
+
     method: np.ndarray  # (S,) method name per series
     mean: np.ndarray  # (S, H)
     lower: np.ndarray
@@ -179,6 +185,7 @@ class PanelForecast:
             threshold = (target - mean) / s
 
         def share(e):
+            """Share of the errors `e` that meet the target."""
             above = float((e >= threshold).mean())
             return above if direction == "increase" else 1.0 - above
 
@@ -424,11 +431,13 @@ def forecast_panel(
     interval's calibration in the frame's attrs).
     """
     if not 0 < level < 1:
-        raise KpiError(f"--level must lie between 0 and 1, got {level}")
+        raise ArgumentError("level", f"must lie between 0 and 1, got {level}")
     if not 1 <= horizon <= MAX_HORIZON:
-        raise KpiError(f"--horizon must lie between 1 and {MAX_HORIZON} years, got {horizon}")
+        raise ArgumentError("horizon", f"must lie between 1 and {MAX_HORIZON} years, got {horizon}")
     if through < panel.years.min():
-        raise KpiError(f"--through {through} is before the panel's first year {panel.years.min()}")
+        raise ArgumentError(
+            "through", f"{through} is before the panel's first year {panel.years.min()}"
+        )
     fit = panel.through(through)
     vals = fit.values
     # Series that ended before `through` are forecast from their own last year: shift them.
@@ -463,6 +472,8 @@ def forecast_panel(
 
 
 TARGET_COLUMNS = ["series_id", "year", "target", "direction"]
+# The columns of every forecast-panel output (then `note`; with targets, the target's columns).
+FORECAST_COLUMNS = ["series_id", "year", "forecast", "lower", "upper", "method"]
 
 
 def read_targets(df: pd.DataFrame, source: str) -> pd.DataFrame:
@@ -530,20 +541,7 @@ def _with_targets(
             + "確率なし（較正された予測分布がない：系列が短いか検証誤差が少ない）"
         )
     merged["p_meet"], merged["note"] = p, notes
-    return merged[
-        [
-            "series_id",
-            "year",
-            "forecast",
-            "lower",
-            "upper",
-            "method",
-            "target",
-            "direction",
-            "p_meet",
-            "note",
-        ]
-    ]
+    return merged[[*FORECAST_COLUMNS, "target", "direction", "p_meet", "note"]]
 
 
 def _series_note(n_obs: int) -> str:
@@ -607,7 +605,8 @@ FEATURE_STEPS = (
 STRATA = 4  # volatility strata of the conformal calibration (fewer where errors are few)
 MIN_STRATUM_ERRORS = 100  # errors per stratum a split needs: ten in each 10 % tail
 CALIBRATION_ORIGINS = 8  # the latest backtest origins: the regime the forecast starts in
-MIRROR_WEIGHT = 0.1  # weight of the mirrored errors: a modest hedge against a turning regime (docs/forecasts.md)
+# Weight of the mirrored errors: a modest hedge against a turning regime (docs/forecasts.md).
+MIRROR_WEIGHT = 0.1
 
 
 def origin_volatility(values: np.ndarray, kind: str) -> np.ndarray:
@@ -807,7 +806,8 @@ def _calibrate(result: PanelForecast, bt: Backtest, values: np.ndarray, level: f
     result.calibration = "conformal"
     result.notes.append(
         f"コンフォーマル区間（直近{CALIBRATION_ORIGINS}時点の検証誤差を変動の大きさで層別、"
-        f"正の系列は比率誤差、その他は尺度化誤差）。モデル自身の区間の検証での的中率は {coverage:.0%}"
+        "正の系列は比率誤差、その他は尺度化誤差）。モデル自身の区間の検証での的中率は "
+        f"{coverage:.0%}"
         f"（名目 {level:.0%}）"
     )
 

@@ -1,4 +1,5 @@
-"""Publishing a folder safely: only over what the tool wrote, one run at a time, whole or not at all.
+"""Publishing a folder safely: only over what the tool wrote, one run at a time, whole or not
+at all.
 
 A folder the tool writes (a report, the bundled data) carries a marker file. `claim` refuses
 any existing target without it, so `--out ~/Documents` can never be emptied. The new folder
@@ -46,12 +47,14 @@ def claim(final: Path, marker: str, what: str, also_ours=None) -> None:
 
 
 def write_marker(folder: Path, marker: str, **facts) -> None:
+    """Mark `folder` as written by kpi, with facts about the run."""
     (folder / marker).write_text(
         json.dumps({"written_by": "kpi", **facts}, ensure_ascii=False) + "\n", encoding="utf-8"
     )
 
 
 def staging_dir(final: Path) -> Path:
+    """A fresh staging folder beside `final`, named for this process."""
     staging = final.parent / f".{final.name}.building-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from .errors import KpiError
+from .errors import ArgumentError, KpiError
 from .notation import to_era
 from .notebook import freshness_table, freshness_warning, load_context, save_context
 from .observations import measured
@@ -66,6 +66,8 @@ PACKAGES = [
 class ReportFailed(KpiError):
     """A notebook failed; the message names it and the cell."""
 
+    exit_code = 1
+
 
 DEFAULT_TIMEOUT = 600  # seconds per cell: generous for a chart, short enough for a cron schedule
 
@@ -73,9 +75,13 @@ DEFAULT_TIMEOUT = 600  # seconds per cell: generous for a chart, short enough fo
 class ReportInterrupted(KpiError):
     """Ctrl-C or SIGTERM: the run stopped and cleaned up."""
 
+    exit_code = 130
+
 
 @dataclass
 class Job:
+    """One notebook of the report: its parameters and where its output goes."""
+
     notebook: Path
     output_name: str
     parameters: dict
@@ -109,6 +115,7 @@ def plan_jobs(
     figures: Path,
     context_file: str = "",
 ) -> list[Job]:
+    """The notebooks to run and their papermill parameters."""
     base = {
         "fiscal_year": fiscal_year,
         "municipality_code": municipality_code,
@@ -152,6 +159,7 @@ class KernelPool:
 
     def manager(self):
         # The async manager: with the blocking one nbclient ignores the cell timeout.
+        """Start a kernel this pool owns (refused once the pool is stopping)."""
         from jupyter_client.manager import AsyncKernelManager
 
         with self._lock:
@@ -176,6 +184,7 @@ class KernelPool:
                 process.wait(timeout=5)
 
     def stop_all(self) -> None:
+        """Stop every live kernel (on Ctrl-C, SIGTERM or a failure)."""
         with self._lock:
             self.stopping = True
             kms = list(self.live.values())
@@ -183,6 +192,7 @@ class KernelPool:
             self.end(km)
 
     def close(self) -> None:
+        """Remove the pool's private folder of connection files."""
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -339,13 +349,15 @@ def _index_html(
             + "\n</table>"
         )
     return f"""<!DOCTYPE html>
-<html lang="ja"><head><meta charset="utf-8"><title>{e(catalog.strategy.title_ja)} 効果検証 {fiscal_year}年度</title>
+<html lang="ja"><head><meta charset="utf-8">
+<title>{e(catalog.strategy.title_ja)} 効果検証 {fiscal_year}年度</title>
 <style>body{{font-family:sans-serif;max-width:960px;margin:2em auto;line-height:1.6}}
 table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;font-size:90%}}
 .notice{{background:#FFF4E5;border-left:4px solid #ED7D31;padding:8px 12px}}</style></head>
 <body>
 <h1>{e(catalog.strategy.title_ja)}<br>効果検証報告（{fiscal_year}年度）</h1>
-<p>団体: {e(catalog.strategy.municipality_ja)}（{e(municipality)}）　評価年度: {fiscal_year}年度（{to_era(fiscal_year)}）
+<p>団体: {e(catalog.strategy.municipality_ja)}（{e(municipality)}）
+　評価年度: {fiscal_year}年度（{to_era(fiscal_year)}）
 　戦略期間: {catalog.strategy.period.start}〜{catalog.strategy.period.end}年度</p>
 {notice}
 {summary}
@@ -357,7 +369,8 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;fo
 <ul>
 {links}
 <li><a href="scorecard.xlsx">スコアカード（Excel）</a>・<a href="scorecard.csv">CSV</a></li>
-<li><a href="manifest.json">作成記録（manifest.json: パラメータ、入力ファイルのハッシュ、所要時間）</a></li>
+<li><a href="manifest.json">作成記録（manifest.json:
+パラメータ、入力ファイルのハッシュ、所要時間）</a></li>
 </ul>
 {fresh_rows}
 <h2>データの出典と時点</h2>
@@ -388,7 +401,8 @@ def run_report(
     scorecard, index and manifest; swap the folder in.
     """
     started = time.perf_counter()
-    # Resolved against the caller's working directory before any kernel starts (kernels run in notebooks/).
+    # Resolved against the caller's working directory before any kernel starts (kernels run in
+    # notebooks/).
     catalog_file = Path(catalog_path).resolve() if catalog_path else DEFAULT_CATALOG
     data = Path(data_dir).resolve() if data_dir else DATA_DIR
     nb_dir = Path(notebooks).resolve() if notebooks else NOTEBOOK_DIR
@@ -430,9 +444,9 @@ def _check_inputs(data: Path, nb_dir: Path, jobs: int, timeout: int) -> None:
     if not nb_dir.is_dir():
         raise KpiError(f"{nb_dir}: notebook folder not found")
     if jobs < 1:
-        raise KpiError(f"--jobs must be at least 1, got {jobs}")
+        raise ArgumentError("jobs", f"must be at least 1, got {jobs}")
     if timeout < 1:
-        raise KpiError(f"--timeout must be at least 1 second, got {timeout}")
+        raise ArgumentError("timeout", f"must be at least 1 second, got {timeout}")
 
 
 def _report_of_earlier_version(folder: Path) -> bool:
@@ -483,11 +497,13 @@ def _execute(
     )
     progress(
         "report",
-        f"FY{ctx.fiscal_year}: {len(plan)} notebooks with {jobs} job(s), kernel {kernel!r} → {final}",
+        f"FY{ctx.fiscal_year}: {len(plan)} notebooks with {jobs} job(s), kernel {kernel!r} → "
+        f"{final}",
     )
     cache = final.parent / ".kpi-cache"
 
     def documents() -> None:  # drawn here while the kernels work
+        """Write the per-goal documents into the staging folder."""
         from .goal_docs import goal_documents
 
         for doc in goal_documents(ctx, cache):

@@ -24,6 +24,7 @@ import pandas as pd
 from .catalog import Kpi
 from .errors import KpiError
 from .notation import Comparator, compare
+from .numbers import number_text
 
 Formula = Literal["progress", "ratio"]
 NO_GRADE = "−"
@@ -38,6 +39,7 @@ class GradeScale:
     worst: str
 
     def grade(self, pace: float | None, worse_than_baseline: bool = False) -> str:
+        """The grade for a pace (None: no grade); worse than the baseline is the worst grade."""
         if pace is None or (isinstance(pace, float) and math.isnan(pace)):
             return NO_GRADE
         if worse_than_baseline:
@@ -49,6 +51,7 @@ class GradeScale:
 
     @property
     def best(self) -> str:
+        """The best grade's label."""
         return self.steps[0][0]
 
     @property
@@ -58,6 +61,7 @@ class GradeScale:
 
     @property
     def labels(self) -> list[str]:
+        """Every grade label, best first."""
         return [label for label, _ in self.steps] + [self.worst]
 
 
@@ -82,6 +86,9 @@ PROGRESS_STATUSES = {
 
 @dataclass(frozen=True)
 class RuleSettings:
+    """How KPIs are judged: the achievement formula, the grade scale and the tolerance of a level to
+    maintain."""
+
     formula: Formula = "progress"  # (actual − baseline)/(target − baseline); 'ratio': actual/target
     grades: str = "ABCD"
     maintain_tolerance_relative: float = 0.10  # ±10 % of the level to hold
@@ -91,6 +98,7 @@ class RuleSettings:
 
     @property
     def scale(self) -> GradeScale:
+        """The grade scale of the chosen preset."""
         try:
             return GRADE_PRESETS[self.grades]
         except KeyError:
@@ -99,6 +107,7 @@ class RuleSettings:
             ) from None
 
     def describe(self) -> dict:
+        """The settings as a dict, for the scorecard's record of how it judged."""
         return {
             "formula": self.formula,
             "grades": self.grades,
@@ -113,6 +122,9 @@ class RuleSettings:
 
 @dataclass
 class Evaluation:
+    """One KPI judged as of a fiscal year: the figures, the rule, the grade or verdict and the
+    calculation in words."""
+
     kpi_id: str
     as_of: int
     rule: str  # which rule judged it
@@ -150,9 +162,8 @@ def _round(x: float | None, digits: int = 10) -> float | None:
 
 
 def _fmt(x: float | None) -> str:
-    if x is None:
-        return "—"
-    return f"{x:,.4f}".rstrip("0").rstrip(".") if x != int(x) else f"{int(x):,}"
+    """A figure in the calculation's words: up to 4 decimals, — for none."""
+    return number_text(x, decimals=4, missing="—")
 
 
 def _history(obs: pd.DataFrame, as_of: int) -> pd.DataFrame:
@@ -311,7 +322,10 @@ def _level(kpi: Kpi, hist: pd.DataFrame, ev: Evaluation, s: RuleSettings) -> Eva
         ev.achievement_rate = _ratio(L, T, sign)
         ev.pace = ev.achievement_rate
         ev.grade = scale.grade(ev.pace)
-        ev.calculation = f"基準値なし: 達成率 = 実績 ÷ 目標値 = {_fmt(L)} ÷ {_fmt(T)} = {_fmt(ev.achievement_rate)}（進捗も同じ）"
+        ev.calculation = (
+            f"基準値なし: 達成率 = 実績 ÷ 目標値 = {_fmt(L)} ÷ {_fmt(T)} = "
+            f"{_fmt(ev.achievement_rate)}（進捗も同じ）"
+        )
         ev.progress_status = "target_achieved" if ev.met else _status_from_first(kpi, hist, ev, s)
         return ev
 
@@ -324,14 +338,17 @@ def _level(kpi: Kpi, hist: pd.DataFrame, ev: Evaluation, s: RuleSettings) -> Eva
         ev.achievement_rate = _round((L - B) / (T - B))
         ev.pace = _round((L - B) / (expected - B)) if f > 0 else None
         calc = (
-            f"達成率 = (実績 − 基準値) ÷ (目標値 − 基準値) = ({_fmt(L)} − {_fmt(B)}) ÷ ({_fmt(T)} − {_fmt(B)})"
-            f" = {_fmt(ev.achievement_rate)}; {line}; 進捗 = (実績 − 基準値) ÷ (目安値 − 基準値) = {_fmt(ev.pace)}"
+            f"達成率 = (実績 − 基準値) ÷ (目標値 − 基準値) = ({_fmt(L)} − {_fmt(B)}) ÷ ({_fmt(T)} "
+            f"− {_fmt(B)})"
+            f" = {_fmt(ev.achievement_rate)}; {line}; 進捗 = (実績 − 基準値) ÷ (目安値 − 基準値) "
+            f"= {_fmt(ev.pace)}"
         )
     else:
         ev.achievement_rate = _ratio(L, T, sign)
         ev.pace = _ratio(L, expected, sign) if f > 0 else None
         calc = (
-            f"達成率 = {'実績 ÷ 目標値' if sign > 0 else '目標値 ÷ 実績'} = {_fmt(ev.achievement_rate)}; {line};"
+            f"達成率 = {'実績 ÷ 目標値' if sign > 0 else '目標値 ÷ 実績'} = "
+            f"{_fmt(ev.achievement_rate)}; {line};"
             f" 進捗 = {'実績 ÷ 目安値' if sign > 0 else '目安値 ÷ 実績'} = {_fmt(ev.pace)}"
         )
     if f == 0:
@@ -408,6 +425,8 @@ def _status_from_first(kpi: Kpi, hist: pd.DataFrame, ev: Evaluation, s: RuleSett
 
 
 def maintain_tolerance(kpi: Kpi, level: float, s: RuleSettings) -> float:
+    """How far a level to maintain may move: points for a percentage, a share of the level
+    otherwise."""
     if kpi.unit == "%":
         return s.maintain_tolerance_points
     return abs(level) * s.maintain_tolerance_relative
@@ -481,8 +500,10 @@ def _cumulative(kpi: Kpi, hist: pd.DataFrame, ev: Evaluation, s: RuleSettings) -
     ev.met = running >= total
     ev.grade = scale.grade(ev.pace)
     ev.calculation = (
-        f"累計 {w.start}〜{y}年度 = {_fmt(running)}; 達成率 = 累計 ÷ 目標累計 = {_fmt(running)} ÷ {_fmt(total)}"
-        f" = {_fmt(ev.achievement_rate)}; 目安値 = {_fmt(total)} × {elapsed}/{w.years} = {_fmt(ev.expected_value)};"
+        f"累計 {w.start}〜{y}年度 = {_fmt(running)}; 達成率 = 累計 ÷ 目標累計 = {_fmt(running)} ÷ "
+        f"{_fmt(total)}"
+        f" = {_fmt(ev.achievement_rate)}; 目安値 = {_fmt(total)} × {elapsed}/{w.years} = "
+        f"{_fmt(ev.expected_value)};"
         f" 進捗 = 累計 ÷ 目安値 = {_fmt(ev.pace)} → {ev.grade}"
     )
     if ev.met:

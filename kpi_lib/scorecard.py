@@ -149,6 +149,23 @@ def load_observations(
     return pd.concat(frames, ignore_index=True)
 
 
+# Evaluation attributes the scorecard copies as they are, in its column order.
+EVALUATION_FIELDS = [
+    *("baseline_year", "baseline_value", "target_year", "target_resolved"),
+    *("latest_year", "latest_value", "cumulative_value", "expected_value"),
+    *("achievement_rate", "pace", "grade", "verdict", "progress_status"),
+    *("met", "first_met_year"),
+]
+
+# The judgement as a person reads it, in order: the terminal table and the workbook (which adds
+# the counts, sources and the calculation in words).
+READER_COLUMNS = [
+    *("kpi_id", "measure", "name_ja", "unit"),
+    *EVALUATION_FIELDS[:-2],
+    *("forecast_value", "forecast_lower", "forecast_upper", "p_meet", "evidence"),
+]
+
+
 def build_scorecard(
     catalog: Catalog,
     observations: pd.DataFrame,
@@ -207,23 +224,9 @@ def build_scorecard(
                 "unit": kpi.unit,
                 "direction": kpi.direction,
                 "target_kind": kpi.target.kind,
-                "baseline_year": ev.baseline_year,
-                "baseline_value": ev.baseline_value,
-                "target_year": ev.target_year,
-                "target_resolved": ev.target_resolved,
+                **{name: getattr(ev, name) for name in EVALUATION_FIELDS},
                 "target_placeholder": kpi.target.placeholder,
-                "latest_year": ev.latest_year,
-                "latest_value": ev.latest_value,
                 "latest_relation": _relation_of(used, ev.latest_year),
-                "cumulative_value": ev.cumulative_value,
-                "expected_value": ev.expected_value,
-                "achievement_rate": ev.achievement_rate,
-                "pace": ev.pace,
-                "grade": ev.grade,
-                "progress_status": ev.progress_status,
-                "met": ev.met,
-                "verdict": ev.verdict,
-                "first_met_year": ev.first_met_year,
                 "n_points": ev.n_points,
                 "forecast_value": ol.forecast_value if ol else None,
                 "forecast_lower": ol.forecast_lower if ol else None,
@@ -291,34 +294,7 @@ def write_scorecard_xlsx(
     from openpyxl.utils import get_column_letter
 
     settings = settings or RuleSettings()
-    columns = [
-        "kpi_id",
-        "measure",
-        "name_ja",
-        "unit",
-        "baseline_year",
-        "baseline_value",
-        "target_year",
-        "target_resolved",
-        "latest_year",
-        "latest_value",
-        "cumulative_value",
-        "expected_value",
-        "achievement_rate",
-        "pace",
-        "grade",
-        "verdict",
-        "progress_status",
-        "forecast_value",
-        "forecast_lower",
-        "forecast_upper",
-        "p_meet",
-        "evidence",
-        "n_points",
-        "source",
-        "calculation",
-        "notes",
-    ]
+    columns = [*READER_COLUMNS, "n_points", "source", "calculation", "notes"]
     rates = {"achievement_rate", "pace", "p_meet"}
     values = {
         "baseline_value",
@@ -337,8 +313,9 @@ def write_scorecard_xlsx(
     ws["A1"].font = Font(bold=True, size=14)
     ws.append(
         [
-            f"達成率の算定: {'(実績−基準値)÷(目標値−基準値)' if settings.formula == 'progress' else '実績÷目標値'}"
-            f"／評価: {settings.grades}（"
+            "達成率の算定: "
+            + ("(実績−基準値)÷(目標値−基準値)" if settings.formula == "progress" else "実績÷目標値")
+            + f"／評価: {settings.grades}（"
             + "、".join(f"{k} ≥ {v:.0%}" for k, v in settings.scale.steps)
             + f"、それ未満または基準値より悪化は {settings.scale.worst}、実績なしは −）"
         ]
@@ -357,7 +334,7 @@ def write_scorecard_xlsx(
         ws.cell(r, 1).font = Font(bold=True)
         ws.cell(r, 1).fill = goal_fill
         for _, row in group.iterrows():
-            ws.append([_cell(row[c], c) for c in columns])
+            ws.append([_xlsx_value(row[c], c) for c in columns])
             r = ws.max_row
             for j, c in enumerate(columns, start=1):
                 if c in rates:
@@ -395,7 +372,7 @@ def write_scorecard_csv(card: pd.DataFrame, path: str | Path) -> None:
     write_csv_for_people(card, path)
 
 
-def _cell(value, column: str):
+def _xlsx_value(value, column: str):
     if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
         return None
     if column == "progress_status":

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from .catalog import load_catalog
-from .errors import KpiError
+from .errors import ArgumentError, KpiError
 from .observations import choose_values, municipality_name, public_table, series_for
 from .paths import DATA_DIR
 
@@ -32,6 +32,8 @@ GOALS = {
 
 @dataclass(frozen=True)
 class StarterKpi:
+    """One KPI of a starter catalog, proposed from a public statistic the town has."""
+
     kpi_id: str
     goal: int
     numeric_goal: bool
@@ -63,7 +65,8 @@ STARTER_KPIS = (
                 "measure": "転入超過数（日本人移動者）",
                 "year_basis": "calendar",
                 "relation": "related",
-                "note_ja": "社会・人口統計体系の転入者数−転出者数（暦年、日本人の市区町村間移動のみ）。住民基本台帳の値がない年に用いる。",
+                "note_ja": "社会・人口統計体系の転入者数−転出者数"
+                "（暦年、日本人の市区町村間移動のみ）。住民基本台帳の値がない年に用いる。",
             },
         ),
     ),
@@ -115,7 +118,8 @@ STARTER_KPIS = (
                 "measure": "婚姻件数",
                 "year_basis": "calendar",
                 "relation": "same",
-                "note_ja": "人口動態統計の婚姻件数（夫婦の住所地による暦年の集計、社会・人口統計体系）。",
+                "note_ja": "人口動態統計の婚姻件数（夫婦の住所地による暦年の集計、"
+                "社会・人口統計体系）。",
             },
         ),
     ),
@@ -139,7 +143,8 @@ STARTER_KPIS = (
                 "measure": "出生数",
                 "year_basis": "calendar",
                 "relation": "related",
-                "note_ja": "社会・人口統計体系の出生数（人口動態統計、住所地による暦年の集計）。住民基本台帳の値がない年に用いる。",
+                "note_ja": "社会・人口統計体系の出生数（人口動態統計、住所地による暦年の集計）。"
+                "住民基本台帳の値がない年に用いる。",
             },
         ),
     ),
@@ -163,7 +168,8 @@ STARTER_KPIS = (
                 "measure": "住民基本台帳人口",
                 "year_basis": "calendar",
                 "relation": "same",
-                "note_ja": "社会・人口統計体系の住民基本台帳人口（同じ値。住民基本台帳の表がない年に用いる）。",
+                "note_ja": "社会・人口統計体系の住民基本台帳人口（同じ値。"
+                "住民基本台帳の表がない年に用いる）。",
             },
         ),
     ),
@@ -214,16 +220,19 @@ def _observed(kpi: StarterKpi, code: str, public_dir: str) -> pd.DataFrame:
 def starter_catalog(code: str, start: int, end: int, data_dir: str | Path = DATA_DIR) -> str:
     """The YAML text of a starter catalog for municipality `code`, period `start`–`end`."""
     if not (len(code) == 6 and code.isdigit()):
-        raise KpiError(f"--municipality {code!r}: expected a 6-digit 団体コード such as 012165")
+        raise ArgumentError(
+            "municipality", f"{code!r}: expected a 6-digit 団体コード such as 012165"
+        )
     if not (1990 <= start <= end <= 2100 and end - start <= 10):
-        raise KpiError(
-            f"--period {start}-{end}: expected a period such as 2025-2029 (at most 10 years)"
+        raise ArgumentError(
+            "period", f"{start}-{end}: expected a period such as 2025-2029 (at most 10 years)"
         )
     name = municipality_name(code, data_dir)
     if name is None:
-        raise KpiError(
-            f"--municipality {code}: unknown 団体コード (the bundled data covers Hokkaido's "
-            "municipalities, and every municipality for ふるさと納税)"
+        raise ArgumentError(
+            "municipality",
+            f"{code}: unknown 団体コード (the bundled data covers Hokkaido's "
+            "municipalities, and every municipality for ふるさと納税)",
         )
     public_dir = str(Path(data_dir) / "public")
     prefecture = _prefecture(code, public_dir)
@@ -251,7 +260,8 @@ def starter_catalog(code: str, start: int, end: int, data_dir: str | Path = DATA
 #      e.g. {{year: {end}, kind: level, value: 120, notation: 120件, text: "..."}}, set the
 #      direction (increase / decrease / maintain) and remove `placeholder: true`.
 #   3. add your strategy's other KPIs (their values come from `kpi template`).
-# Then check it with `kpi validate FILE.yaml` and run `kpi report --fiscal-year YEAR --catalog FILE.yaml`.
+# Then check it with `kpi validate FILE.yaml` and run `kpi report --fiscal-year YEAR --catalog
+# FILE.yaml`.
 schema_version: 1
 strategy:
   municipality_code: {_q(code)}
@@ -279,7 +289,8 @@ def _prefecture(code: str, public_dir: str) -> str:
 def _kpi_block(kpi: StarterKpi, year: int, value: float, source: str, end: int) -> str:
     basis = kpi.series[0]["year_basis"]
     series = "".join(
-        f"    - {{dataset: {s['dataset']}, measure: {_q(s['measure'])}, year_basis: {s['year_basis']}, "
+        "    - "
+        f"{{dataset: {s['dataset']}, measure: {_q(s['measure'])}, year_basis: {s['year_basis']}, "
         f"relation: {s['relation']}, note_ja: {_q(s['note_ja'])}}}\n"
         for s in kpi.series
     )
@@ -294,14 +305,16 @@ def _kpi_block(kpi: StarterKpi, year: int, value: float, source: str, end: int) 
         f"  unit: {_q(kpi.unit)}\n"
         f"  direction: maintain  # EDIT with the target: increase, decrease or maintain\n"
         f"  # Baseline: the official figure of {year}, {source}.\n"
-        f"  baseline: {{year: {year}, year_basis: {basis}, value: {_number(value)}, notation: {_q(notation)}, "
+        "  baseline: "
+        f"{{year: {year}, year_basis: {basis}, value: {_number(value)}, notation: {_q(notation)}, "
         f"text: {_q(f'{kpi.name_ja} {notation}')}}}\n"
         f"  # PLACEHOLDER target: hold the baseline. EDIT to your strategy's target.\n"
         f"  target: {{year: {end}, kind: maintain, placeholder: true, notation: 基準値を維持, "
         f'text: "基準値を維持（仮の目標）"}}\n'
         f"  public_series:\n{series}"
         + (
-            f"  forecast_breaks: {{years: [2020, 2021], treatment: exclude, reason_ja: {_q(kpi.breaks)}}}\n"
+            "  forecast_breaks: "
+            f"{{years: [2020, 2021], treatment: exclude, reason_ja: {_q(kpi.breaks)}}}\n"
             if kpi.breaks
             else ""
         )
@@ -314,7 +327,8 @@ def _measure(kpi: StarterKpi) -> str:
         return '{title_ja: "数値目標"}'
     number = int(kpi.kpi_id.rsplit("-", 1)[1])
     return (
-        f'{{section: 1, section_ja: "公表統計で測る指標", number: {number}, title_ja: {_q(kpi.name_ja)}}}'
+        '{section: 1, section_ja: "公表統計で測る指標", '
+        f"number: {number}, title_ja: {_q(kpi.name_ja)}}}"
         "  # EDIT: your strategy's measure"
     )
 

@@ -1,3 +1,7 @@
+import csv
+import io
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -7,6 +11,25 @@ SHARED = ROOT.parent / "shared"
 STRATEGY = SHARED / "strategy" / "000_62fb755ce21c91b3.txt"
 SHARED_DATA = SHARED / "data"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+KPI = [sys.executable, "-m", "kpi_lib.cli"]
+
+
+def cli_csv(*args: str) -> list[dict]:
+    """The rows of `kpi ARGS --format csv`, as a user's spreadsheet would read them."""
+    out = subprocess.run(
+        [*KPI, *args, "--format", "csv"], capture_output=True, text=True, check=True
+    ).stdout
+    return list(csv.DictReader(io.StringIO(out)))
+
+
+def scorecard_xlsx(folder: Path, as_of: int) -> Path:
+    """`kpi scorecard --format xlsx` for the bundled catalog; the workbook's path."""
+    out = folder / "card.xlsx"
+    args = ["scorecard", "--as-of", str(as_of), "--format", "xlsx", "--out", str(out)]
+    subprocess.run([*KPI, *args], check=True, capture_output=True)
+    return out
 
 
 def need_shared(path: Path = SHARED_DATA) -> Path:

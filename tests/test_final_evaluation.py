@@ -14,6 +14,7 @@ from kpi_lib.loaders import ssds
 from kpi_lib.observations import choose_values, freshness, source_gaps, stale_sources
 from kpi_lib.rules import evaluate
 from kpi_lib.scorecard import build_scorecard, load_observations
+from tests.conftest import scorecard_xlsx
 from tests.helpers import make_kpi, obs
 
 KPI = [sys.executable, "-m", "kpi_lib.cli"]
@@ -261,13 +262,7 @@ def test_bad_ssds_rows_are_refused_with_file_and_row(tmp_path):
 def test_scorecard_workbook_has_the_verdict_and_a_freshness_sheet(tmp_path):
     from openpyxl import load_workbook
 
-    out = tmp_path / "card.xlsx"
-    subprocess.run(
-        [*KPI, "scorecard", "--as-of", "2024", "--format", "xlsx", "--out", str(out)],
-        check=True,
-        capture_output=True,
-    )
-    wb = load_workbook(out)
+    wb = load_workbook(scorecard_xlsx(tmp_path, 2024))
     card = wb["スコアカード"]
     header = [c.value for c in card[3]]
     row = next(r for r in card.iter_rows(values_only=True) if r[0] == "G2-2-3")

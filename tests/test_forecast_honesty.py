@@ -1,4 +1,5 @@
-"""Forecast honesty: calibrated intervals across regimes, probabilities only where they have skill."""
+"""Forecast honesty: calibrated intervals across regimes, probabilities only where they have
+skill."""
 
 import csv
 import re

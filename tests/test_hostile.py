@@ -96,12 +96,11 @@ def test_a_second_run_on_the_same_out_is_refused_naming_the_first(tmp_path):
 
 
 def test_relative_out_lands_beside_the_caller_and_the_checkout_stays_clean(tmp_path):
-    before = subprocess.run(
-        ["git", "status", "--porcelain", "--ignored"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-    ).stdout
+    def checkout_status() -> str:
+        git = ["git", "status", "--porcelain", "--ignored"]
+        return subprocess.run(git, cwd=PROJECT_ROOT, capture_output=True, text=True).stdout
+
+    before = checkout_status()
     nbs = some_notebooks(tmp_path, "01_scorecard.ipynb")
     proc = kpi(
         "report",
@@ -122,13 +121,7 @@ def test_relative_out_lands_beside_the_caller_and_the_checkout_stays_clean(tmp_p
     executed = (out / "01_scorecard.ipynb").read_text(encoding="utf-8")
     assert ".building-" not in executed and str(out) in executed
     assert json.loads(manifest)["parameters"]["01_scorecard.ipynb"]["context_file"] == ""
-    after = subprocess.run(
-        ["git", "status", "--porcelain", "--ignored"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-    ).stdout
-    assert after == before
+    assert checkout_status() == before
     assert "TCP without encryption" not in proc.stderr  # kernels talk over IPC sockets
     assert nbs.exists()
 
@@ -292,41 +285,17 @@ def test_catalog_and_workbook_text_reaches_html_escaped(tmp_path, hostile_catalo
 
 
 def test_spreadsheet_formulas_are_defused_in_xlsx_and_csv(tmp_path, hostile_catalog):
-    xlsx = tmp_path / "card.xlsx"
-    assert (
-        kpi(
-            "scorecard",
-            "--as-of",
-            2021,
-            "--catalog",
-            hostile_catalog,
-            "--format",
-            "xlsx",
-            "--out",
-            xlsx,
-        ).returncode
-        == 0
-    )
-    ws = load_workbook(xlsx)["スコアカード"]
+    def scorecard(fmt: str) -> Path:
+        out = tmp_path / f"card.{fmt}"
+        args = ("--as-of", 2021, "--catalog", hostile_catalog, "--format", fmt, "--out", out)
+        assert kpi("scorecard", *args).returncode == 0
+        return out
+
+    ws = load_workbook(scorecard("xlsx"))["スコアカード"]
     cells = [c for row in ws.iter_rows() for c in row if c.value is not None]
     assert not [c.coordinate for c in cells if c.data_type == "f"]
     assert any(c.value == FORMULA and c.data_type == "s" for c in cells)  # shown as the text it is
-    out = tmp_path / "card.csv"
-    assert (
-        kpi(
-            "scorecard",
-            "--as-of",
-            2021,
-            "--catalog",
-            hostile_catalog,
-            "--format",
-            "csv",
-            "--out",
-            out,
-        ).returncode
-        == 0
-    )
-    raw = out.read_bytes()
+    raw = scorecard("csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel shows the Japanese text
     rows = {r["kpi_id"]: r for r in csv.DictReader(raw.decode("utf-8-sig").splitlines())}
     assert rows["G2-2-3"]["name_ja"] == "'" + FORMULA
@@ -519,3 +488,17 @@ def test_forecast_panel_refuses_inf_and_absurd_spans_and_notes_short_series(tmp_
 def test_errors_are_kpi_errors_not_tracebacks():
     with pytest.raises(KpiError):
         load_catalog().check_evaluation_year(1999)
+
+
+def test_library_errors_name_parameters_and_the_cli_names_options():
+    from kpi_lib.catalog import load_catalog
+    from kpi_lib.errors import ArgumentError
+
+    with pytest.raises(ArgumentError) as exc:
+        load_catalog().check_evaluation_year(2040, "fiscal_year")
+    assert str(exc.value).startswith("fiscal_year 2040 is outside")
+    assert exc.value.for_cli().startswith("--fiscal-year 2040 is outside")
+    proc = subprocess.run(
+        [*KPI, "scorecard", "--as-of", "2040"], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 2 and "--as-of 2040 is outside" in proc.stderr

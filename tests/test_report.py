@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import papermill as pm
@@ -86,14 +87,17 @@ def test_deep_dive_for_several_kpis(kernel, tmp_path, kpi_id):
         assert "実績はまだありません" in text
 
 
-def test_kpi_report_end_to_end(tmp_path):
-    out = tmp_path / "FY2021"
-    proc = subprocess.run(
-        [*KPI, "report", "--fiscal-year", "2021", "--out", str(out), "--deep-dive", "G2-0"],
-        capture_output=True,
-        text=True,
-    )
+def _report(tmp_path: Path, fiscal_year: int, deep_dive: str) -> tuple[Path, str]:
+    """Run `kpi report` for the year with one deep dive; the report's folder and its progress."""
+    out = tmp_path / f"FY{fiscal_year}"
+    args = ["--fiscal-year", str(fiscal_year), "--out", str(out), "--deep-dive", deep_dive]
+    proc = subprocess.run([*KPI, "report", *args], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    return out, proc.stderr
+
+
+def test_kpi_report_end_to_end(tmp_path):
+    out, progress = _report(tmp_path, 2021, "G2-0")
     names = {p.name for p in out.iterdir()}
     for stem in (
         "01_scorecard",
@@ -117,7 +121,7 @@ def test_kpi_report_end_to_end(tmp_path):
         i["path"].endswith("ashibetsu_2nd_strategy.yaml") and len(i["sha256"]) == 64
         for i in manifest["inputs"]
     )
-    assert manifest["packages"]["papermill"] and "[report]" in proc.stderr
+    assert manifest["packages"]["papermill"] and "[report]" in progress
     assert [p.name for p in tmp_path.glob(".FY2021.*")] == [
         ".FY2021.lock"
     ]  # no staging left behind
@@ -178,13 +182,7 @@ def test_report_bad_input_is_exit_2(tmp_path):
 
 
 def test_final_report_fy2024_shows_verdicts_hindsight_and_freshness(tmp_path):
-    out = tmp_path / "FY2024"
-    proc = subprocess.run(
-        [*KPI, "report", "--fiscal-year", "2024", "--out", str(out), "--deep-dive", "G2-2-3"],
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    out, _ = _report(tmp_path, 2024, "G2-2-3")
     index = (out / "index.html").read_text(encoding="utf-8")
     assert "データの時点について" in index and "観光入込客数（2019年度まで）" in index
     assert "未達成 1指標" in index and "公表統計の最新の年" in index

@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kpi_lib.numbers import number_text
 from kpi_lib.rules import GRADE_PRESETS, RuleSettings, evaluate
 from tests.helpers import make_kpi, obs
 
@@ -355,3 +356,22 @@ def test_the_progress_ladder_at_its_boundaries(ratio, status):
 def test_a_cumulative_kpi_with_nothing_counted_yet_is_limited_progress_not_deterioration():
     kpi = make_kpi(kind="cumulative", baseline=None, value=100)
     assert evaluate(kpi, obs((2020, 0), (2021, 0)), 2021).progress_status == "limited_progress"
+
+
+@pytest.mark.parametrize(
+    "value, kwargs, text",
+    [
+        (1234.0, {}, "1,234"),
+        (12.34, {}, "12.3"),
+        (0.857, {}, "0.86"),
+        (-153.0, {"negative": "▲"}, "▲153"),
+        (150.4, {}, "150"),  # from 100 on, whole numbers
+        (0.27030001, {"decimals": 4}, "0.2703"),
+        (19.0, {"decimals": 4}, "19"),  # no 19.000000
+        (-0.00001, {"decimals": 4}, "0"),  # no '-0'
+        (None, {"missing": "—"}, "—"),
+        (float("nan"), {}, ""),
+    ],
+)
+def test_one_number_format_for_people(value, kwargs, text):
+    assert number_text(value, **kwargs) == text

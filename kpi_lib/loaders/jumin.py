@@ -118,6 +118,7 @@ def _check_header(grid: pd.DataFrame, first_data: int, file: str) -> None:
 
 
 def load_jumin_file(path: str | Path) -> pd.DataFrame:
+    """One 住民基本台帳 workbook (.xls/.xlsx) as tidy rows, refusing a layout it does not know."""
     path = Path(path)
     file = str(path)
     grid = read_grid(path)

@@ -43,10 +43,12 @@ def check_digit(code5: str) -> str:
 
 
 def code6_from5(code5: str) -> str:
+    """The 6-digit 団体コード: the 5-digit code and its check digit."""
     return code5 + check_digit(code5)
 
 
 def load_ssds(path: str | Path) -> pd.DataFrame:
+    """One SSDS CSV (社会・人口統計体系) as tidy rows, with 転入超過数 derived."""
     path = Path(path)
     file = str(path)
     records = []

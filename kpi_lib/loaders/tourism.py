@@ -149,6 +149,7 @@ def load_tourism_file(path: str | Path, codes: dict[str, str] | None = None) -> 
 
 
 def load_tourism(folder: str | Path, codes: dict[str, str] | None = None) -> pd.DataFrame:
+    """Every 北海道観光入込客数 CSV in `folder` as tidy rows."""
     folder = Path(folder)
     files = sorted(p for p in folder.iterdir() if _FILE_RE.search(p.name))
     if not files:
