@@ -22,6 +22,7 @@ from .panel import (
     panel_from_long,
     reliability,
     rolling_evaluation,
+    rolling_totals,
 )
 from .paths import DEFAULT_PUBLIC_DIR
 
@@ -149,7 +150,11 @@ def quality(name: str, level: float = 0.8) -> dict:
         for h, part in df.groupby("h")
         for r, st in [(ratio[part.index].median(), steps[part.index].median())]
     }
+    totals = rolling_totals(panel.values, HORIZON, level)
     return {
+        "totals_coverage": float(totals["covered"].mean()) if len(totals) else float("nan"),
+        "totals_skill": brier_skill(totals)[2] if len(totals) else float("nan"),
+        "totals_calls": len(totals),
         "series": panel.values.shape[0],
         "years": f"{panel.years.min()}–{panel.years.max()}",
         "origins": f"{years.min()}–{years.max()}",
@@ -208,6 +213,8 @@ def run_forecast_bench(level: float = 0.8) -> str:
             f"  p_meet: Brier {q['brier']:.3f} vs {q['base']:.3f} for always saying the share met "
             "at that "
             f"horizon; skill {q['skill']:.3f} over {q['calls']:,} calls (goal ≥ 0.05)",
+            f"  {HORIZON}-year totals (cumulative targets): coverage {q['totals_coverage']:.1%}, "
+            f"Brier skill {q['totals_skill']:.3f} over {q['totals_calls']:,} calls",
             "  median width of the intervals: "
             + "  ".join(f"h={h}: {w}" for h, w in q["width"].items()),
             "  skill by horizon: "

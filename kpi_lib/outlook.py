@@ -30,7 +30,7 @@ from .dist import norm_cdf, norm_ppf
 from .errors import InputError
 from .forecast import SERIES_METHODS, forecast_series
 from .observations import public_table
-from .panel import METHODS, PanelForecast, panel_forecast_arrays
+from .panel import METHODS, PanelForecast, panel_forecast_arrays, weighted_bounds
 from .paths import DATA_DIR
 from .rules import RuleSettings, maintain_tolerance
 
@@ -182,6 +182,7 @@ def outlook(
 
 MIN_SKILL = 0.05  # Brier skill a panel's probabilities must show before the scorecard prints one
 SKILL_HORIZON = 3
+TOTAL = 0  # the key of the skill of totals over the years, in a Projection's `skill`
 
 
 @dataclass
@@ -257,8 +258,9 @@ def _peer_skill(kpi, data_dir, municipality_code, end, level) -> dict[int, float
 @lru_cache(maxsize=32)
 def _skill_of(specs, public_dir, exclude, end, level) -> dict[int, float]:
     """Brier skill of the peers' probabilities from rolling origins up to `end` (targets ±5–20 %),
-    per horizon 1…SKILL_HORIZON; a horizon with fewer than 100 calls is left out."""
-    from .panel import brier_skill, rolling_evaluation
+    per horizon 1…SKILL_HORIZON, and under TOTAL that of totals over those years (cumulative
+    targets); one with fewer than 100 calls is left out."""
+    from .panel import brier_skill, rolling_evaluation, rolling_totals
 
     arr = _peer_arrays(specs, public_dir, exclude, end)
     if len(arr) < 10:
@@ -269,15 +271,21 @@ def _skill_of(specs, public_dir, exclude, end, level) -> dict[int, float]:
         _, _, skill, calls = brier_skill(part)
         if calls >= 100 and np.isfinite(skill):
             out[int(cast(int, h))] = float(skill)
+    totals = rolling_totals(arr, SKILL_HORIZON, level)
+    _, _, skill, calls = brier_skill(totals) if len(totals) else (0, 0, np.nan, 0)
+    if calls >= 100 and np.isfinite(skill):
+        out[TOTAL] = float(skill)
     return out
 
 
 def skill_at(skill: dict[int, float], horizon: int) -> float | None:
-    """The measured skill of probabilities `horizon` years ahead. Beyond the farthest horizon
-    measured, the worst measured one: a cautious stand-in for what was not measured."""
+    """The measured skill of probabilities `horizon` years ahead (TOTAL: of totals over the
+    years). Beyond the farthest horizon measured, the worst measured one: a cautious stand-in
+    for what was not measured."""
     if horizon in skill:
         return skill[horizon]
-    return min(skill.values()) if skill and horizon > max(skill) else None
+    years = {h: v for h, v in skill.items() if h != TOTAL}
+    return min(years.values()) if years and horizon > max(years) else None
 
 
 @lru_cache(maxsize=32)
@@ -334,7 +342,16 @@ def _finish(kpi, out: Outlook, hist, target_resolved, settings, proj: Projection
         observed = float(hist[(hist["year"] >= w.start) & (hist["year"] <= w.end)]["value"].sum())
         future_sum = float(sum(p[1] for p in out.path))
         out.forecast_value = observed + future_sum
-        if sd is not None:
+        totals = proj.panel.total(0, observed) if proj and proj.panel else None
+        if totals is not None:
+            # The peers' backtest forecasts, each with its errors in all the years at once: the
+            # years' errors move together as they did there.
+            values, weights = totals
+            out.forecast_lower, out.forecast_upper = weighted_bounds(values, weights, out.level)
+            if target is not None and _probability_allowed(out, proj, TOTAL):
+                out.p_meet = float(weights[values >= target].sum())
+            out.notes.append("累計の区間と確率: 比較パネルの検証で各年に同時に出た誤差の組から")
+        elif sd is not None:
             # Errors of successive years move together; adding sds is the cautious bound.
             spread = float(np.sum(sd))
             if spread > 0:
@@ -373,7 +390,9 @@ def _finish(kpi, out: Outlook, hist, target_resolved, settings, proj: Projection
 
 
 def _probability_allowed(out: Outlook, proj: Projection | None, horizon: int) -> bool:
-    """Whether a probability `horizon` years ahead may be shown; if not, a note says why."""
+    """Whether a probability `horizon` years ahead (TOTAL: of a total) may be shown; if not,
+    a note says why."""
+    ahead = f"{SKILL_HORIZON}年間の累計" if horizon == TOTAL else f"{horizon}年先"
     if out.evidence != "sufficient" or proj is None:
         return False
     if proj.panel is None:
@@ -386,12 +405,12 @@ def _probability_allowed(out: Outlook, proj: Projection | None, horizon: int) ->
     if skill is None or skill < MIN_SKILL:
         shown = "測れない" if skill is None else f"{skill:.2f}"
         out.notes.append(
-            f"達成確率は示さない: 同じ統計の他団体での{horizon}年先の検証で、確率の当たり具合"
+            f"達成確率は示さない: 同じ統計の他団体での{ahead}の検証で、確率の当たり具合"
             f"（Brierスキル {shown}）が基準率より{MIN_SKILL}以上良くならないため（区間のみ）"
         )
         return False
     out.notes.append(
-        f"達成確率: 他団体での{horizon}年先の検証のBrierスキル {skill:.2f}"
+        f"達成確率: 他団体での{ahead}の検証のBrierスキル {skill:.2f}"
         "（基準率との比較、1に近いほど良い）"
     )
     return True

@@ -161,6 +161,9 @@ class PanelForecast:
     stratum: np.ndarray | None = None
     scale: np.ndarray | None = None
     samples: dict = field(default_factory=dict)
+    # per (kind, stratum): rows of errors one backtest forecast made at every horizon at once,
+    # for sums over years (a cumulative target), where the years' errors move together
+    joint: dict = field(default_factory=dict)
 
     def probability(self, row: int, h: int, target: float, direction: str) -> float | None:
         """P(value in year h+1 meets `target`) for one series: the share of its stratum's backtest
@@ -191,6 +194,25 @@ class PanelForecast:
 
         # Part of the weight on the mirrored errors: the backtest's bias may not last (a boom ends).
         return (1 - MIRROR_WEIGHT) * share(errors[h]) + MIRROR_WEIGHT * share(-errors[h])
+
+    def total(self, row: int, observed: float) -> tuple[np.ndarray, np.ndarray] | None:
+        """Weighted samples of `observed` plus the row's values in every forecast year, from
+        backtest forecasts' errors at all horizons at once (None without enough of them)."""
+        if self.kind is None or self.stratum is None or self.scale is None:
+            return None
+        if not self.kind[row]:
+            return None
+        joint = self.joint.get((self.kind[row], int(self.stratum[row])))
+        mean = self.mean[row]
+        if joint is None or not np.isfinite(mean).all():
+            return None
+        s, log = self.scale[row] * self.spread[row], self.kind[row] == "log"
+
+        def totals(e: np.ndarray) -> np.ndarray:
+            values = mean * np.exp(e * s) if log else mean + e * s
+            return observed + values.sum(axis=1)
+
+        return np.concatenate([totals(joint), totals(-joint)]), _mirror_weights(len(joint))
 
 
 @dataclass
@@ -669,29 +691,28 @@ def _growth(out: list[np.ndarray], ref: int) -> float:
     )
 
 
-def _mixture_bounds(e: np.ndarray, level: float) -> tuple[float, float]:
-    """Central `level` bounds of the errors mixed with their mirror image (weight MIRROR_WEIGHT),
-    with the finite-sample conformal correction (n + 1) / n on the tail probability."""
-    values = np.concatenate([e, -e])
-    weights = np.concatenate(
-        [np.full(len(e), 1 - MIRROR_WEIGHT), np.full(len(e), MIRROR_WEIGHT)]
-    ) / len(e)
+def _mirror_weights(n: int) -> np.ndarray:
+    """Weights of n errors followed by their n mirror images (MIRROR_WEIGHT on the mirror)."""
+    return np.concatenate([np.full(n, 1 - MIRROR_WEIGHT), np.full(n, MIRROR_WEIGHT)]) / n
+
+
+def weighted_bounds(values: np.ndarray, weights: np.ndarray, level: float) -> tuple[float, float]:
+    """Central `level` bounds of weighted samples (weights summing to 1), with the
+    finite-sample conformal correction (n + 1) / n on the tail probability, n the samples
+    before mirroring."""
+    n = len(values) // 2
     order = np.argsort(values)
     values, cdf = values[order], np.cumsum(weights[order])
-    tail = max((1 - level) / 2 - (1 - level) / 2 / (len(e) + 1), 0.0)
+    tail = max((1 - level) / 2 - (1 - level) / 2 / (n + 1), 0.0)
     lo = values[min(int(np.searchsorted(cdf, tail, side="right")), len(values) - 1)]
     hi = values[min(int(np.searchsorted(cdf, 1 - tail, side="left")), len(values) - 1)]
     return float(lo), float(hi)
 
 
-def _signed_quantiles(e: np.ndarray, level: float) -> tuple[float, float]:
-    """Finite-sample conformal bounds for a central `level` interval of signed errors."""
-    e = np.sort(e)
-    n = len(e)
-    tail = (1 - level) / 2
-    lo = max(int(np.floor((n + 1) * tail)) - 1, 0)
-    hi = min(int(np.ceil((n + 1) * (1 - tail))) - 1, n - 1)
-    return float(e[lo]), float(e[hi])
+def _mixture_bounds(e: np.ndarray, level: float) -> tuple[float, float]:
+    """Central `level` bounds of the errors mixed with their mirror image (weight MIRROR_WEIGHT),
+    with the finite-sample conformal correction (n + 1) / n on the tail probability."""
+    return weighted_bounds(np.concatenate([e, -e]), _mirror_weights(len(e)), level)
 
 
 def _calibrate(result: PanelForecast, bt: Backtest, values: np.ndarray, level: float) -> None:
@@ -765,6 +786,10 @@ def _calibrate(result: PanelForecast, bt: Backtest, values: np.ndarray, level: f
             now = now * (len(size_edges) + 1) + np.digitize(np.nan_to_num(size[:, -1]), size_edges)
             then = then * (len(size_edges) + 1) + np.digitize(np.nan_to_num(size_at), size_edges)
             n_strata *= len(size_edges) + 1
+        # Forecasts seen at every horizon: their errors together, for sums over the years.
+        complete = np.isfinite(errors).all(axis=2)
+        joint = {b: errors[complete & (then == b)] for b in range(n_strata)}
+        pooled_joint = errors[complete]
         bounds = {}
         for b in range(n_strata):
             bounds[b] = _by_horizon(
@@ -781,6 +806,9 @@ def _calibrate(result: PanelForecast, bt: Backtest, values: np.ndarray, level: f
         for b, per_h in bounds.items():
             per_h = per_h or pooled
             result.samples[(kind, b)] = per_h  # signed: the probabilities keep the backtest's bias
+            rows_b = joint[b] if len(joint[b]) >= MIN_HORIZON_ERRORS else pooled_joint
+            if len(rows_b) >= MIN_HORIZON_ERRORS:
+                result.joint[(kind, b)] = rows_b
             members = idx[now == b]
             if not len(members):
                 continue
@@ -879,6 +907,46 @@ def rolling_evaluation(
     df["met"] = np.where(
         df["direction"] == "increase", df["truth"] >= df["target"], df["truth"] <= df["target"]
     )
+    return df
+
+
+def rolling_totals(values: np.ndarray, horizon: int, level: float) -> pd.DataFrame:
+    """The cumulative check: from each origin, the total of the next `horizon` years against
+    its interval and a target ±5–20 % from `horizon` times the last value (as a strategy's
+    "N件 over five years"). One row per series and origin: truth, lower, upper, p_meet, met."""
+    T = values.shape[1]
+    frames = []
+    for o in range(MIN_FIT_YEARS - 1, T - horizon):
+        fit = values[:, : o + 1]
+        rows = np.flatnonzero(~np.isnan(fit[:, -1]) & ((~np.isnan(fit)).sum(1) >= MIN_TRAIN))
+        if len(rows) < 10:
+            continue
+        res = panel_forecast_arrays(fit[rows], horizon, level)
+        truth = values[rows, o + 1 : o + 1 + horizon].sum(axis=1)
+        target = horizon * fit[rows, -1] * (1 + np.array(DELTAS)[(rows + o) % len(DELTAS)])
+        lower, upper, p = (np.full(len(rows), np.nan) for _ in range(3))
+        for i in range(len(rows)):
+            totals = res.total(i, 0.0)
+            if totals is not None:
+                lower[i], upper[i] = weighted_bounds(*totals, level)
+                p[i] = float(totals[1][totals[0] >= target[i]].sum())
+        frames.append(
+            pd.DataFrame(
+                {
+                    "origin": o,
+                    "h": horizon,
+                    "truth": truth,
+                    "lower": lower,
+                    "upper": upper,
+                    "p_meet": p,
+                    "met": truth >= target,
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame()
+    df = pd.concat(frames, ignore_index=True).dropna(subset=["truth", "lower"])
+    df["covered"] = (df["truth"] >= df["lower"]) & (df["truth"] <= df["upper"])
     return df
 
 

@@ -21,6 +21,7 @@ from kpi_lib.panel import (
     panel_from_long,
     reliability,
     rolling_evaluation,
+    rolling_totals,
 )
 from kpi_lib.scorecard import build_scorecard, load_observations
 
@@ -186,3 +187,21 @@ def test_furusato_from_fy2021_is_not_absurdly_wide():
     assert (covered <= 0.90).all() and (covered >= 0.75).all(), covered.to_dict()
     width = (m["upper"] / m["lower"]).groupby(m["year"]).median()
     assert width[2024] < 20, width.to_dict()
+
+
+@pytest.mark.parametrize("name", ["births", "marriages"])
+def test_three_year_totals_are_calibrated_for_cumulative_targets(name):
+    # A cumulative target (婚姻届出数 150 over five years) sums years whose errors move
+    # together; the joint backtest errors must cover a total as the yearly ones cover a year.
+    df = rolling_totals(panel_from_long(panels()[name]).values, 3, 0.8)
+    assert len(df) > 500
+    assert 0.75 <= df["covered"].mean() <= 0.85, df["covered"].mean()
+    assert brier_skill(df)[2] >= 0.05
+
+
+def test_a_cumulative_kpi_reads_its_interval_off_the_joint_errors():
+    catalog = load_catalog()
+    card, evaluations = build_scorecard(catalog, load_observations(catalog), 2021)
+    outlook = evaluations["G3-0"].outlook  # 婚姻届出数, 150 over FY2020–2024
+    assert any("累計の区間と確率" in n for n in outlook.notes)
+    assert outlook.forecast_lower < outlook.forecast_value < outlook.forecast_upper
