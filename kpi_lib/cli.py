@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import catalog as catalog_mod
-from .errors import ArgumentError, KpiError
-from .output import emit
-from .paths import DATA_DIR
+from kpi_lib.catalog import model as catalog_mod
+from kpi_lib.core.errors import ArgumentError, KpiError
+from kpi_lib.core.output import emit
+from kpi_lib.core.paths import DATA_DIR
 
 
 def _add_catalog_arg(p: argparse.ArgumentParser) -> None:
@@ -37,7 +37,7 @@ def cmd_catalog(args) -> int:
             json.dumps(catalog_mod.Catalog.model_json_schema(), ensure_ascii=False, indent=2) + "\n"
         )
         if args.out:
-            from .output import atomic_path
+            from kpi_lib.core.output import atomic_path
 
             with atomic_path(args.out) as tmp:
                 tmp.write_text(text, encoding="utf-8")
@@ -55,7 +55,7 @@ def cmd_catalog(args) -> int:
 def _catalog_init(args) -> int:
     import re
 
-    from .starter import write_starter
+    from kpi_lib.observations.starter import write_starter
 
     if not args.municipality or not args.out:
         raise KpiError("kpi catalog init needs --municipality CODE and --out FILE.yaml")
@@ -80,7 +80,7 @@ def _catalog_init(args) -> int:
 
 
 def _settings(args):
-    from .rules import RuleSettings
+    from kpi_lib.evaluation.rules import RuleSettings
 
     return RuleSettings(
         formula=args.formula,
@@ -92,13 +92,9 @@ def _settings(args):
 
 def cmd_scorecard(args) -> int:
     """`kpi scorecard`: every KPI judged as of a fiscal year, as a table, csv, json or xlsx."""
-    from .observations import freshness, freshness_for_readers, municipality_for
-    from .scorecard import (
-        READER_COLUMNS,
-        build_scorecard,
-        load_observations,
-        write_scorecard_xlsx,
-    )
+    from kpi_lib.evaluation.scorecard import READER_COLUMNS, build_scorecard, write_scorecard_xlsx
+    from kpi_lib.observations.gather import load_observations
+    from kpi_lib.observations.values import freshness, freshness_for_readers, municipality_for
 
     cat = catalog_mod.load_catalog(args.catalog)
     cat.check_evaluation_year(args.as_of)
@@ -145,7 +141,7 @@ def cmd_scorecard(args) -> int:
 
 def cmd_ingest(args) -> int:
     """`kpi ingest`: rebuild the bundled tables from the publishers' files."""
-    from .ingest import ingest
+    from kpi_lib.sources.ingest import ingest
 
     ingest(args.source, args.out)
     return 0
@@ -153,9 +149,9 @@ def cmd_ingest(args) -> int:
 
 def cmd_series(args) -> int:
     """`kpi series KPI_ID`: one KPI's observations from every source, and which one counts."""
-    from .catalog import RELATIONS_JA
-    from .observations import mark_chosen, measured, municipality_for
-    from .scorecard import load_observations
+    from kpi_lib.catalog.model import RELATIONS_JA
+    from kpi_lib.observations.gather import load_observations
+    from kpi_lib.observations.values import mark_chosen, measured, municipality_for
 
     cat = catalog_mod.load_catalog(args.catalog)
     kpi = cat.get(args.kpi_id)
@@ -186,8 +182,8 @@ def cmd_series(args) -> int:
 
 def cmd_template(args) -> int:
     """`kpi template`: the analysts' entry workbook."""
-    from .actuals import write_template
-    from .output import atomic_path
+    from kpi_lib.core.output import atomic_path
+    from kpi_lib.observations.actuals import write_template
 
     cat = catalog_mod.load_catalog(args.catalog)
     with atomic_path(args.out) as tmp:
@@ -198,7 +194,7 @@ def cmd_template(args) -> int:
 
 def cmd_validate(args) -> int:
     """`kpi validate FILE…`: check inputs without changing anything."""
-    from .validate import validate_file
+    from kpi_lib.observations.validate import validate_file
 
     cat = catalog_mod.load_catalog(args.catalog)
     for f in args.files:
@@ -218,8 +214,8 @@ def _read_series_csv(path: str) -> pd.DataFrame:
 
 def cmd_forecast_panel(args) -> int:
     """`kpi forecast-panel`: forecast every series of a CSV panel (and `p_meet` for targets)."""
-    from .output import write_csv_for_people
-    from .panel import forecast_panel, panel_from_long, read_targets
+    from kpi_lib.core.output import write_csv_for_people
+    from kpi_lib.forecasting.panel import forecast_panel, panel_from_long, read_targets
 
     panel = panel_from_long(_read_series_csv(args.input), args.input)
     print(
@@ -241,11 +237,11 @@ def cmd_forecast_panel(args) -> int:
 def cmd_bench(args) -> int:
     """`kpi bench forecast|report`: benchmarks from one run."""
     if args.what == "forecast":
-        from .bench import run_forecast_bench
+        from kpi_lib.forecasting.bench import run_forecast_bench
 
         print(run_forecast_bench(args.level))
     else:
-        from .report_bench import run_report_bench
+        from kpi_lib.reporting.bench import run_report_bench
 
         print(run_report_bench(full=args.full))
     return 0
@@ -253,10 +249,10 @@ def cmd_bench(args) -> int:
 
 def cmd_report(args) -> int:
     """`kpi report`: the annual report (or one per catalog with --catalog-dir)."""
-    from .report import run_report
+    from kpi_lib.reporting.runner import run_report
 
     if args.catalog_dir:
-        from .batch import run_batch
+        from kpi_lib.reporting.batch import run_batch
 
         if args.catalog or args.municipality or args.deep_dive is not None or args.notebooks:
             raise KpiError(
@@ -296,8 +292,8 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The `kpi` command line: every subcommand with its options and help."""
-    from .panel import BENCHMARKS, METHODS
-    from .report import DEFAULT_TIMEOUT
+    from kpi_lib.forecasting.panel import BENCHMARKS, METHODS
+    from kpi_lib.reporting.runner import DEFAULT_TIMEOUT
 
     parser = argparse.ArgumentParser(
         prog="kpi", description="効果検証 of a regional revitalization strategy's KPIs."

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from kpi_lib.catalog import Kpi
+from kpi_lib.catalog.model import Kpi
 
 
 def make_kpi(

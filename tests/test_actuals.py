@@ -6,11 +6,12 @@ import sys
 import pytest
 from openpyxl import load_workbook
 
-from kpi_lib.actuals import SHEET, read_actuals, write_template
-from kpi_lib.catalog import load_catalog
-from kpi_lib.errors import InputErrors
-from kpi_lib.observations import choose_values
-from kpi_lib.scorecard import build_scorecard, load_observations
+from kpi_lib.catalog.model import load_catalog
+from kpi_lib.core.errors import InputErrors
+from kpi_lib.evaluation.scorecard import build_scorecard
+from kpi_lib.observations.actuals import SHEET, read_actuals, write_template
+from kpi_lib.observations.gather import load_observations
+from kpi_lib.observations.values import choose_values
 from tests.conftest import FIXTURES
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from kpi_lib import analysis
+from kpi_lib.reporting import analysis
 
 ASHIBETSU = "012165"
 

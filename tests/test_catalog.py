@@ -8,9 +8,9 @@ from collections import Counter
 import pytest
 import yaml
 
-from kpi_lib.catalog import DEFAULT_CATALOG, load_catalog
-from kpi_lib.errors import InputErrors
-from kpi_lib.notation import normalize, parse_quantity, parse_target
+from kpi_lib.catalog.model import DEFAULT_CATALOG, load_catalog
+from kpi_lib.catalog.notation import normalize, parse_quantity, parse_target
+from kpi_lib.core.errors import InputErrors
 from tests.conftest import cli_csv
 
 

@@ -8,8 +8,8 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-from kpi_lib import charts  # noqa: E402
-from kpi_lib.notebook import load_context  # noqa: E402
+from kpi_lib.reporting import charts  # noqa: E402
+from kpi_lib.reporting.context import load_context  # noqa: E402
 
 
 def test_kpi_charts_have_every_glyph(tmp_path):

@@ -5,12 +5,12 @@ import sys
 
 import pytest
 
-from kpi_lib.catalog import load_catalog
-from kpi_lib.errors import InputError
-from kpi_lib.ingest import ingest, read_public
-from kpi_lib.observations import choose_values
-from kpi_lib.paths import DEFAULT_PUBLIC_DIR
-from kpi_lib.scorecard import load_observations
+from kpi_lib.catalog.model import load_catalog
+from kpi_lib.core.errors import InputError
+from kpi_lib.core.paths import DEFAULT_PUBLIC_DIR
+from kpi_lib.observations.gather import load_observations
+from kpi_lib.observations.values import choose_values
+from kpi_lib.sources.ingest import ingest, read_public
 from tests.conftest import SHARED_DATA, need_shared
 
 

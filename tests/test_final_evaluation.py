@@ -7,13 +7,14 @@ import sys
 import pandas as pd
 import pytest
 
-from kpi_lib.catalog import load_catalog
-from kpi_lib.errors import InputError
-from kpi_lib.ingest import read_public
-from kpi_lib.loaders import ssds
-from kpi_lib.observations import choose_values, freshness, source_gaps, stale_sources
-from kpi_lib.rules import evaluate
-from kpi_lib.scorecard import build_scorecard, load_observations
+from kpi_lib.catalog.model import load_catalog
+from kpi_lib.core.errors import InputError
+from kpi_lib.evaluation.rules import evaluate
+from kpi_lib.evaluation.scorecard import build_scorecard
+from kpi_lib.observations.gather import load_observations
+from kpi_lib.observations.values import choose_values, freshness, source_gaps, stale_sources
+from kpi_lib.sources.ingest import read_public
+from kpi_lib.sources.loaders import ssds
 from tests.conftest import scorecard_xlsx
 from tests.helpers import make_kpi, obs
 

@@ -8,13 +8,13 @@ import pandas as pd
 import pytest
 from statsmodels.tsa.arima.model import ARIMA
 
-from kpi_lib.catalog import ForecastBreaks, load_catalog
-from kpi_lib.errors import InputError, KpiError
-from kpi_lib.forecast import forecast_series
-from kpi_lib.observations import choose_values
-from kpi_lib.outlook import outlook
-from kpi_lib.panel import forecast_panel, method_forecast, panel_from_long
-from kpi_lib.scorecard import load_observations
+from kpi_lib.catalog.model import ForecastBreaks, load_catalog
+from kpi_lib.core.errors import InputError, KpiError
+from kpi_lib.evaluation.outlook import outlook
+from kpi_lib.forecasting.panel import forecast_panel, method_forecast, panel_from_long
+from kpi_lib.forecasting.series import forecast_series
+from kpi_lib.observations.gather import load_observations
+from kpi_lib.observations.values import choose_values
 from tests.helpers import make_kpi, obs
 
 YEARS = np.arange(2010, 2018)
@@ -254,7 +254,7 @@ def test_scorecard_shows_forecasts_for_the_kpis_with_data():
 
 
 def test_forecast_panel_cli_on_the_real_furusato_panel(tmp_path):
-    from kpi_lib.ingest import read_public
+    from kpi_lib.sources.ingest import read_public
 
     d = read_public("furusato")
     d = d[(d.measure == "受入件数") & d.municipality_code.notna()]
@@ -279,8 +279,8 @@ def test_forecast_panel_cli_on_the_real_furusato_panel(tmp_path):
 
 
 def test_break_years_in_forecast_yaml_are_refused_with_the_way_out(tmp_path):
-    from kpi_lib.errors import InputError
-    from kpi_lib.outlook import load_config
+    from kpi_lib.core.errors import InputError
+    from kpi_lib.evaluation.outlook import load_config
 
     path = tmp_path / "forecast.yaml"
     path.write_text(

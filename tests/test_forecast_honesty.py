@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kpi_lib.bench import panels, quality
-from kpi_lib.catalog import load_catalog
-from kpi_lib.outlook import skill_at
-from kpi_lib.panel import (
+from kpi_lib.catalog.model import load_catalog
+from kpi_lib.evaluation.outlook import skill_at
+from kpi_lib.evaluation.scorecard import build_scorecard
+from kpi_lib.forecasting.bench import panels, quality
+from kpi_lib.forecasting.panel import (
     _mixture_bounds,
     brier_skill,
     forecast_panel,
@@ -23,7 +24,7 @@ from kpi_lib.panel import (
     rolling_evaluation,
     rolling_totals,
 )
-from kpi_lib.scorecard import build_scorecard, load_observations
+from kpi_lib.observations.gather import load_observations
 
 KPI = [sys.executable, "-m", "kpi_lib.cli"]
 

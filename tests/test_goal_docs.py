@@ -4,12 +4,13 @@ import re
 
 import pytest
 
-from kpi_lib.catalog import load_catalog
-from kpi_lib.goal_docs import ChartCache, goal_documents
-from kpi_lib.notebook import ReportContext
-from kpi_lib.report_bench import full_values
-from kpi_lib.rules import RuleSettings
-from kpi_lib.scorecard import build_scorecard, load_observations
+from kpi_lib.catalog.model import load_catalog
+from kpi_lib.evaluation.rules import RuleSettings
+from kpi_lib.evaluation.scorecard import build_scorecard
+from kpi_lib.observations.gather import load_observations
+from kpi_lib.reporting.bench import full_values
+from kpi_lib.reporting.context import ReportContext
+from kpi_lib.reporting.goal_docs import ChartCache, goal_documents
 
 
 def _context(as_of: int, extra=None) -> ReportContext:
@@ -33,7 +34,7 @@ def _context(as_of: int, extra=None) -> ReportContext:
         ]
         obs = pd.concat([obs, pd.DataFrame(rows)], ignore_index=True)
     card, evaluations = build_scorecard(catalog, obs, as_of)
-    from kpi_lib.paths import DATA_DIR
+    from kpi_lib.core.paths import DATA_DIR
 
     return ReportContext(
         as_of,

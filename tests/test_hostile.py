@@ -14,12 +14,12 @@ import pytest
 import yaml
 from openpyxl import load_workbook
 
-from kpi_lib.actuals import read_actuals
-from kpi_lib.catalog import load_catalog
-from kpi_lib.errors import InputErrors, KpiError
-from kpi_lib.paths import DEFAULT_CATALOG, PROJECT_ROOT
-from kpi_lib.publish import REPORT_MARKER, locked, recover
-from kpi_lib.report import NOTEBOOK_DIR
+from kpi_lib.catalog.model import load_catalog
+from kpi_lib.core.errors import InputErrors, KpiError
+from kpi_lib.core.paths import DEFAULT_CATALOG, PROJECT_ROOT
+from kpi_lib.core.publish import REPORT_MARKER, locked, recover
+from kpi_lib.observations.actuals import read_actuals
+from kpi_lib.reporting.runner import NOTEBOOK_DIR
 from tests.conftest import FIXTURES
 
 KPI = [sys.executable, "-m", "kpi_lib.cli"]
@@ -491,8 +491,8 @@ def test_errors_are_kpi_errors_not_tracebacks():
 
 
 def test_library_errors_name_parameters_and_the_cli_names_options():
-    from kpi_lib.catalog import load_catalog
-    from kpi_lib.errors import ArgumentError
+    from kpi_lib.catalog.model import load_catalog
+    from kpi_lib.core.errors import ArgumentError
 
     with pytest.raises(ArgumentError) as exc:
         load_catalog().check_evaluation_year(2040, "fiscal_year")

@@ -2,8 +2,8 @@
 
 import pytest
 
-from kpi_lib.errors import InputError
-from kpi_lib.loaders import furusato, jumin, tourism
+from kpi_lib.core.errors import InputError
+from kpi_lib.sources.loaders import furusato, jumin, tourism
 from tests.conftest import FIXTURES, SHARED_DATA, need_shared
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from kpi_lib.notation import (
+from kpi_lib.catalog.notation import (
     NotationError,
     compare,
     parse_number,

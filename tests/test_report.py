@@ -9,8 +9,8 @@ import nbformat
 import papermill as pm
 import pytest
 
-from kpi_lib.devtools import notebooks_with_outputs
-from kpi_lib.report import NOTEBOOK_DIR, ensure_kernel
+from kpi_lib.core.devtools import notebooks_with_outputs
+from kpi_lib.reporting.runner import NOTEBOOK_DIR, ensure_kernel
 
 KPI = [sys.executable, "-m", "kpi_lib.cli"]
 

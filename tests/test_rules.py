@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kpi_lib.numbers import number_text
-from kpi_lib.rules import GRADE_PRESETS, RuleSettings, evaluate
+from kpi_lib.core.numbers import number_text
+from kpi_lib.evaluation.rules import GRADE_PRESETS, RuleSettings, evaluate
 from tests.helpers import make_kpi, obs
 
 
@@ -348,7 +348,7 @@ def test_cumulative_more_never_grades_lower(total, counts, extra):
     ],
 )
 def test_the_progress_ladder_at_its_boundaries(ratio, status):
-    from kpi_lib.rules import progress_status
+    from kpi_lib.evaluation.rules import progress_status
 
     assert progress_status(ratio, RuleSettings()) == status
 

@@ -7,8 +7,9 @@ import sys
 import pytest
 from openpyxl import load_workbook
 
-from kpi_lib.catalog import load_catalog
-from kpi_lib.scorecard import build_scorecard, grade_counts, load_observations
+from kpi_lib.catalog.model import load_catalog
+from kpi_lib.evaluation.scorecard import build_scorecard, grade_counts
+from kpi_lib.observations.gather import load_observations
 from tests.conftest import cli_csv, scorecard_xlsx
 
 KPI = [sys.executable, "-m", "kpi_lib.cli"]

@@ -9,11 +9,11 @@ import sys
 import pytest
 import yaml
 
-from kpi_lib.catalog import Catalog, load_catalog
-from kpi_lib.catalog_checks import check_catalog
-from kpi_lib.ingest import read_public
-from kpi_lib.paths import DEFAULT_CATALOG, PROJECT_ROOT
-from kpi_lib.report import NOTEBOOK_DIR
+from kpi_lib.catalog.model import Catalog, load_catalog
+from kpi_lib.core.paths import DEFAULT_CATALOG, PROJECT_ROOT
+from kpi_lib.observations.catalog_checks import check_catalog
+from kpi_lib.reporting.runner import NOTEBOOK_DIR
+from kpi_lib.sources.ingest import read_public
 from tests.conftest import FIXTURES
 
 KPI = [sys.executable, "-m", "kpi_lib.cli"]

@@ -1,0 +1,1 @@
+"""The KPI catalog: its model and the Japanese notation of targets, years and numbers."""

@@ -1,0 +1,180 @@
+"""Writing tables for people and programs: table, csv, json or xlsx, whole or not at all."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from kpi_lib.core.errors import ArgumentError, KpiError
+from kpi_lib.core.numbers import number_text
+
+FORMATS = ("table", "csv", "json", "xlsx")
+_UMASK = os.umask(0o022)  # read once (os.umask can only be read by setting it)
+os.umask(_UMASK)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path beside `path`; move it into place only on success.
+
+    Readers never see a half-written file, and a failure leaves any old file as it was.
+    A folder at `path` is refused: a file output never replaces a directory.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ArgumentError(
+            "out", f"{path} is a folder; it needs a file name such as {path / 'out.csv'}"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent
+    )
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes it private; outputs are for everyone
+        os.replace(tmp_path, path)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def progress(tag: str, message: str) -> None:
+    """A progress line on stderr, so that stdout stays clean for data."""
+    print(f"[{tag}] {message}", file=sys.stderr, flush=True)
+
+
+# A cell starting with one of these is read as a formula by spreadsheet programs
+# (CSV injection); text from workbooks and catalogs gets a leading apostrophe instead.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defuse(value):
+    """Text that a spreadsheet would run as a formula, made inert; numbers pass unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def defuse_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """`defuse` over every text column (numeric columns, negatives included, stay numbers)."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(defuse)
+    return out
+
+
+def defuse_workbook(wb) -> None:
+    """Store every formula-looking cell of an openpyxl workbook as plain text (the tool writes no
+    formulas)."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    # openpyxl types any str starting with "=" as a formula; store it as the text it
+                    # is
+                    cell._value, cell.data_type = str(cell.value), "s"
+
+
+def write_csv_for_people(df: pd.DataFrame, path: str | Path) -> None:
+    """A CSV to open in Excel: BOM (so Japanese text shows), formulas defused, written
+    atomically."""
+    with atomic_path(path) as tmp:
+        tidy_types(defuse_frame(df)).to_csv(
+            tmp, index=False, encoding="utf-8-sig", lineterminator="\n"
+        )
+
+
+def sha256(path: Path) -> str:
+    """The file's SHA-256, hex."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _json_value(v):
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if hasattr(v, "item"):
+        return _json_value(v.item())
+    return v
+
+
+def to_json(df: pd.DataFrame) -> str:
+    """A table as a JSON list of records (NaN as null, numbers as numbers)."""
+    records = [{k: _json_value(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+    return json.dumps(records, ensure_ascii=False, indent=2, default=str)
+
+
+INTEGER_COLUMNS = ("goal", "n_points", "window_start", "window_end", "year", "month")
+
+
+def tidy_types(df: pd.DataFrame) -> pd.DataFrame:
+    """Years and counts as integers even where some are missing (2018, not 2018.0)."""
+    df = df.copy()
+    for col in df.columns:
+        if (col in INTEGER_COLUMNS or col.endswith("_year")) and df[col].dtype.kind in "fiO":
+            df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
+    return df
+
+
+def _table_cell(v) -> str:
+    """A cell of the terminal table: floats with up to 10 decimals, gaps empty."""
+    if isinstance(v, float) or v is None or v is pd.NA:
+        return number_text(v, decimals=10)
+    return str(v)
+
+
+def render(df: pd.DataFrame, fmt: str) -> str:
+    """The text form of a table: an aligned table, CSV or JSON."""
+    df = tidy_types(df)
+    if fmt == "csv":
+        buf = io.StringIO()
+        defuse_frame(df).to_csv(buf, index=False, lineterminator="\n")
+        return buf.getvalue()
+    if fmt == "json":
+        return to_json(df) + "\n"
+    if fmt == "table":
+        with pd.option_context(
+            "display.max_rows",
+            None,
+            "display.max_columns",
+            None,
+            "display.width",
+            250,
+            "display.max_colwidth",
+            40,
+        ):
+            cells = df.astype(object).map(_table_cell)
+            return cells.to_string(index=False) + "\n"
+    raise KpiError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+
+
+def emit(df: pd.DataFrame, fmt: str, out: str | Path | None, xlsx_writer=None) -> None:
+    """Print `df` or write it to `out`; xlsx needs a file and a writer function."""
+    if fmt == "xlsx":
+        if not out:
+            raise ArgumentError("format", "xlsx needs ‹out› FILE.xlsx")
+        if xlsx_writer is None:
+            raise KpiError("this command has no xlsx form; use table, csv or json")
+        with atomic_path(out) as tmp:
+            xlsx_writer(df, tmp)
+        print(f"wrote {out}", file=sys.stderr)
+        return
+    text = render(df, fmt)
+    if out:
+        with atomic_path(out) as tmp:
+            # A CSV file is for people opening it in Excel: with a BOM; standard output stays plain.
+            tmp.write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+        print(f"wrote {out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)

@@ -1,0 +1,1 @@
+"""Judging the KPIs: the target rules, the outlook to the target year, the scorecard."""

@@ -1,0 +1,2 @@
+"""Forecasts: vectorised panel and per-series methods, their calibration and the forecast
+benchmark."""

@@ -1,1 +1,0 @@
-"""Loaders for the publishers' own file formats; each returns a kpi_lib.tidy table."""

@@ -1,0 +1,136 @@
+"""`kpi report --catalog-dir DIR`: one report per catalog, and one summary index across towns.
+
+The prefectural analyst's run. Every catalog is validated before anything runs (a bad one
+stops the batch with exit 2, naming it). Each town's report is built as `kpi report`
+builds one (whole or not at all) into OUT/<catalog file name>/; a town whose notebooks
+fail is listed in the summary and the batch ends with exit 1. The notebooks of each town
+run `--jobs` at a time, and the towns follow one another: on two cores one town's
+notebooks already keep both busy.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from kpi_lib.catalog.model import load_catalog
+from kpi_lib.catalog.notation import to_era
+from kpi_lib.core.errors import KpiError
+from kpi_lib.core.output import atomic_path, progress
+from kpi_lib.core.publish import REPORT_MARKER, claim, locked, write_marker
+from kpi_lib.reporting.runner import DEFAULT_TIMEOUT, ReportFailed, run_report
+
+SUMMARY_COLUMNS = [
+    "団体",
+    "団体コード",
+    "戦略",
+    "期間",
+    "指標数",
+    "実績のある指標",
+    "達成",
+    "未達成",
+    "未確定",
+    "報告",
+]
+
+
+def run_batch(
+    fiscal_year: int,
+    catalog_dir: str | Path,
+    out: str | Path | None = None,
+    jobs: int = 2,
+    data_dir: str | Path | None = None,
+    timeout: int | None = None,
+) -> Path:
+    """One report per catalog in `catalog_dir`, towns one after another, and a summary index across
+    them; returns the summary's path."""
+    folder = Path(catalog_dir).resolve()
+    catalogs = (
+        sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")) if folder.is_dir() else []
+    )
+    if not catalogs:
+        raise KpiError(f"{folder}: no catalog files (*.yaml) to report on")
+    checked = {path: load_catalog(path) for path in catalogs}  # all valid, or nothing runs
+    for path, cat in checked.items():
+        cat.check_evaluation_year(fiscal_year, "fiscal_year", f" (for {path.name})")
+    final = Path(out).resolve() if out else Path("reports").resolve() / f"FY{fiscal_year}_towns"
+    rows, failures = [], []
+    with locked(final):
+        claim(final, REPORT_MARKER, "batch report folder")
+        final.mkdir(parents=True, exist_ok=True)
+        write_marker(final, REPORT_MARKER, fiscal_year=fiscal_year, batch=True)
+        for i, (path, cat) in enumerate(checked.items(), start=1):
+            progress("batch", f"[{i}/{len(checked)}] {cat.strategy.municipality_ja} ({path.name})")
+            target = final / path.stem
+            try:
+                run_report(
+                    fiscal_year,
+                    target,
+                    jobs,
+                    None,
+                    str(path),
+                    data_dir,
+                    timeout=timeout or DEFAULT_TIMEOUT,
+                )
+                rows.append(_summary_row(cat, target, fiscal_year))
+            except ReportFailed as exc:
+                failures.append((cat, path, str(exc).splitlines()[0]))
+        with atomic_path(final / "index.html") as tmp:
+            tmp.write_text(_summary_html(fiscal_year, rows, failures), encoding="utf-8")
+    progress("batch", f"{len(rows)} report(s), {len(failures)} failed: {final / 'index.html'}")
+    if failures:
+        raise ReportFailed(
+            f"{len(failures)} of {len(checked)} town report(s) failed: "
+            + "; ".join(f"{p.name}: {why}" for _, p, why in failures)
+        )
+    return final
+
+
+def _summary_row(cat, target: Path, fiscal_year: int) -> dict:
+    card = pd.read_csv(io.StringIO((target / "scorecard.csv").read_text(encoding="utf-8-sig")))
+    verdicts = card["verdict"].value_counts() if "verdict" in card else pd.Series(dtype=int)
+    s = cat.strategy
+    return {
+        "団体": s.municipality_ja,
+        "団体コード": s.municipality_code,
+        "戦略": s.title_ja,
+        "期間": f"{s.period.start}〜{s.period.end}年度",
+        "指標数": len(card),
+        "実績のある指標": int((card["n_points"] > 0).sum()),
+        "達成": int(verdicts.get("達成", 0)),
+        "未達成": int(verdicts.get("未達成", 0)),
+        "未確定": int(verdicts.get("未確定", 0)),
+        "報告": f"{target.name}/index.html",
+    }
+
+
+def _summary_html(fiscal_year: int, rows: list[dict], failures: list) -> str:
+    e = html.escape
+    body = "\n".join(
+        "<tr>"
+        + "".join(f"<td>{e(str(r[c]))}</td>" for c in SUMMARY_COLUMNS[:-1])
+        + f'<td><a href="{e(r["報告"])}">報告</a></td></tr>'
+        for r in rows
+    )
+    failed = "".join(
+        f"<li>{e(cat.strategy.municipality_ja)}（{e(path.name)}）: {e(why)}</li>"
+        for cat, path, why in failures
+    )
+    return f"""<!DOCTYPE html>
+<html lang="ja"><head><meta charset="utf-8"><title>効果検証 {fiscal_year}年度 団体別一覧</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;line-height:1.6}}
+table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:4px 8px;font-size:90%}}</style></head>
+<body>
+<h1>効果検証報告 団体別一覧（{fiscal_year}年度・{to_era(fiscal_year)}）</h1>
+<p>各団体のKPIカタログごとの報告です。達成・未達成・未確定は目標年度に達した指標の最終評価の数です
+（目標年度前の指標は数えません）。</p>
+<table><tr>{"".join(f"<th>{e(c)}</th>" for c in SUMMARY_COLUMNS)}</tr>
+{body}
+</table>
+{f"<h2>作成できなかった報告</h2><ul>{failed}</ul>" if failures else ""}
+</body></html>
+"""

@@ -1,0 +1,172 @@
+"""`kpi bench report [--full]`: the report's wall time and size against its floor, from one run.
+
+The floor is the same number of empty notebooks (a parameters cell only) through papermill:
+kernel start-up and notebook I/O that no report can avoid. `--full` builds the real case
+the bundled data does not show: a deterministic entry workbook with five years of values for
+every KPI without a public series (generated from the catalog, not committed data), so
+that every KPI of the catalog has a section with a chart. Goals (issue 12): the full-data
+report within 25 s and 10 MB; the bundled-data one within 1.5× its floor.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+import numpy as np
+
+from kpi_lib.catalog.model import Catalog, load_catalog
+from kpi_lib.core.paths import DATA_DIR
+from kpi_lib.reporting.runner import KERNEL, ensure_kernel, run_report
+
+FULL_YEARS = range(2020, 2025)
+
+
+def _empty_notebook(path: Path) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {
+        "kernelspec": {"name": KERNEL, "display_name": KERNEL, "language": "python"},
+        "language_info": {"name": "python"},
+    }
+    cell = nbformat.v4.new_code_cell("fiscal_year = 2021")
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell]
+    nbformat.write(nb, path)
+
+
+def floor_seconds(count: int, jobs: int) -> float:
+    """Seconds to run `count` empty notebooks `jobs` at a time: the report's floor."""
+    import papermill as pm
+
+    kernel = ensure_kernel()
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "empty.ipynb"
+        _empty_notebook(src)
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            list(
+                pool.map(
+                    lambda i: pm.execute_notebook(
+                        str(src),
+                        str(Path(tmp) / f"out{i}.ipynb"),
+                        parameters={"fiscal_year": 2021},
+                        kernel_name=kernel,
+                        progress_bar=False,
+                    ),
+                    range(count),
+                )
+            )
+        return time.perf_counter() - start
+
+
+def full_values(catalog: Catalog, seed: int = 0) -> dict[tuple[str, int], float]:
+    """Plausible FY2020–FY2024 values for every KPI without a public series, the same on every run:
+    paths from the baseline towards the target with noise, within the KPI's possible values."""
+    rng = np.random.default_rng(seed)
+    values = {}
+    for kpi in catalog.kpis:
+        if kpi.public_series:
+            continue
+        t, b = kpi.target, kpi.baseline
+        base = b.value if b is not None and b.value is not None else None
+        target = kpi.resolve_target()
+        low, high = kpi.bounds()
+        for year in FULL_YEARS:
+            if t.kind == "milestone":
+                v = float(year >= 2023)
+            elif t.kind == "benchmark":
+                v = float(rng.normal(0, 2))
+            elif t.kind == "cumulative" and t.value is not None:
+                v = t.value / t.span.years * rng.uniform(0.6, 1.2)
+            elif t.kind == "maintain" or kpi.direction == "maintain":
+                v = (target if target is not None else base or 1.0) * (1 + rng.normal(0, 0.06))
+            elif base is None or b is None or target is None:
+                v = (target or 1.0) * rng.uniform(0.5, 1.1)
+            else:
+                share = (year - b.year) / max(t.year - b.year, 1)
+                v = base + (target - base) * share * rng.uniform(0.4, 1.2)
+            if low is not None:
+                v = max(v, low)
+            if high is not None:
+                v = min(v, high)
+            values[(kpi.kpi_id, year)] = round(v, 1) if kpi.unit == "%" else float(round(v))
+    return values
+
+
+def write_full_workbook(catalog: Catalog, path: Path) -> int:
+    """The analysts' entry workbook (kpi template) filled with `full_values`; returns the count."""
+    from openpyxl import load_workbook
+
+    from kpi_lib.observations.actuals import SHEET, write_template, year_header
+
+    write_template(catalog, path)
+    wb = load_workbook(path)
+    ws = wb[SHEET]
+    header_row = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "kpi_id")
+    columns = {ws.cell(header_row, c).value: c for c in range(1, ws.max_column + 1)}
+    rows = {ws.cell(r, 1).value: r for r in range(header_row + 1, ws.max_row + 1)}
+    values = full_values(catalog)
+    for (kpi_id, year), v in values.items():
+        ws.cell(rows[kpi_id], columns[year_header(year)], v)
+    wb.save(path)
+    return len(values)
+
+
+def _size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def _timed_report(fiscal_year: int, jobs: int, data_dir: Path | None, out: Path) -> float:
+    start = time.perf_counter()
+    run_report(fiscal_year, out, jobs=jobs, data_dir=data_dir)
+    return time.perf_counter() - start
+
+
+def run_report_bench(full: bool = False, jobs: int = 2, fiscal_year: int = 2024) -> str:
+    """The text of `kpi bench report`: time and size of the report against its floor."""
+    lines = [
+        f"kpi bench report{' --full' if full else ''} — one run on this machine (figures, not "
+        "pass/fail)"
+    ]
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        data = None
+        if full:
+            data = tmp / "data"
+            data.mkdir()
+            (data / "public").symlink_to(DATA_DIR / "public", target_is_directory=True)
+            shutil.copy(DATA_DIR / "forecast.yaml", data / "forecast.yaml")
+            (data / "actuals").mkdir()
+            n = write_full_workbook(load_catalog(), data / "actuals" / "entry.xlsx")
+            lines.append(
+                f"entry workbook: {n} values generated for the KPIs without a public series"
+            )
+        cold = _timed_report(fiscal_year, jobs, data, tmp / "cold" / f"FY{fiscal_year}")
+        warm = _timed_report(
+            fiscal_year, jobs, data, tmp / "cold" / f"FY{fiscal_year}"
+        )  # charts from the cache
+        out = tmp / "cold" / f"FY{fiscal_year}"
+        notebooks = len(list(out.glob("*.ipynb")))
+        documents = len(list(out.glob("goal*.html")))
+        size = _size(out)
+        floor = floor_seconds(notebooks, jobs)
+    lines += [
+        f"notebooks: {notebooks}, goal documents: {documents}",
+        f"  report, --jobs {jobs}, charts drawn .... {cold:6.1f} s",
+        f"  report again, charts from cache ....... {warm:6.1f} s",
+        f"  floor ({notebooks} empty notebooks, --jobs {jobs}) {floor:6.1f} s   ratio "
+        f"{cold / floor:.2f}×",
+        f"  size of the report folder ............. {size / 1e6:6.1f} MB",
+    ]
+    if full:
+        lines.append(
+            f"  goals: ≤ 25 s ({'met' if cold <= 25 else 'missed'}), ≤ 10 MB "
+            f"({'met' if size <= 10e6 else 'missed'})"
+        )
+    else:
+        lines.append(f"  goal: ≤ 1.5× the floor ({'met' if cold <= 1.5 * floor else 'missed'})")
+    return "\n".join(lines)

@@ -1,0 +1,678 @@
+"""`kpi report`: the annual 効果検証 report, built from the notebooks with papermill.
+
+The report appears whole or not at all: everything is built in a staging folder beside the
+target and moved into place at the end (kpi_lib.core.publish: only over a folder kpi wrote, one
+run at a time, recovered after a kill). If a notebook fails, the command names the notebook
+and the cell, keeps the executed notebooks in `<target>.failed/` for debugging, leaves any
+previous report untouched, and exits with status 1. Ctrl-C (or SIGTERM) shuts the kernels
+down, removes the staging folder and exits with status 130; a cell that runs longer than
+the timeout fails its notebook.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import json
+import os
+import platform
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from kpi_lib.catalog.notation import to_era
+from kpi_lib.core.errors import ArgumentError, KpiError
+from kpi_lib.core.output import progress, sha256
+from kpi_lib.core.paths import DATA_DIR, DEFAULT_CATALOG, PROJECT_ROOT
+from kpi_lib.core.publish import (
+    REPORT_MARKER,
+    claim,
+    locked,
+    recover,
+    staging_dir,
+    swap_in,
+    write_marker,
+)
+from kpi_lib.observations.values import measured
+from kpi_lib.reporting.context import freshness_table, freshness_warning, load_context, save_context
+
+NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
+REPORTS_DIR = PROJECT_ROOT / "reports"
+KERNEL = "kpi"
+TITLES = {
+    "01_scorecard": "効果検証スコアカード",
+    "02_migration": "人口移動（社会増減）と出生",
+    "03_tourism": "観光入込客数",
+    "04_furusato": "ふるさと納税の推移",
+    "05_kpi_deep_dive": "KPI 詳細",
+}
+PACKAGES = [
+    "kpi-lib",
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "matplotlib",
+    "seaborn",
+    "matplotlib-fontja",
+    "papermill",
+    "nbconvert",
+    "ipykernel",
+    "openpyxl",
+    "pydantic",
+    "pandera",
+]
+
+
+class ReportFailed(KpiError):
+    """A notebook failed; the message names it and the cell."""
+
+    exit_code = 1
+
+
+DEFAULT_TIMEOUT = 600  # seconds per cell: generous for a chart, short enough for a cron schedule
+
+
+class ReportInterrupted(KpiError):
+    """Ctrl-C or SIGTERM: the run stopped and cleaned up."""
+
+    exit_code = 130
+
+
+@dataclass
+class Job:
+    """One notebook of the report: its parameters and where its output goes."""
+
+    notebook: Path
+    output_name: str
+    parameters: dict
+    title: str
+    seconds: float = 0.0
+    status: str = "pending"
+    error: str | None = None
+
+
+def ensure_kernel(name: str = KERNEL) -> str:
+    """The named Jupyter kernel, installed for this interpreter if it is missing."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec(name)
+    except NoSuchKernel:
+        from ipykernel.kernelspec import install
+
+        install(kernel_name=name, display_name=f"{name} (効果検証)", prefix=sys.prefix)
+        progress("report", f"installed the Jupyter kernel {name!r} for {sys.executable}")
+    return name
+
+
+def plan_jobs(
+    fiscal_year: int,
+    municipality_code: str,
+    catalog_path: str,
+    data_dir: str,
+    notebooks: Path,
+    deep_dive: list[str],
+    figures: Path,
+    context_file: str = "",
+) -> list[Job]:
+    """The notebooks to run and their papermill parameters."""
+    base = {
+        "fiscal_year": fiscal_year,
+        "municipality_code": municipality_code,
+        "catalog_path": catalog_path,
+        "data_dir": data_dir,
+        "context_file": context_file,
+    }
+    jobs = []
+    for nb in sorted(notebooks.glob("*.ipynb")):
+        stem = nb.stem
+        title = TITLES.get(stem, stem)
+        if "deep_dive" in stem:
+            for kpi_id in deep_dive:
+                jobs.append(
+                    Job(
+                        nb,
+                        f"{stem}_{kpi_id}.ipynb",
+                        {**base, "kpi_id": kpi_id, "output_dir": str(figures)},
+                        f"{title}: {kpi_id}",
+                    )
+                )
+        else:
+            jobs.append(Job(nb, nb.name, {**base, "output_dir": str(figures)}, title))
+    if not jobs:
+        raise KpiError(f"{notebooks}: no notebooks (*.ipynb) to run")
+    return jobs
+
+
+class KernelPool:
+    """The kernels of one run: on IPC sockets in a private folder (no TCP port, no
+    unencrypted-TCP warning). nbclient does not shut down a kernel it was handed, so each
+    is ended here when its notebook is done, and all at once when the run is interrupted."""
+
+    def __init__(self, kernel: str):
+        self.kernel = kernel
+        self.folder = Path(tempfile.mkdtemp(prefix="kpi-ipc-"))  # short: socket paths are limited
+        self.live: dict[int, object] = {}
+        self.stopping = False
+        self._lock = threading.Lock()
+        self._count = 0
+
+    def manager(self):
+        # The async manager: with the blocking one nbclient ignores the cell timeout.
+        """Start a kernel this pool owns (refused once the pool is stopping)."""
+        from jupyter_client.manager import AsyncKernelManager
+
+        with self._lock:
+            if self.stopping:
+                raise ReportInterrupted("interrupted")
+            self._count += 1
+            km = AsyncKernelManager(
+                kernel_name=self.kernel, transport="ipc", ip=str(self.folder / f"k{self._count}")
+            )
+            self.live[id(km)] = km
+            return km
+
+    def end(self, km) -> None:
+        """Kill the kernel's process group (kernels start their own session)."""
+        with self._lock:
+            self.live.pop(id(km), None)
+        process = getattr(getattr(km, "provisioner", None), "process", None)
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(Exception):
+                process.wait(timeout=5)
+
+    def stop_all(self) -> None:
+        """Stop every live kernel (on Ctrl-C, SIGTERM or a failure)."""
+        with self._lock:
+            self.stopping = True
+            kms = list(self.live.values())
+        for km in kms:
+            self.end(km)
+
+    def close(self) -> None:
+        """Remove the pool's private folder of connection files."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _run(job: Job, staging: Path, pool: KernelPool, timeout: int) -> Job:
+    import papermill as pm
+
+    start = time.perf_counter()
+    km = None
+    try:
+        km = pool.manager()
+        pm.execute_notebook(
+            str(job.notebook),
+            str(staging / job.output_name),
+            parameters=job.parameters,
+            kernel_name=pool.kernel,
+            cwd=str(job.notebook.parent),
+            progress_bar=False,
+            log_output=False,
+            report_mode=False,
+            execution_timeout=timeout,
+            km=km,
+        )
+        # Exported here, while the other job's kernel is still working.
+        _html(staging / job.output_name, staging / Path(job.output_name).with_suffix(".html").name)
+        job.status = "ok"
+    except pm.PapermillExecutionError as exc:
+        job.status = "failed"
+        job.error = f"cell {exc.exec_count} (execution count): {exc.ename}: {exc.evalue}"
+    except Exception as exc:  # kernel died or was stopped, a cell timed out, notebook unreadable
+        job.status = "failed"
+        job.error = "interrupted" if pool.stopping else _short_error(exc, timeout)
+    finally:
+        if km is not None:
+            pool.end(km)
+    job.seconds = time.perf_counter() - start
+    return job
+
+
+def _short_error(exc: Exception, timeout: int) -> str:
+    if "timed out" in str(exc).lower() or type(exc).__name__ == "CellTimeoutError":
+        return f"a cell ran longer than the timeout of {timeout} s (--timeout)"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _html(executed: Path, out: Path) -> None:
+    """The executed notebook as HTML for readers: outputs only, no code cells."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )
+    body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
+    out.write_text(body, encoding="utf-8")
+
+
+def _versions() -> dict:
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for p in PACKAGES:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            out[p] = None
+    return out
+
+
+def _inputs(catalog_path: Path, data_dir: Path, notebooks: Path, actuals: list[Path]) -> list[dict]:
+    files = [
+        catalog_path,
+        *sorted((data_dir / "public").glob("*")),
+        *actuals,
+        *sorted(notebooks.glob("*.ipynb")),
+    ]
+    forecast_cfg = data_dir / "forecast.yaml"
+    if forecast_cfg.exists():
+        files.append(forecast_cfg)
+    return [
+        {"path": str(p), "sha256": sha256(p), "bytes": p.stat().st_size}
+        for p in files
+        if p.is_file()
+    ]
+
+
+def _data_as_of(observations) -> list[dict]:
+    """Per source: the newest date its figures refer to, and the years used."""
+    used = measured(observations)
+    rows = []
+    for source, g in used.groupby("source"):
+        rows.append(
+            {
+                "source": source,
+                "licence": " / ".join(sorted(set(g["licence"].dropna()) - {""})),
+                "as_of": str(g["as_of"].dropna().max()) if g["as_of"].notna().any() else "",
+                "years": f"{int(g['year'].min())}–{int(g['year'].max())}",
+                "year_basis": " / ".join(
+                    sorted(
+                        {"fiscal": "年度", "calendar": "暦年"}.get(b, b)
+                        for b in set(g["year_basis"])
+                    )
+                ),
+            }
+        )
+    return rows
+
+
+def _index_html(
+    fiscal_year: int,
+    catalog,
+    jobs: list[Job],
+    sources: list[dict],
+    municipality: str,
+    warning: str = "",
+    fresh=None,
+    verdicts: dict | None = None,
+) -> str:
+    e = html.escape
+    links = "\n".join(
+        f'<li><a href="{e(Path(j.output_name).with_suffix(".html").name)}">{e(j.title)}</a> '
+        f'（<a href="{e(j.output_name)}">ノートブック</a>）</li>'
+        for j in jobs
+    )
+    goals = "\n".join(
+        f'<li><a href="goal{g.goal}.html">基本目標{g.goal}　{e(g.title_ja)}</a></li>'
+        for g in catalog.goals
+        if any(k.goal == g.goal for k in catalog.kpis)
+    )
+    src = "\n".join(
+        f"<tr><td>{e(s['source'])}</td><td>{e(s['years'])}（{e(s['year_basis'])}）</td><td>{e(s['as_of'])}</td>"
+        f"<td>{e(s['licence'])}</td></tr>"
+        for s in sources
+    )
+    notice = (
+        f'<p class="notice"><strong>データの時点について</strong>　{e(warning)}</p>'
+        if warning
+        else ""
+    )
+    summary = ""
+    if verdicts:
+        summary = (
+            "<p><strong>最終評価</strong>　"
+            + "、".join(f"{e(k)} {v}指標" for k, v in verdicts.items())
+            + "（目標年度の実績で判定。目標年度の値がない指標は未確定）</p>"
+        )
+    fresh_rows = ""
+    if fresh is not None and len(fresh):
+        fresh_rows = (
+            "<h2>公表統計の最新の年</h2>\n<table><tr>"
+            + "".join(f"<th>{e(c)}</th>" for c in fresh.columns)
+            + "</tr>\n"
+            + "\n".join(
+                "<tr>" + "".join(f"<td>{e(str(v))}</td>" for v in row) + "</tr>"
+                for row in fresh.itertuples(index=False)
+            )
+            + "\n</table>"
+        )
+    return f"""<!DOCTYPE html>
+<html lang="ja"><head><meta charset="utf-8">
+<title>{e(catalog.strategy.title_ja)} 効果検証 {fiscal_year}年度</title>
+<style>body{{font-family:sans-serif;max-width:960px;margin:2em auto;line-height:1.6}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;font-size:90%}}
+.notice{{background:#FFF4E5;border-left:4px solid #ED7D31;padding:8px 12px}}</style></head>
+<body>
+<h1>{e(catalog.strategy.title_ja)}<br>効果検証報告（{fiscal_year}年度）</h1>
+<p>団体: {e(catalog.strategy.municipality_ja)}（{e(municipality)}）
+　評価年度: {fiscal_year}年度（{to_era(fiscal_year)}）
+　戦略期間: {catalog.strategy.period.start}〜{catalog.strategy.period.end}年度</p>
+{notice}
+{summary}
+<h2>基本目標別の指標（全指標の評価・推移・出典・算定）</h2>
+<ul>
+{goals}
+</ul>
+<h2>集計と分析</h2>
+<ul>
+{links}
+<li><a href="scorecard.xlsx">スコアカード（Excel）</a>・<a href="scorecard.csv">CSV</a></li>
+<li><a href="manifest.json">作成記録（manifest.json:
+パラメータ、入力ファイルのハッシュ、所要時間）</a></li>
+</ul>
+{fresh_rows}
+<h2>データの出典と時点</h2>
+<table><tr><th>出典</th><th>使用した年（区分）</th><th>データの時点</th><th>ライセンス</th></tr>
+{src}
+</table>
+<p>実績のない指標は評価「−」です。各指標の算定式・基準値・目標値はスコアカードに記載しています。
+暦年の統計（住民基本台帳）は年度の目標の代用です。</p>
+</body></html>
+"""
+
+
+def run_report(
+    fiscal_year: int,
+    out: str | Path | None = None,
+    jobs: int = 2,
+    municipality_code: str | None = None,
+    catalog_path: str | None = None,
+    data_dir: str | Path | None = None,
+    notebooks: str | Path | None = None,
+    deep_dive: list[str] | None = None,
+    kernel: str = KERNEL,
+    timeout: int = DEFAULT_TIMEOUT,
+) -> Path:
+    """Build the report for `fiscal_year` into `out` (default reports/FY<year>); see the module doc.
+
+    Phases: resolve and check the inputs; evaluate once; run the notebooks; write the
+    scorecard, index and manifest; swap the folder in.
+    """
+    started = time.perf_counter()
+    # Resolved against the caller's working directory before any kernel starts (kernels run in
+    # notebooks/).
+    catalog_file = Path(catalog_path).resolve() if catalog_path else DEFAULT_CATALOG
+    data = Path(data_dir).resolve() if data_dir else DATA_DIR
+    nb_dir = Path(notebooks).resolve() if notebooks else NOTEBOOK_DIR
+    final = Path(out).resolve() if out else REPORTS_DIR / f"FY{fiscal_year}"
+    _check_inputs(data, nb_dir, jobs, timeout)
+
+    with locked(final):
+        for line in recover(final):
+            progress("report", line)
+        claim(final, REPORT_MARKER, "report folder", also_ours=_report_of_earlier_version)
+        progress("report", "evaluating the KPIs and their forecasts")
+        ctx = load_context(fiscal_year, municipality_code or "", str(catalog_file), str(data))
+        deep_dive = _deep_dive_ids(ctx, deep_dive)
+        staging = staging_dir(final)
+        try:
+            plan = _execute(
+                ctx,
+                staging,
+                final,
+                nb_dir,
+                deep_dive,
+                jobs,
+                kernel,
+                timeout,
+                str(catalog_file),
+                str(data),
+            )
+            _write_summary(ctx, staging, plan, catalog_file, data, nb_dir, jobs, kernel, started)
+            swap_in(staging, final)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    progress("report", f"done in {time.perf_counter() - started:.1f} s: {final / 'index.html'}")
+    return final
+
+
+def _check_inputs(data: Path, nb_dir: Path, jobs: int, timeout: int) -> None:
+    if not (data / "public").is_dir():
+        raise KpiError(f"{data}: no public/ folder with the bundled data (run `kpi ingest`)")
+    if not nb_dir.is_dir():
+        raise KpiError(f"{nb_dir}: notebook folder not found")
+    if jobs < 1:
+        raise ArgumentError("jobs", f"must be at least 1, got {jobs}")
+    if timeout < 1:
+        raise ArgumentError("timeout", f"must be at least 1 second, got {timeout}")
+
+
+def _report_of_earlier_version(folder: Path) -> bool:
+    """A report written before the marker existed: its manifest names kpi-lib."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and "kpi-lib" in (manifest.get("packages") or {})
+
+
+def _deep_dive_ids(ctx, deep_dive: list[str] | None) -> list[str]:
+    """The KPIs whose deep-dive notebook runs: only those asked for, since every KPI has its
+    section in its goal's document."""
+    deep_dive = deep_dive or []
+    for kpi_id in deep_dive:
+        ctx.catalog.get(kpi_id)
+    return deep_dive
+
+
+def _execute(
+    ctx,
+    staging: Path,
+    final: Path,
+    nb_dir: Path,
+    deep_dive: list[str],
+    jobs: int,
+    kernel: str,
+    timeout: int,
+    catalog_arg: str,
+    data_arg: str,
+) -> list[Job]:
+    """Run every notebook (`jobs` at a time); a failure keeps the run in <final>.failed."""
+    write_marker(staging, REPORT_MARKER, fiscal_year=ctx.fiscal_year)
+    kernel = ensure_kernel(kernel)
+    # Computed once here, read by every notebook (each would otherwise redo the forecasts).
+    context_file = staging / ".context.pkl"
+    save_context(ctx, context_file, catalog_arg, data_arg)
+    plan = plan_jobs(
+        ctx.fiscal_year,
+        ctx.municipality_code,
+        catalog_arg,
+        data_arg,
+        nb_dir,
+        deep_dive,
+        staging / "figures",
+        str(context_file),
+    )
+    progress(
+        "report",
+        f"FY{ctx.fiscal_year}: {len(plan)} notebooks with {jobs} job(s), kernel {kernel!r} → "
+        f"{final}",
+    )
+    cache = final.parent / ".kpi-cache"
+
+    def documents() -> None:  # drawn here while the kernels work
+        """Write the per-goal documents into the staging folder."""
+        from kpi_lib.reporting.goal_docs import goal_documents
+
+        for doc in goal_documents(ctx, cache):
+            (staging / doc.file_name).write_text(doc.html, encoding="utf-8")
+        progress("report", f"goal documents written ({len(ctx.catalog.kpis)} KPIs)")
+
+    _run_all(plan, staging, kernel, jobs, timeout, while_running=documents)
+    context_file.unlink()
+    failed = [j for j in plan if j.status != "ok"]
+    if failed:
+        kept = final.parent / f"{final.name}.failed"
+        claim(kept, REPORT_MARKER, "folder of a failed report")
+        shutil.rmtree(kept, ignore_errors=True)
+        staging.rename(kept)
+        lines = [f"{j.output_name}: {j.error}" for j in failed]
+        raise ReportFailed(
+            f"{len(failed)} notebook(s) failed; the executed notebooks are kept in {kept} "
+            f"and {final} was left as it was:\n  " + "\n  ".join(lines)
+        )
+    for job in plan:  # the executed notebooks name the report's own folder, not the staging one
+        _relocate(staging / job.output_name, staging, final)
+        job.parameters = _relocated_parameters(job.parameters, staging, final)
+    return plan
+
+
+def _run_all(
+    plan: list[Job], staging: Path, kernel: str, jobs: int, timeout: int, while_running=None
+) -> None:
+    """The notebooks in a thread pool, `while_running()` in this thread meanwhile; Ctrl-C or
+    SIGTERM stops every kernel within seconds."""
+    kernels = KernelPool(kernel)
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    previous = (
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+        if threading.current_thread() is threading.main_thread()
+        else None
+    )
+    try:
+        futures = [pool.submit(_run, job, staging, kernels, timeout) for job in plan]
+        if while_running is not None:
+            while_running()
+        for done, fut in enumerate(as_completed(futures), start=1):
+            job = fut.result()
+            mark = "ok" if job.status == "ok" else f"FAILED — {job.error}"
+            progress(
+                "report", f"[{done}/{len(plan)}] {job.output_name} {mark} ({job.seconds:.1f} s)"
+            )
+    except KeyboardInterrupt:
+        progress("report", "interrupted: stopping the kernels")
+        pool.shutdown(wait=False, cancel_futures=True)
+        kernels.stop_all()
+        pool.shutdown(wait=True)
+        raise ReportInterrupted(
+            "interrupted; no report was written and the staging folder was removed"
+        ) from None
+    finally:
+        pool.shutdown(wait=True)
+        kernels.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _relocated_parameters(params: dict, staging: Path, final: Path) -> dict:
+    out = {}
+    for key, value in params.items():
+        if key == "context_file":
+            out[key] = ""  # removed after the run; a re-run computes afresh
+        elif isinstance(value, str) and value.startswith(str(staging)):
+            out[key] = str(final) + value[len(str(staging)) :]
+        else:
+            out[key] = value
+    return out
+
+
+def _relocate(executed: Path, staging: Path, final: Path) -> None:
+    """Rewrite the injected parameters of an executed notebook to the final paths."""
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    meta = nb.metadata.get("papermill", {})
+    if "parameters" in meta:
+        meta["parameters"] = _relocated_parameters(meta["parameters"], staging, final)
+    for key, value in list(meta.items()):  # output_path
+        if isinstance(value, str) and value.startswith(str(staging)):
+            meta[key] = str(final) + value[len(str(staging)) :]
+    for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            lines = []
+            for line in cell.source.splitlines():
+                if line.startswith("context_file = "):
+                    line = 'context_file = ""'
+                lines.append(line.replace(str(staging), str(final)))
+            cell.source = "\n".join(lines)
+    nbformat.write(nb, executed)
+
+
+def _write_summary(
+    ctx,
+    staging: Path,
+    plan: list[Job],
+    catalog_file: Path,
+    data: Path,
+    nb_dir: Path,
+    jobs: int,
+    kernel: str,
+    started: float,
+) -> None:
+    """scorecard.xlsx/.csv, index.html and manifest.json beside the executed notebooks."""
+    from kpi_lib.evaluation.scorecard import write_scorecard_csv, write_scorecard_xlsx
+    from kpi_lib.observations.actuals import default_files
+
+    fresh = freshness_table(ctx)  # the xlsx sheet and the index show the same table
+    write_scorecard_xlsx(
+        ctx.card,
+        staging / "scorecard.xlsx",
+        as_of=ctx.fiscal_year,
+        catalog=ctx.catalog,
+        freshness=fresh,
+    )
+    write_scorecard_csv(ctx.card, staging / "scorecard.csv")
+    sources = _data_as_of(ctx.observations)
+    verdicts = (
+        ctx.card["verdict"].value_counts().reindex(["達成", "未達成", "未確定"], fill_value=0)
+    )
+    (staging / "index.html").write_text(
+        _index_html(
+            ctx.fiscal_year,
+            ctx.catalog,
+            plan,
+            sources,
+            ctx.municipality_code,
+            freshness_warning(ctx),
+            fresh,
+            verdicts.to_dict() if ctx.card["verdict"].notna().any() else None,
+        ),
+        encoding="utf-8",
+    )
+    manifest = {
+        "fiscal_year": ctx.fiscal_year,
+        "municipality_code": ctx.municipality_code,
+        "jobs": jobs,
+        "kernel": kernel,
+        "parameters": {j.output_name: j.parameters for j in plan},
+        "notebooks": [
+            {
+                "output": j.output_name,
+                "source": str(j.notebook),
+                "status": j.status,
+                "seconds": round(j.seconds, 2),
+            }
+            for j in plan
+        ],
+        "inputs": _inputs(catalog_file, data, nb_dir, default_files(data / "actuals")),
+        "data_sources": sources,
+        "packages": _versions(),
+        "total_seconds": round(time.perf_counter() - started, 2),
+    }
+    (staging / "manifest.json").write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )

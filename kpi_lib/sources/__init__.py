@@ -1,0 +1,1 @@
+"""The publishers' files: loaders, the tidy schema and the bundled tables (ingest)."""
