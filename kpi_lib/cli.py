@@ -71,9 +71,8 @@ def _catalog_init(args) -> int:
         )
     n = write_starter(args.municipality, out, (int(m[1]), int(m[2])), args.data)
     print(
-        f"wrote {out} ({n} KPIs with official baselines and placeholder targets); edit the lines "
-        "marked EDIT, "
-        f"then `kpi validate {out}`",
+        f"wrote {out} ({n} KPIs with official baselines and placeholder "
+        f"targets); edit the lines marked EDIT, then `kpi validate {out}`",
         file=sys.stderr,
     )
     return 0
@@ -160,13 +159,13 @@ def cmd_series(args) -> int:
     obs = obs[obs["kpi_id"] == kpi.kpi_id].sort_values(["year", "provenance"])
     if obs.empty:
         raise KpiError(
-            f"no observations of {kpi.kpi_id} ({kpi.label}) for municipality {municipality}: "
-            "it has no public series; enter actuals with `kpi template`"
+            f"no observations of {kpi.kpi_id} ({kpi.label}) for municipality "
+            f"{municipality}: it has no public series; enter actuals with `kpi template`"
         )
     if measured(obs).empty:
         print(
-            f"kpi series: {kpi.kpi_id} has no values yet, only the strategy's baseline: "
-            "departments enter them with `kpi template`",
+            f"kpi series: {kpi.kpi_id} has no values yet, only the "
+            "strategy's baseline: departments enter them with `kpi template`",
             file=sys.stderr,
         )
     # Every row is listed; `used` marks the one the precedence rule counts for its year.
@@ -256,8 +255,8 @@ def cmd_report(args) -> int:
 
         if args.catalog or args.municipality or args.deep_dive is not None or args.notebooks:
             raise KpiError(
-                "--catalog-dir runs every catalog of the folder with the project's notebooks: "
-                "leave out --catalog, --municipality, --notebooks and --deep-dive"
+                "--catalog-dir runs every catalog of the folder with the project's "
+                "notebooks: leave out --catalog, --municipality, --notebooks and --deep-dive"
             )
         run_batch(args.fiscal_year, args.catalog_dir, args.out, args.jobs, args.data, args.timeout)
         return 0
@@ -402,8 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--catalog-dir",
         metavar="DIR",
         help="one report per catalog (*.yaml) in DIR, into OUT/<name>/, "
-        "with a summary index across towns "
-        "(default OUT: reports/FY<YEAR>_towns)",
+        "with a summary index across towns (default OUT: reports/FY<YEAR>_towns)",
     )
     p.add_argument(
         "--deep-dive",

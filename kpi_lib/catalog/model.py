@@ -116,8 +116,8 @@ class Baseline(_Model):
         ]
         if len(given) != 1:
             raise ValueError(
-                "a baseline needs exactly one of value, status, range or from_series"
-                f" (got {', '.join(given) or 'none'})"
+                "a baseline needs exactly one of value, status, range "
+                f"or from_series (got {', '.join(given) or 'none'})"
             )
         if self.components is not None and self.value is not None:
             total = sum(c.value for c in self.components)
@@ -162,8 +162,8 @@ class Target(_Model):
             raise ValueError(f"a {self.kind} target needs {', '.join(missing)}")
         if self.kind == "cumulative" and self.window.end != self.year:
             raise ValueError(
-                f"the cumulative window ends in {self.window.end}, not in the target year "
-                f"{self.year}"
+                f"the cumulative window ends in {self.window.end}, "
+                f"not in the target year {self.year}"
             )
         if self.percent is not None and not 0 < self.percent < 1000:
             raise ValueError(f"percent {self.percent} is outside (0, 1000)")
@@ -267,8 +267,8 @@ class Kpi(_Model):
                 raise ValueError("the target equals the baseline: use direction maintain")
             if (gap > 0) != (self.direction == "increase"):
                 raise ValueError(
-                    f"direction {self.direction} but the target {t.value:g} lies the other way"
-                    f" from the baseline {b.value:g}"
+                    f"direction {self.direction} but the target {t.value:g} "
+                    f"lies the other way from the baseline {b.value:g}"
                 )
         if b is not None and b.from_series and not self.public_series:
             raise ValueError("baseline.from_series needs a public_series")
@@ -398,10 +398,9 @@ class Catalog(_Model):
             raise ArgumentError(
                 parameter,
                 f"{year}{note} is outside what this catalog can judge: {first}–{last} "
-                f"(its baselines start in {first}; its period {self.strategy.period.start}–"
-                f"{self.strategy.period.end} ends the target years, plus {YEARS_AFTER_PERIOD} for "
-                "a late "
-                "final evaluation)",
+                f"(its baselines start in {first}; its period "
+                f"{self.strategy.period.start}–{self.strategy.period.end} ends "
+                f"the target years, plus {YEARS_AFTER_PERIOD} for a late final evaluation)",
             )
 
 

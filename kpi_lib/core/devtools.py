@@ -29,8 +29,8 @@ def main(argv: list[str]) -> int:
     bad = notebooks_with_outputs(argv[1:])
     for path in bad:
         print(
-            f"{path}: has outputs or execution counts; clear them (Edit → Clear Outputs of All "
-            "Cells)",
+            f"{path}: has outputs or execution counts; "
+            "clear them (Edit → Clear Outputs of All Cells)",
             file=sys.stderr,
         )
     return 1 if bad else 0

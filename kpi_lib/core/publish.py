@@ -41,8 +41,8 @@ def claim(final: Path, marker: str, what: str, also_ours=None) -> None:
     ):
         return
     raise KpiError(
-        f"{final} exists and is not a {what} written by kpi (no {marker} in it): choose a folder "
-        "that does not exist yet, or one kpi wrote before; nothing was changed"
+        f"{final} exists and is not a {what} written by kpi (no {marker} in it): choose "
+        "a folder that does not exist yet, or one kpi wrote before; nothing was changed"
     )
 
 

@@ -72,8 +72,8 @@ def load_config(path: str | Path | None = None) -> ForecastConfig:
     if isinstance(raw, dict) and "break_years" in raw:
         raise InputError(
             str(path),
-            "break_years moved to the catalog: give each KPI its own forecast_breaks "
-            "(docs/catalog.md)",
+            "break_years moved to the catalog: give each "
+            "KPI its own forecast_breaks (docs/catalog.md)",
             column="break_years",
         )
     try:
@@ -411,8 +411,8 @@ def _probability_allowed(out: Outlook, proj: Projection | None, horizon: int) ->
         )
         return False
     out.notes.append(
-        f"達成確率: 他団体での{ahead}の検証のBrierスキル {skill:.2f}"
-        "（基準率との比較、1に近いほど良い）"
+        f"達成確率: 他団体での{ahead}の検証のBrierスキル "
+        f"{skill:.2f}（基準率との比較、1に近いほど良い）"
     )
     return True
 

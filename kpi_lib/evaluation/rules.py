@@ -323,8 +323,8 @@ def _level(kpi: Kpi, hist: pd.DataFrame, ev: Evaluation, s: RuleSettings) -> Eva
         ev.pace = ev.achievement_rate
         ev.grade = scale.grade(ev.pace)
         ev.calculation = (
-            f"基準値なし: 達成率 = 実績 ÷ 目標値 = {_fmt(L)} ÷ {_fmt(T)} = "
-            f"{_fmt(ev.achievement_rate)}（進捗も同じ）"
+            f"基準値なし: 達成率 = 実績 ÷ 目標値 = {_fmt(L)} ÷ "
+            f"{_fmt(T)} = {_fmt(ev.achievement_rate)}（進捗も同じ）"
         )
         ev.progress_status = "target_achieved" if ev.met else _status_from_first(kpi, hist, ev, s)
         return ev
@@ -338,18 +338,17 @@ def _level(kpi: Kpi, hist: pd.DataFrame, ev: Evaluation, s: RuleSettings) -> Eva
         ev.achievement_rate = _round((L - B) / (T - B))
         ev.pace = _round((L - B) / (expected - B)) if f > 0 else None
         calc = (
-            f"達成率 = (実績 − 基準値) ÷ (目標値 − 基準値) = ({_fmt(L)} − {_fmt(B)}) ÷ ({_fmt(T)} "
-            f"− {_fmt(B)})"
-            f" = {_fmt(ev.achievement_rate)}; {line}; 進捗 = (実績 − 基準値) ÷ (目安値 − 基準値) "
-            f"= {_fmt(ev.pace)}"
+            f"達成率 = (実績 − 基準値) ÷ (目標値 − 基準値) = ({_fmt(L)} − {_fmt(B)})"
+            f" ÷ ({_fmt(T)} − {_fmt(B)}) = {_fmt(ev.achievement_rate)}; {line}; "
+            f"進捗 = (実績 − 基準値) ÷ (目安値 − 基準値) = {_fmt(ev.pace)}"
         )
     else:
         ev.achievement_rate = _ratio(L, T, sign)
         ev.pace = _ratio(L, expected, sign) if f > 0 else None
         calc = (
-            f"達成率 = {'実績 ÷ 目標値' if sign > 0 else '目標値 ÷ 実績'} = "
-            f"{_fmt(ev.achievement_rate)}; {line};"
-            f" 進捗 = {'実績 ÷ 目安値' if sign > 0 else '目安値 ÷ 実績'} = {_fmt(ev.pace)}"
+            f"達成率 = {'実績 ÷ 目標値' if sign > 0 else '目標値 ÷ 実績'} "
+            f"= {_fmt(ev.achievement_rate)}; {line}; 進捗 = "
+            f"{'実績 ÷ 目安値' if sign > 0 else '目安値 ÷ 実績'} = {_fmt(ev.pace)}"
         )
     if f == 0:
         ev.notes.append("基準年度より後の実績がないため進捗を評価できない")
@@ -500,11 +499,10 @@ def _cumulative(kpi: Kpi, hist: pd.DataFrame, ev: Evaluation, s: RuleSettings) -
     ev.met = running >= total
     ev.grade = scale.grade(ev.pace)
     ev.calculation = (
-        f"累計 {w.start}〜{y}年度 = {_fmt(running)}; 達成率 = 累計 ÷ 目標累計 = {_fmt(running)} ÷ "
-        f"{_fmt(total)}"
-        f" = {_fmt(ev.achievement_rate)}; 目安値 = {_fmt(total)} × {elapsed}/{w.years} = "
-        f"{_fmt(ev.expected_value)};"
-        f" 進捗 = 累計 ÷ 目安値 = {_fmt(ev.pace)} → {ev.grade}"
+        f"累計 {w.start}〜{y}年度 = {_fmt(running)}; 達成率 = 累計 ÷ 目標累計 "
+        f"= {_fmt(running)} ÷ {_fmt(total)} = {_fmt(ev.achievement_rate)}; "
+        f"目安値 = {_fmt(total)} × {elapsed}/{w.years} = {_fmt(ev.expected_value)}; "
+        f"進捗 = 累計 ÷ 目安値 = {_fmt(ev.pace)} → {ev.grade}"
     )
     if ev.met:
         ev.progress_status = "target_achieved"

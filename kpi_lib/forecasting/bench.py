@@ -182,22 +182,20 @@ def run_forecast_bench(level: float = 0.8) -> str:
     lines = ["kpi bench — forecasts (one run on this machine; figures, not pass/fail)", ""]
     s = speed(level)
     lines += [
-        f"furusato panel: {s['series']} series × {s['years']} years, fit through FY2016, 5 years "
-        "ahead",
+        f"furusato panel: {s['series']} series × {s['years']} "
+        "years, fit through FY2016, 5 years ahead",
         f"  vectorised linear trend ............ {s['panel_linear_s'] * 1000:8.1f} ms",
-        f"  vectorised auto (backtest+conformal) {s['panel_auto_s'] * 1000:8.1f} ms   (goal: "
-        "whole panel < 1 s)",
+        "  vectorised auto (backtest+conformal) "
+        f"{s['panel_auto_s'] * 1000:8.1f} ms   (goal: whole panel < 1 s)",
         f"  statsmodels OLS, series by series .. {s['statsmodels_loop_s'] * 1000:8.1f} ms",
-        f"  speed-up: linear {s['speedup_linear']:.0f}×, auto {s['speedup_auto']:.0f}×   (goal: ≥ "
-        "20×)",
+        f"  speed-up: linear {s['speedup_linear']:.0f}×, "
+        f"auto {s['speedup_auto']:.0f}×   (goal: ≥ 20×)",
         "",
     ]
     lines += [
-        f"rolling origins, {HORIZON} years ahead; each forecast and its calibration see only the "
-        "years up to "
-        "its origin; a target ±5–20 % of the last value (increase or decrease) in each forecast "
-        "year, as "
-        "strategies set them"
+        f"rolling origins, {HORIZON} years ahead; each forecast and its calibration "
+        "see only the years up to its origin; a target ±5–20 % of the last value "
+        "(increase or decrease) in each forecast year, as strategies set them"
     ]
     for name in panels():
         q = quality(name, level)
@@ -206,13 +204,12 @@ def run_forecast_bench(level: float = 0.8) -> str:
             "",
             f"{name}: {q['series']} series, {q['years']}, origins {q['origins']}",
             f"  coverage of the {level:.0%} intervals by horizon: {cov}   (goal 75–85 %)",
-            f"  scaled errors: mean (MASE) auto {q['mase_auto']:.2f}, naive {q['mase_naive']:.2f},"
-            " ratio "
-            f"{q['mase_auto'] / q['mase_naive']:.2f}; median auto {q['mdase_auto']:.2f}, naive "
-            f"{q['mdase_naive']:.2f}, ratio {q['mdase_auto'] / q['mdase_naive']:.2f}",
-            f"  p_meet: Brier {q['brier']:.3f} vs {q['base']:.3f} for always saying the share met "
-            "at that "
-            f"horizon; skill {q['skill']:.3f} over {q['calls']:,} calls (goal ≥ 0.05)",
+            f"  scaled errors: mean (MASE) auto {q['mase_auto']:.2f}, naive "
+            f"{q['mase_naive']:.2f}, ratio {q['mase_auto'] / q['mase_naive']:.2f}; "
+            f"median auto {q['mdase_auto']:.2f}, naive {q['mdase_naive']:.2f}, "
+            f"ratio {q['mdase_auto'] / q['mdase_naive']:.2f}",
+            f"  p_meet: Brier {q['brier']:.3f} vs {q['base']:.3f} for always saying the share "
+            f"met at that horizon; skill {q['skill']:.3f} over {q['calls']:,} calls (goal ≥ 0.05)",
             f"  {HORIZON}-year totals (cumulative targets): coverage {q['totals_coverage']:.1%}, "
             f"Brier skill {q['totals_skill']:.3f} over {q['totals_calls']:,} calls",
             "  median width of the intervals: "
@@ -227,7 +224,7 @@ def run_forecast_bench(level: float = 0.8) -> str:
         ]
         for interval, r in q["reliability"].iterrows():
             lines.append(
-                f"    {interval!s:>14}  {r['predicted']:.2f} → {r['observed']:.2f}  "
-                f"({int(r['calls']):,})"
+                f"    {interval!s:>14}  {r['predicted']:.2f} "
+                f"→ {r['observed']:.2f}  ({int(r['calls']):,})"
             )
     return "\n".join(lines)

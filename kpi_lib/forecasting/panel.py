@@ -96,16 +96,16 @@ def panel_from_long(df: pd.DataFrame, source: str = "input") -> Panel:
     if span > MAX_YEARS:
         raise InputError(
             source,
-            f"the years run from {int(years.min())} to {int(years.max())} ({span:,} years); yearly "
-            f"panels span at most {MAX_YEARS}: check the year column",
+            f"the years run from {int(years.min())} to {int(years.max())} ({span:,} "
+            f"years); yearly panels span at most {MAX_YEARS}: check the year column",
             column="year",
         )
     n_series = df["series_id"].nunique()
     if n_series * span > MAX_CELLS:
         raise InputError(
             source,
-            f"{n_series:,} series × {span} years is more than this tool holds at once "
-            f"({MAX_CELLS:,} cells); split the file",
+            f"{n_series:,} series × {span} years is more than this "
+            f"tool holds at once ({MAX_CELLS:,} cells); split the file",
         )
     df["year"], df["value"] = years.astype(int), values
     dup = df.duplicated(["series_id", "year"], keep=False)
@@ -131,8 +131,8 @@ def panel_from_long(df: pd.DataFrame, source: str = "input") -> Panel:
         s, t = np.argwhere(gaps)[0]
         raise InputError(
             source,
-            f"series {wide.index[s]!r} has no value for {wide.columns[t]} between other years; "
-            "fill the gap or split the series",
+            f"series {wide.index[s]!r} has no value for {wide.columns[t]} "
+            "between other years; fill the gap or split the series",
             column="year",
         )
     return Panel(wide.index.to_numpy(), wide.columns.to_numpy(), arr)
@@ -835,8 +835,7 @@ def _calibrate(result: PanelForecast, bt: Backtest, values: np.ndarray, level: f
     result.notes.append(
         f"コンフォーマル区間（直近{CALIBRATION_ORIGINS}時点の検証誤差を変動の大きさで層別、"
         "正の系列は比率誤差、その他は尺度化誤差）。モデル自身の区間の検証での的中率は "
-        f"{coverage:.0%}"
-        f"（名目 {level:.0%}）"
+        f"{coverage:.0%}（名目 {level:.0%}）"
     )
 
 

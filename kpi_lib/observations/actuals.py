@@ -88,8 +88,8 @@ def write_template(catalog: Catalog, path: str | Path) -> None:
     ws["A1"].font = Font(bold=True, size=13)
     ws.append(
         [
-            "黄色の欄に各年度の実績値を、指標の単位で入力してください（例: 1234、△12）。"
-            "記入方法は「記入方法」シートを参照。"
+            "黄色の欄に各年度の実績値を、指標の単位で入力してください（例:"
+            " 1234、△12）。記入方法は「記入方法」シートを参照。"
         ]
     )
     ws.append(headers)
@@ -159,8 +159,8 @@ def write_template(catalog: Catalog, path: str | Path) -> None:
     for line in [
         "記入方法",
         "1. 「実績入力」シートの黄色の欄に、年度ごとの実績値を入力します（年度は4月〜翌3月）。",
-        "2. 値は指標の「単位」で入力します（例: 観光入込客数は人。千人単位の値は1,"
-        "000倍してください）。",
+        "2. 値は指標の「単位」で入力します（例: "
+        "観光入込客数は人。千人単位の値は1,000倍してください）。",
         "3. 数値のみを入力します。△12・▲12（マイナス）、1,234、全角数字も読み取れます。",
         "4. 累計目標（5年間で○件など）の指標は、"
         "各年度の件数を入力します（累計はツールが計算します）。",
@@ -168,10 +168,10 @@ def write_template(catalog: Catalog, path: str | Path) -> None:
         "6. 全国平均との比較の指標は、全国平均との差（ポイント、下回る場合は△）を入力します。",
         f"7. 「{OVERRIDE_HEADER}」を「はい」にすると、公表統計がある年度でもこの値を使います。",
         "8. 基準値・目標値から桁違いに離れた値は確認を求めます。"
-        f"正しい場合は「{CONFIRM_HEADER}」を「はい」にします"
-        "（負の件数や100%を超える割合など、ありえない値は受け付けません）。",
-        "9. 行や列の追加・削除、kpi_id の変更はしないでください。確認は `kpi validate ファイル名` "
-        "で行えます。",
+        f"正しい場合は「{CONFIRM_HEADER}」を「はい」にします（負の件数や100%を超える割合など、"
+        "ありえない値は受け付けません）。",
+        "9. 行や列の追加・削除、kpi_id の変更はしないでください。"
+        "確認は `kpi validate ファイル名` で行えます。",
     ]:
         help_ws.append([line])
     help_ws.column_dimensions["A"].width = 110
@@ -220,8 +220,8 @@ def decode_csv(path: Path) -> str:
         if not any(_decodes(line, e) for e in ENCODINGS):
             raise InputError(
                 str(path),
-                "this row is neither UTF-8 nor Shift_JIS (cp932) text; save the file as "
-                "CSV (UTF-8) or CSV (コンマ区切り) from Excel",
+                "this row is neither UTF-8 nor Shift_JIS (cp932) text; save "
+                "the file as CSV (UTF-8) or CSV (コンマ区切り) from Excel",
                 row=line_no,
             )
     raise InputError(
@@ -393,17 +393,16 @@ def _year_columns(header: list[str], catalog: Catalog, err) -> dict[int, int]:
         year_cols[j] = year
     if not year_cols:
         err(
-            f"no fiscal-year columns such as {year_header(first)} … {year_header(last)}: use the "
-            "workbook "
-            "`kpi template` writes",
+            f"no fiscal-year columns such as {year_header(first)} … "
+            f"{year_header(last)}: use the workbook `kpi template` writes",
             None,
         )
     else:
         missing = [year_header(y) for y in range(first, last + 1) if y not in year_cols.values()]
         if missing:
             err(
-                f"the year column(s) {', '.join(missing)} are missing; restore them (empty is "
-                "fine)",
+                f"the year column(s) {', '.join(missing)} "
+                "are missing; restore them (empty is fine)",
                 None,
             )
     return year_cols
@@ -428,16 +427,16 @@ def check_values(
         elif low is not None and v < low:
             problems.append(
                 (
-                    f"impossible value {v:,.10g}: {kpi.label} cannot be below {low:,.10g} "
-                    f"{kpi.unit}",
+                    f"impossible value {v:,.10g}: {kpi.label} "
+                    f"cannot be below {low:,.10g} {kpi.unit}",
                     column,
                 )
             )
         elif high is not None and v > high:
             problems.append(
                 (
-                    f"impossible value {v:,.10g}: {kpi.label} cannot exceed {high:,.10g} "
-                    f"{kpi.unit}",
+                    f"impossible value {v:,.10g}: {kpi.label} "
+                    f"cannot exceed {high:,.10g} {kpi.unit}",
                     column,
                 )
             )
@@ -454,18 +453,16 @@ def check_values(
         if abs(v) > IMPLAUSIBLE_FACTOR * scale:
             problems.append(
                 (
-                    f"implausible value {v:,.10g} {kpi.unit}: over {IMPLAUSIBLE_FACTOR}× the "
-                    "baseline and "
-                    f"target ({scale:,.10g}); {advice}",
+                    f"implausible value {v:,.10g} {kpi.unit}: over {IMPLAUSIBLE_FACTOR}× "
+                    f"the baseline and target ({scale:,.10g}); {advice}",
                     column,
                 )
             )
         elif neighbours is not None and abs(v) > IMPLAUSIBLE_FACTOR * neighbours:
             problems.append(
                 (
-                    f"implausible jump to {v:,.10g} {kpi.unit}: over {IMPLAUSIBLE_FACTOR}× the "
-                    "row's other "
-                    f"years (median {neighbours:,.10g}); {advice}",
+                    f"implausible jump to {v:,.10g} {kpi.unit}: over {IMPLAUSIBLE_FACTOR}× "
+                    f"the row's other years (median {neighbours:,.10g}); {advice}",
                     column,
                 )
             )

@@ -249,8 +249,8 @@ def starter_catalog(code: str, start: int, end: int, data_dir: str | Path = DATA
         )
     if not blocks:
         raise KpiError(
-            f"{name} ({code}) has no public figures before {start} in the bundled data; "
-            "write its catalog by hand (docs/catalog.md)"
+            f"{name} ({code}) has no public figures before {start} in the "
+            "bundled data; write its catalog by hand (docs/catalog.md)"
         )
     head = f"""# Starter KPI catalog for {name} ({code}), period FY{start}–FY{end}.
 # Written by `kpi catalog init`; the schema is in docs/catalog.md (`kpi catalog schema`).
@@ -289,32 +289,26 @@ def _prefecture(code: str, public_dir: str) -> str:
 def _kpi_block(kpi: StarterKpi, year: int, value: float, source: str, end: int) -> str:
     basis = kpi.series[0]["year_basis"]
     series = "".join(
-        "    - "
-        f"{{dataset: {s['dataset']}, measure: {_q(s['measure'])}, year_basis: {s['year_basis']}, "
-        f"relation: {s['relation']}, note_ja: {_q(s['note_ja'])}}}\n"
+        f"    - {{dataset: {s['dataset']}, measure: {_q(s['measure'])}, year_basis: "
+        f"{s['year_basis']}, relation: {s['relation']}, note_ja: {_q(s['note_ja'])}}}\n"
         for s in kpi.series
     )
     notation = _notation(value, kpi.unit)
     return (
-        f"- kpi_id: {kpi.kpi_id}\n"
-        f"  goal: {kpi.goal}\n"
-        f"  numeric_goal: {'true' if kpi.numeric_goal else 'false'}\n"
-        f"  measure: {_measure(kpi)}\n"
-        f"  name_ja: {_q(kpi.name_ja)}\n"
-        f"  name_en: {_q(kpi.name_en)}\n"
-        f"  unit: {_q(kpi.unit)}\n"
-        f"  direction: maintain  # EDIT with the target: increase, decrease or maintain\n"
-        f"  # Baseline: the official figure of {year}, {source}.\n"
-        "  baseline: "
-        f"{{year: {year}, year_basis: {basis}, value: {_number(value)}, notation: {_q(notation)}, "
-        f"text: {_q(f'{kpi.name_ja} {notation}')}}}\n"
-        f"  # PLACEHOLDER target: hold the baseline. EDIT to your strategy's target.\n"
-        f"  target: {{year: {end}, kind: maintain, placeholder: true, notation: 基準値を維持, "
+        f"- kpi_id: {kpi.kpi_id}\n  goal: {kpi.goal}\n  numeric_goal: "
+        f"{'true' if kpi.numeric_goal else 'false'}\n  measure: {_measure(kpi)}\n  "
+        f"name_ja: {_q(kpi.name_ja)}\n  name_en: {_q(kpi.name_en)}\n  unit: "
+        f"{_q(kpi.unit)}\n  direction: maintain  # EDIT with the target: increase, "
+        f"decrease or maintain\n  # Baseline: the official figure of {year}, "
+        f"{source}.\n  baseline: {{year: {year}, year_basis: {basis}, value: "
+        f"{_number(value)}, notation: {_q(notation)}, text: {_q(f'{kpi.name_ja} {notation}')}}}\n "
+        " # PLACEHOLDER target: hold the baseline. EDIT to your strategy's target.\n "
+        f" target: {{year: {end}, kind: maintain, placeholder: true, notation: 基準値を維持, "
         f'text: "基準値を維持（仮の目標）"}}\n'
         f"  public_series:\n{series}"
         + (
-            "  forecast_breaks: "
-            f"{{years: [2020, 2021], treatment: exclude, reason_ja: {_q(kpi.breaks)}}}\n"
+            "  forecast_breaks: {years: [2020, 2021], "
+            f"treatment: exclude, reason_ja: {_q(kpi.breaks)}}}\n"
             if kpi.breaks
             else ""
         )
@@ -328,8 +322,7 @@ def _measure(kpi: StarterKpi) -> str:
     number = int(kpi.kpi_id.rsplit("-", 1)[1])
     return (
         '{section: 1, section_ja: "公表統計で測る指標", '
-        f"number: {number}, title_ja: {_q(kpi.name_ja)}}}"
-        "  # EDIT: your strategy's measure"
+        f"number: {number}, title_ja: {_q(kpi.name_ja)}}}  # EDIT: your strategy's measure"
     )
 
 

@@ -53,8 +53,8 @@ def validate_file(path: str | Path, catalog: Catalog) -> str:
         placeholders = sum(k.target.placeholder for k in cat.kpis)
         return (
             f"{name}: KPI catalog for {cat.strategy.municipality_ja} "
-            f"({cat.strategy.municipality_code}), "
-            f"{len(cat.kpis)} indicators, texts and public series checked"
+            f"({cat.strategy.municipality_code}), {len(cat.kpis)} "
+            "indicators, texts and public series checked"
             + (f"; {placeholders} placeholder target(s) still to replace" if placeholders else "")
         )
     if path.suffix.lower() in (".xlsx", ".csv"):
@@ -63,9 +63,9 @@ def validate_file(path: str | Path, catalog: Catalog) -> str:
         return f"{name}: analysts' actuals, {len(df)} values for {kpis} KPIs, nothing to fix"
     raise InputError(
         str(path),
-        "unknown kind of file: expected a KPI catalog (.yaml), an entry workbook or CSV, or an "
-        "official file (YYMMssjin.xls, tourism_stat_report_YYYY_monthly.csv, R2_gain.xlsx, "
-        "soumu_kakudantai_*.csv, soumu_detail_*.csv, ssds_*.csv)",
+        "unknown kind of file: expected a KPI catalog (.yaml), an entry workbook or "
+        "CSV, or an official file (YYMMssjin.xls, tourism_stat_report_YYYY_monthly.csv, "
+        "R2_gain.xlsx, soumu_kakudantai_*.csv, soumu_detail_*.csv, ssds_*.csv)",
     )
 
 

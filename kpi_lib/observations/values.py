@@ -327,15 +327,13 @@ def municipality_for(catalog: Catalog, code: str | None, data_dir: str | Path = 
         raise ArgumentError(
             "municipality",
             f"{code} ({other}) disagrees with the catalog, which is for "
-            f"{catalog.strategy.municipality_ja} ({own}). To evaluate {other}, write its catalog "
-            "with "
-            f"`kpi catalog init --municipality {code} --out FILE.yaml` and pass ‹catalog› "
-            "FILE.yaml",
+            f"{catalog.strategy.municipality_ja} ({own}). To evaluate "
+            f"{other}, write its catalog with `kpi catalog init --municipality "
+            f"{code} --out FILE.yaml` and pass ‹catalog› FILE.yaml",
         )
     if municipality_name(own, data_dir) is None:
         raise KpiError(
-            f"the catalog's municipality {own} ({catalog.strategy.municipality_ja}) is not in the "
-            "bundled "
-            "data; check strategy.municipality_code"
+            f"the catalog's municipality {own} ({catalog.strategy.municipality_ja})"
+            " is not in the bundled data; check strategy.municipality_code"
         )
     return own

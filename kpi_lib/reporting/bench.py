@@ -129,8 +129,8 @@ def _timed_report(fiscal_year: int, jobs: int, data_dir: Path | None, out: Path)
 def run_report_bench(full: bool = False, jobs: int = 2, fiscal_year: int = 2024) -> str:
     """The text of `kpi bench report`: time and size of the report against its floor."""
     lines = [
-        f"kpi bench report{' --full' if full else ''} — one run on this machine (figures, not "
-        "pass/fail)"
+        f"kpi bench report{' --full' if full else ''} — "
+        "one run on this machine (figures, not pass/fail)"
     ]
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -158,14 +158,14 @@ def run_report_bench(full: bool = False, jobs: int = 2, fiscal_year: int = 2024)
         f"notebooks: {notebooks}, goal documents: {documents}",
         f"  report, --jobs {jobs}, charts drawn .... {cold:6.1f} s",
         f"  report again, charts from cache ....... {warm:6.1f} s",
-        f"  floor ({notebooks} empty notebooks, --jobs {jobs}) {floor:6.1f} s   ratio "
-        f"{cold / floor:.2f}×",
+        f"  floor ({notebooks} empty notebooks, --jobs "
+        f"{jobs}) {floor:6.1f} s   ratio {cold / floor:.2f}×",
         f"  size of the report folder ............. {size / 1e6:6.1f} MB",
     ]
     if full:
         lines.append(
-            f"  goals: ≤ 25 s ({'met' if cold <= 25 else 'missed'}), ≤ 10 MB "
-            f"({'met' if size <= 10e6 else 'missed'})"
+            f"  goals: ≤ 25 s ({'met' if cold <= 25 else 'missed'})"
+            f", ≤ 10 MB ({'met' if size <= 10e6 else 'missed'})"
         )
     else:
         lines.append(f"  goal: ≤ 1.5× the floor ({'met' if cold <= 1.5 * floor else 'missed'})")

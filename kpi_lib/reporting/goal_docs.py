@@ -156,9 +156,9 @@ def _section(ctx: ReportContext, kpi: Kpi, r, charts: ChartCache) -> str:
         else f"評価 {_badge(r)}　進捗状況: {e(PROGRESS_STATUSES[ev.progress_status])}"
     )
     summary = (
-        f"<p>{judgement}　実績: {e(latest)}　目標値: {e(reader_number(ev.target_resolved))}"
-        f"{'（仮）' if t.placeholder else ''}　達成率: "
-        f"{e(reader_percent(ev.achievement_rate)) or '—'}</p>"
+        f"<p>{judgement}　実績: {e(latest)}　目標値: "
+        f"{e(reader_number(ev.target_resolved))}{'（仮）' if t.placeholder else ''}　達成率:"
+        f" {e(reader_percent(ev.achievement_rate)) or '—'}</p>"
     )
     chart = charts.image(kpi, ev, history) if not history.empty else ""
     values_html = (

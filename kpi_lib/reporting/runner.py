@@ -328,8 +328,8 @@ def _index_html(
         if any(k.goal == g.goal for k in catalog.kpis)
     )
     src = "\n".join(
-        f"<tr><td>{e(s['source'])}</td><td>{e(s['years'])}（{e(s['year_basis'])}）</td><td>{e(s['as_of'])}</td>"
-        f"<td>{e(s['licence'])}</td></tr>"
+        f"<tr><td>{e(s['source'])}</td><td>{e(s['years'])}（{e(s['year_basis'])}）"
+        f"</td><td>{e(s['as_of'])}</td><td>{e(s['licence'])}</td></tr>"
         for s in sources
     )
     notice = (
@@ -505,8 +505,8 @@ def _execute(
     )
     progress(
         "report",
-        f"FY{ctx.fiscal_year}: {len(plan)} notebooks with {jobs} job(s), kernel {kernel!r} → "
-        f"{final}",
+        f"FY{ctx.fiscal_year}: {len(plan)} notebooks "
+        f"with {jobs} job(s), kernel {kernel!r} → {final}",
     )
     cache = final.parent / ".kpi-cache"
 

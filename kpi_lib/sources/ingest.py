@@ -41,8 +41,8 @@ def build_tables(source: Path) -> dict[str, pd.DataFrame]:
     if not source.is_dir():
         raise InputError(
             str(source),
-            "source folder not found; pass --source DIR (the folder holding jumin/, furusato/, "
-            "ssds/ and hokkaido_tourism/)",
+            "source folder not found; pass --source DIR (the folder "
+            "holding jumin/, furusato/, ssds/ and hokkaido_tourism/)",
         )
     progress("ingest", f"reading 住民基本台帳 files in {source / 'jumin'}")
     jumin_all = jumin.load_jumin(source / "jumin")
