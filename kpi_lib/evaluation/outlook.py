@@ -29,8 +29,14 @@ from kpi_lib.catalog.model import Kpi
 from kpi_lib.core.errors import InputError
 from kpi_lib.core.paths import DATA_DIR
 from kpi_lib.evaluation.rules import RuleSettings, maintain_tolerance
-from kpi_lib.forecasting.dist import norm_cdf, norm_ppf
-from kpi_lib.forecasting.panel import METHODS, PanelForecast, panel_forecast_arrays, weighted_bounds
+from kpi_lib.forecasting.dist import norm_ppf
+from kpi_lib.forecasting.panel import (
+    METHODS,
+    PanelForecast,
+    panel_forecast_arrays,
+    share_at_least,
+    weighted_bounds,
+)
 from kpi_lib.forecasting.series import SERIES_METHODS, forecast_series
 from kpi_lib.observations.values import public_table
 
@@ -261,18 +267,19 @@ def _skill_of(specs, public_dir, exclude, end, level) -> dict[int, float]:
     """Brier skill of the peers' probabilities from rolling origins up to `end` (targets ±5–20 %),
     per horizon 1…SKILL_HORIZON, and under TOTAL that of totals over those years (cumulative
     targets); one with fewer than 100 calls is left out."""
-    from kpi_lib.forecasting.panel import brier_skill, rolling_evaluation, rolling_totals
+    from kpi_lib.forecasting.panel import brier_skill, rolling_checks
 
     arr = _peer_arrays(specs, public_dir, exclude, end)
     if len(arr) < 10:
         return {}
-    df = rolling_evaluation(arr, SKILL_HORIZON, level)
+    checks = rolling_checks(arr, SKILL_HORIZON, level)  # each origin forecast once
+    df = checks.years
     out = {}
     for h, part in df.groupby("h") if len(df) else []:
         _, _, skill, calls = brier_skill(part)
         if calls >= 100 and np.isfinite(skill):
             out[int(cast(int, h))] = float(skill)
-    totals = rolling_totals(arr, SKILL_HORIZON, level)
+    totals = checks.totals
     _, _, skill, calls = brier_skill(totals) if len(totals) else (0, 0, np.nan, 0)
     if calls >= 100 and np.isfinite(skill):
         out[TOTAL] = float(skill)
@@ -350,10 +357,12 @@ def _finish(kpi, out: Outlook, hist, target_resolved, settings, proj: Projection
             values, weights = totals
             out.forecast_lower, out.forecast_upper = weighted_bounds(values, weights, out.level)
             if target is not None and _probability_allowed(out, proj, TOTAL):
-                out.p_meet = float(weights[values >= target].sum())
+                out.p_meet = share_at_least(values, weights, target)
             out.notes.append("累計の区間と確率: 比較パネルの検証で各年に同時に出た誤差の組から")
         elif sd is not None:
-            # Errors of successive years move together; adding sds is the cautious bound.
+            # No joint errors to read a total off (a lone series): the interval with the years'
+            # sds added, the cautious bound as they move together, and no probability, since
+            # nothing checked one of this kind.
             spread = float(np.sum(sd))
             if spread > 0:
                 z = norm_ppf(0.5 + out.level / 2)
@@ -361,8 +370,12 @@ def _finish(kpi, out: Outlook, hist, target_resolved, settings, proj: Projection
                     out.forecast_value - z * spread,
                     out.forecast_value + z * spread,
                 )
-            if _probability_allowed(out, proj, len(out.path)):
-                out.p_meet = _p_above(out.forecast_value, spread, target)
+            if proj is not None and proj.panel is not None:
+                out.notes.append(
+                    "達成確率は示さない: 累計を読む検証誤差の組が足りないため（区間のみ）"
+                )
+            else:
+                _probability_allowed(out, proj, TOTAL)  # False here; its note says why
         out.notes.append(
             f"累計 = 実績 {observed:,.0f} + 予測 {future_sum:,.0f}（{w.start}〜{w.end}年度）"
         )
@@ -464,12 +477,6 @@ def hindsight(
     if actual is not None and then.forecast_lower is not None:
         inside = bool(then.forecast_lower <= actual <= then.forecast_upper)
     return Hindsight(kpi.kpi_id, origin, then, actual, inside, final.verdict)
-
-
-def _p_above(mean: float, sd: float, x: float) -> float:
-    if sd <= 0 or not np.isfinite(sd):
-        return float(mean >= x)
-    return float(1 - norm_cdf((x - mean) / sd))
 
 
 def backtest_record(

@@ -21,8 +21,7 @@ from kpi_lib.forecasting.panel import (
     forecast_panel,
     panel_from_long,
     reliability,
-    rolling_evaluation,
-    rolling_totals,
+    rolling_checks,
 )
 from kpi_lib.observations.values import public_table
 
@@ -132,7 +131,8 @@ HORIZON = 3
 def quality(name: str, level: float = 0.8) -> dict:
     """Rolling origins over the whole panel: each forecast sees only the years up to its origin."""
     panel = panel_from_long(panels()[name], name)
-    df = rolling_evaluation(panel.values, HORIZON, level)
+    checks = rolling_checks(panel.values, HORIZON, level)  # each origin forecast once
+    df, totals = checks.years, checks.totals
     years = panel.years[df["origin"]]
     naive_err = (df["truth"] - df["naive"]).abs() / df["scale"]
     auto_err = (df["truth"] - df["forecast"]).abs() / df["scale"]
@@ -150,7 +150,6 @@ def quality(name: str, level: float = 0.8) -> dict:
         for h, part in df.groupby("h")
         for r, st in [(ratio[part.index].median(), steps[part.index].median())]
     }
-    totals = rolling_totals(panel.values, HORIZON, level)
     return {
         "totals_coverage": float(totals["covered"].mean()) if len(totals) else float("nan"),
         "totals_skill": brier_skill(totals)[2] if len(totals) else float("nan"),

@@ -165,14 +165,20 @@ class PanelForecast:
     # for sums over years (a cumulative target), where the years' errors move together
     joint: dict = field(default_factory=dict)
 
+    def _stratum_of(self, row: int) -> tuple[str, int] | None:
+        """(error kind, stratum) whose errors the row's distribution is made of; None where the
+        row was not calibrated."""
+        if self.kind is None or self.stratum is None or not self.kind[row]:
+            return None
+        return str(self.kind[row]), int(self.stratum[row])
+
     def probability(self, row: int, h: int, target: float, direction: str) -> float | None:
         """P(value in year h+1 meets `target`) for one series: the share of its stratum's backtest
         errors that would put it there (None without a calibrated distribution)."""
-        if self.kind is None or self.stratum is None or self.scale is None:
+        key = self._stratum_of(row)
+        if key is None or self.scale is None:
             return None
-        if not self.kind[row]:
-            return None
-        errors = self.samples.get((self.kind[row], int(self.stratum[row])))
+        errors = self.samples.get(key)
         if errors is None or h >= len(errors) or len(errors[h]) == 0:
             return None
         mean = self.mean[row, h]
@@ -180,7 +186,7 @@ class PanelForecast:
             return None
 
         s = self.scale[row] * self.spread[row, h]
-        if self.kind[row] == "log":
+        if key[0] == "log":
             if target <= 0 or mean <= 0:  # every value of the distribution has mean's sign
                 return float((direction == "increase") == (mean >= target))
             threshold = np.log(target / mean) / s
@@ -198,15 +204,13 @@ class PanelForecast:
     def total(self, row: int, observed: float) -> tuple[np.ndarray, np.ndarray] | None:
         """Weighted samples of `observed` plus the row's values in every forecast year, from
         backtest forecasts' errors at all horizons at once (None without enough of them)."""
-        if self.kind is None or self.stratum is None or self.scale is None:
+        key = self._stratum_of(row)
+        if key is None or self.scale is None:
             return None
-        if not self.kind[row]:
-            return None
-        joint = self.joint.get((self.kind[row], int(self.stratum[row])))
-        mean = self.mean[row]
+        joint, mean = self.joint.get(key), self.mean[row]
         if joint is None or not np.isfinite(mean).all():
             return None
-        s, log = self.scale[row] * self.spread[row], self.kind[row] == "log"
+        s, log = self.scale[row] * self.spread[row], key[0] == "log"
 
         def totals(e: np.ndarray) -> np.ndarray:
             values = mean * np.exp(e * s) if log else mean + e * s
@@ -648,8 +652,10 @@ def origin_volatility(values: np.ndarray, kind: str) -> np.ndarray:
     return out
 
 
-def _strata_edges(features: np.ndarray, n_errors: int) -> np.ndarray:
-    k = int(max(1, min(STRATA, n_errors // (MIN_STRATUM_ERRORS * 2))))
+def _strata_edges(features: np.ndarray, n_errors: int, most: int = STRATA) -> np.ndarray:
+    """Quantile edges of up to `most` strata, as many as keep about MIN_STRATUM_ERRORS × 2
+    errors each."""
+    k = int(max(1, min(most, n_errors // (MIN_STRATUM_ERRORS * 2))))
     f = features[np.isfinite(features)]
     if k == 1 or len(f) == 0:
         return np.array([])
@@ -707,6 +713,11 @@ def weighted_bounds(values: np.ndarray, weights: np.ndarray, level: float) -> tu
     lo = values[min(int(np.searchsorted(cdf, tail, side="right")), len(values) - 1)]
     hi = values[min(int(np.searchsorted(cdf, 1 - tail, side="left")), len(values) - 1)]
     return float(lo), float(hi)
+
+
+def share_at_least(values: np.ndarray, weights: np.ndarray, target: float) -> float:
+    """The weight of the samples at or above `target`: P(value ≥ target)."""
+    return float(weights[values >= target].sum())
 
 
 def _mixture_bounds(e: np.ndarray, level: float) -> tuple[float, float]:
@@ -776,13 +787,7 @@ def _calibrate(result: PanelForecast, bt: Backtest, values: np.ndarray, level: f
             with np.errstate(divide="ignore", invalid="ignore"):
                 size = np.log(values[rows])
             size_at = size[:, origin_cols][:, -CALIBRATION_ORIGINS:]
-            k = int(max(1, min(SIZE_STRATA, usable.sum() // (MIN_STRATUM_ERRORS * 2 * n_strata))))
-            f = size_at[usable & np.isfinite(size_at)]
-            size_edges = (
-                np.unique(np.quantile(f, np.linspace(0, 1, k + 1)[1:-1]))
-                if k > 1 and len(f)
-                else np.array([])
-            )
+            size_edges = _strata_edges(size_at[usable], int(usable.sum()) // n_strata, SIZE_STRATA)
             now = now * (len(size_edges) + 1) + np.digitize(np.nan_to_num(size[:, -1]), size_edges)
             then = then * (len(size_edges) + 1) + np.digitize(np.nan_to_num(size_at), size_edges)
             n_strata *= len(size_edges) + 1
@@ -845,22 +850,33 @@ DELTAS = (-0.20, -0.15, -0.10, -0.05, 0.05, 0.10, 0.15, 0.20)  # targets such as
 MIN_FIT_YEARS = 6
 
 
-def rolling_evaluation(
+@dataclass
+class RollingChecks:
+    """What rolling origins showed: one row per series, origin and year (`years`), and one per
+    series and origin for the total of all the forecast years (`totals`)."""
+
+    years: pd.DataFrame
+    totals: pd.DataFrame
+
+
+def rolling_checks(
     values: np.ndarray,
     horizon: int,
     level: float,
     origins: list[int] | None = None,
     method: str = "auto",
-) -> pd.DataFrame:
+) -> RollingChecks:
     """Forecast from each origin column with data up to it only; score against what followed.
 
-    One row per series, origin and horizon: truth, forecast, interval, the naive forecast, the
-    MASE scale, and a target ±5–20 % from the last value (cycled over series, as strategies
-    set them) with the probability of meeting it in that year and whether it was met.
+    `years`: truth, forecast, interval, the naive forecast, the MASE scale, and a target ±5–20 %
+    from the last value (cycled over series, as strategies set them) with the probability of
+    meeting it in that year and whether it was met. `totals`, for origins that saw all
+    `horizon` years: the total against its interval and a target ±5–20 % from `horizon` times
+    the last value (as a strategy's "N件 over five years"). Each origin is forecast once.
     """
     T = values.shape[1]
     origins = origins if origins is not None else list(range(MIN_FIT_YEARS - 1, T - 1))
-    frames = []
+    frames, total_frames = [], []
     for o in origins:
         fit = values[:, : o + 1]
         rows = np.flatnonzero(~np.isnan(fit[:, -1]) & ((~np.isnan(fit)).sum(1) >= MIN_TRAIN))
@@ -899,54 +915,59 @@ def rolling_evaluation(
                     }
                 )
             )
-    if not frames:
-        return pd.DataFrame()
-    df = pd.concat(frames, ignore_index=True).dropna(subset=["truth", "forecast"])
-    df["covered"] = (df["truth"] >= df["lower"]) & (df["truth"] <= df["upper"])
-    df["met"] = np.where(
-        df["direction"] == "increase", df["truth"] >= df["target"], df["truth"] <= df["target"]
+        if steps == horizon:
+            total_frames.append(
+                _totals_frame(res, o, truth.sum(axis=1), horizon * last * (1 + delta), level)
+            )
+    years = pd.DataFrame()
+    if frames:
+        years = pd.concat(frames, ignore_index=True).dropna(subset=["truth", "forecast"])
+        years["covered"] = (years["truth"] >= years["lower"]) & (years["truth"] <= years["upper"])
+        years["met"] = np.where(
+            years["direction"] == "increase",
+            years["truth"] >= years["target"],
+            years["truth"] <= years["target"],
+        )
+    totals = pd.DataFrame()
+    if total_frames:
+        totals = pd.concat(total_frames, ignore_index=True).dropna(subset=["truth", "lower"])
+        totals["covered"] = (totals["truth"] >= totals["lower"]) & (
+            totals["truth"] <= totals["upper"]
+        )
+    return RollingChecks(years, totals)
+
+
+def _totals_frame(
+    res: PanelForecast, origin: int, truth: np.ndarray, target: np.ndarray, level: float
+) -> pd.DataFrame:
+    """Each series' forecast total from one origin: its interval and P(total ≥ target)."""
+    lower, upper, p = (np.full(len(truth), np.nan) for _ in range(3))
+    for i in range(len(truth)):
+        totals = res.total(i, 0.0)
+        if totals is not None:
+            lower[i], upper[i] = weighted_bounds(*totals, level)
+            p[i] = share_at_least(*totals, target[i])
+    return pd.DataFrame(
+        {
+            "origin": origin,
+            "h": res.mean.shape[1],
+            "truth": truth,
+            "lower": lower,
+            "upper": upper,
+            "p_meet": p,
+            "met": truth >= target,
+        }
     )
-    return df
+
+
+def rolling_evaluation(values: np.ndarray, horizon: int, level: float, **kwargs) -> pd.DataFrame:
+    """The per-year rows of `rolling_checks`."""
+    return rolling_checks(values, horizon, level, **kwargs).years
 
 
 def rolling_totals(values: np.ndarray, horizon: int, level: float) -> pd.DataFrame:
-    """The cumulative check: from each origin, the total of the next `horizon` years against
-    its interval and a target ±5–20 % from `horizon` times the last value (as a strategy's
-    "N件 over five years"). One row per series and origin: truth, lower, upper, p_meet, met."""
-    T = values.shape[1]
-    frames = []
-    for o in range(MIN_FIT_YEARS - 1, T - horizon):
-        fit = values[:, : o + 1]
-        rows = np.flatnonzero(~np.isnan(fit[:, -1]) & ((~np.isnan(fit)).sum(1) >= MIN_TRAIN))
-        if len(rows) < 10:
-            continue
-        res = panel_forecast_arrays(fit[rows], horizon, level)
-        truth = values[rows, o + 1 : o + 1 + horizon].sum(axis=1)
-        target = horizon * fit[rows, -1] * (1 + np.array(DELTAS)[(rows + o) % len(DELTAS)])
-        lower, upper, p = (np.full(len(rows), np.nan) for _ in range(3))
-        for i in range(len(rows)):
-            totals = res.total(i, 0.0)
-            if totals is not None:
-                lower[i], upper[i] = weighted_bounds(*totals, level)
-                p[i] = float(totals[1][totals[0] >= target[i]].sum())
-        frames.append(
-            pd.DataFrame(
-                {
-                    "origin": o,
-                    "h": horizon,
-                    "truth": truth,
-                    "lower": lower,
-                    "upper": upper,
-                    "p_meet": p,
-                    "met": truth >= target,
-                }
-            )
-        )
-    if not frames:
-        return pd.DataFrame()
-    df = pd.concat(frames, ignore_index=True).dropna(subset=["truth", "lower"])
-    df["covered"] = (df["truth"] >= df["lower"]) & (df["truth"] <= df["upper"])
-    return df
+    """The totals of `rolling_checks` (the check of cumulative targets)."""
+    return rolling_checks(values, horizon, level).totals
 
 
 def brier_skill(df: pd.DataFrame) -> tuple[float, float, float, int]:
