@@ -34,8 +34,8 @@ from kpi_lib.forecasting.panel import (
     METHODS,
     PanelForecast,
     panel_forecast_arrays,
+    sample_bounds,
     share_at_least,
-    weighted_bounds,
 )
 from kpi_lib.forecasting.series import SERIES_METHODS, forecast_series
 from kpi_lib.observations.values import public_table
@@ -354,10 +354,9 @@ def _finish(kpi, out: Outlook, hist, target_resolved, settings, proj: Projection
         if totals is not None:
             # The peers' backtest forecasts, each with its errors in all the years at once: the
             # years' errors move together as they did there.
-            values, weights = totals
-            out.forecast_lower, out.forecast_upper = weighted_bounds(values, weights, out.level)
+            out.forecast_lower, out.forecast_upper = sample_bounds(totals, out.level)
             if target is not None and _probability_allowed(out, proj, TOTAL):
-                out.p_meet = share_at_least(values, weights, target)
+                out.p_meet = share_at_least(totals, target)
             out.notes.append("累計の区間と確率: 比較パネルの検証で各年に同時に出た誤差の組から")
         elif sd is not None:
             # No joint errors to read a total off (a lone series): the interval with the years'

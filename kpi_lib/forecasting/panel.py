@@ -18,10 +18,9 @@ pooled over the panel (a series with a long history of its own takes its own bes
 Interval widths are checked on the same backtest: where the models' own intervals cover
 less than they claim (and always for ``auto``), they are replaced by conformal intervals:
 quantiles of the latest origins' errors across the panel, as ratios for positive series
-and scaled by the mean annual change otherwise, each in units of its forecast's spread (how
-the method's uncertainty grows with the horizon and shrinks with the history), pooled within
-strata of comparable series (recent volatility; size for positive series). The same errors
-give ``p_meet``. docs/forecasts.md explains and measures it.
+and scaled by the mean annual change otherwise, pooled within strata of comparable series
+(recent volatility; size for positive series). The same errors give ``p_meet``.
+docs/forecasts.md explains and measures it, on Hokkaido and on a validation region.
 """
 
 from __future__ import annotations
@@ -151,7 +150,6 @@ class PanelForecast:
     lower: np.ndarray
     upper: np.ndarray
     sd: np.ndarray  # (S, H) predictive standard deviation (on the value scale, approximate)
-    spread: np.ndarray  # (S, H) MethodForecast.spread of each row's method
     calibration: str = "model"
     notes: list[str] = field(default_factory=list)
     # The predictive distribution behind conformal intervals: each row's error kind ('log' or
@@ -185,38 +183,26 @@ class PanelForecast:
         if not np.isfinite(mean):
             return None
 
-        s = self.scale[row] * self.spread[row, h]
         if key[0] == "log":
             if target <= 0 or mean <= 0:  # every value of the distribution has mean's sign
                 return float((direction == "increase") == (mean >= target))
-            threshold = np.log(target / mean) / s
+            threshold = np.log(target / mean)
         else:
-            threshold = (target - mean) / s
+            threshold = (target - mean) / self.scale[row]
+        above = float((errors[h] >= threshold).mean())
+        return above if direction == "increase" else 1.0 - above
 
-        def share(e):
-            """Share of the errors `e` that meet the target."""
-            above = float((e >= threshold).mean())
-            return above if direction == "increase" else 1.0 - above
-
-        # Part of the weight on the mirrored errors: the backtest's bias may not last (a boom ends).
-        return (1 - MIRROR_WEIGHT) * share(errors[h]) + MIRROR_WEIGHT * share(-errors[h])
-
-    def total(self, row: int, observed: float) -> tuple[np.ndarray, np.ndarray] | None:
-        """Weighted samples of `observed` plus the row's values in every forecast year, from
-        backtest forecasts' errors at all horizons at once (None without enough of them)."""
+    def total(self, row: int, observed: float) -> np.ndarray | None:
+        """Samples of `observed` plus the row's values in every forecast year, one per backtest
+        forecast, from its errors at all horizons at once (None without enough of them)."""
         key = self._stratum_of(row)
         if key is None or self.scale is None:
             return None
         joint, mean = self.joint.get(key), self.mean[row]
         if joint is None or not np.isfinite(mean).all():
             return None
-        s, log = self.scale[row] * self.spread[row], key[0] == "log"
-
-        def totals(e: np.ndarray) -> np.ndarray:
-            values = mean * np.exp(e * s) if log else mean + e * s
-            return observed + values.sum(axis=1)
-
-        return np.concatenate([totals(joint), totals(-joint)]), _mirror_weights(len(joint))
+        values = mean * np.exp(joint) if key[0] == "log" else mean + joint * self.scale[row]
+        return observed + values.sum(axis=1)
 
 
 @dataclass
@@ -227,10 +213,6 @@ class MethodForecast:
     lower: np.ndarray  # the model's own interval
     upper: np.ndarray
     sd: np.ndarray  # the model's predictive standard deviation
-    # sd over the series' residual sd: how the model's uncertainty grows with the horizon and
-    # shrinks with the length of history (√h for a random walk). It makes errors from short
-    # backtest histories comparable with a forecast from a longer one.
-    spread: np.ndarray
 
 
 def method_forecast(values: np.ndarray, method: str, horizon: int, level: float) -> MethodForecast:
@@ -254,23 +236,20 @@ def method_forecast(values: np.ndarray, method: str, horizon: int, level: float)
             if method == "naive":
                 mean = np.repeat(last, horizon, axis=1)
                 sigma = np.sqrt(np.nanmean(diffs**2, axis=1))[:, None]
-                spread = np.repeat(np.sqrt(h), len(values), axis=0)
-                sd = sigma * spread
+                sd = sigma * np.sqrt(h)
             elif method == "drift":
                 first = np.take_along_axis(values, np.argmax(mask, axis=1)[:, None], axis=1)
                 c = ((last - first)[:, 0] / (n - 1))[:, None]
                 mean = last + h * c
                 resid = diffs - c
                 sigma = np.sqrt(np.nansum(resid**2, axis=1) / np.maximum(nd - 1, 1))[:, None]
-                spread = np.sqrt(h * (1 + h / (n[:, None] - 1)))
-                sd = sigma * spread
+                sd = sigma * np.sqrt(h * (1 + h / (n[:, None] - 1)))
             else:  # weather: mean of the last five annual changes
                 recent = diffs[:, -5:]
                 c = np.nanmean(recent, axis=1)[:, None]
                 mean = last + h * c
                 sigma = np.nanstd(recent, axis=1, ddof=1)[:, None]
-                spread = np.repeat(np.sqrt(h * (1 + h / 5)), len(values), axis=0)
-                sd = sigma * spread
+                sd = sigma * np.sqrt(h * (1 + h / 5))
             lower, upper = mean - z * sd, mean + z * sd
             enough = n >= 2
         elif method == "mean":  # the mean of the last five values: a level the series swings around
@@ -279,8 +258,7 @@ def method_forecast(values: np.ndarray, method: str, horizon: int, level: float)
             mu = np.nanmean(recent, axis=1)[:, None]
             s2 = np.nansum((recent - mu) ** 2, axis=1)[:, None] / np.maximum(k - 1, 1)
             mean = np.repeat(mu, horizon, axis=1)
-            spread = np.repeat(np.sqrt(1 + 1 / k), horizon, axis=1)
-            sd = np.sqrt(s2) * spread
+            sd = np.repeat(np.sqrt(s2 * (1 + 1 / k)), horizon, axis=1)
             lower, upper = mean - z * sd, mean + z * sd
             enough = k[:, 0] >= 3
         elif method in ("linear", "loglinear"):
@@ -299,8 +277,7 @@ def method_forecast(values: np.ndarray, method: str, horizon: int, level: float)
             resid = np.where(ok, yz - (a[:, None] + b[:, None] * x[None, :]), 0)
             s = np.sqrt((resid**2).sum(1) / (n - 2))
             x0 = (T - 1) + h
-            spread = np.sqrt(1 + 1 / n[:, None] + (x0 - xbar[:, None]) ** 2 / sxx[:, None])
-            se = s[:, None] * spread
+            se = s[:, None] * np.sqrt(1 + 1 / n[:, None] + (x0 - xbar[:, None]) ** 2 / sxx[:, None])
             tq = t_ppf(0.5 + level / 2, np.maximum(n - 2, 1))[:, None]
             fit = a[:, None] + b[:, None] * x0
             if method == "linear":
@@ -316,10 +293,9 @@ def method_forecast(values: np.ndarray, method: str, horizon: int, level: float)
                 f"unknown method {method!r}; expected one of {', '.join(METHODS + BENCHMARKS)}"
             )
     bad = ~enough
-    spread = np.array(spread, dtype=float)
-    for arr in (mean, lower, upper, sd, spread):
+    for arr in (mean, lower, upper, sd):
         arr[bad] = np.nan
-    return MethodForecast(mean, lower, upper, sd, spread)
+    return MethodForecast(mean, lower, upper, sd)
 
 
 def scale_of(values: np.ndarray) -> np.ndarray:
@@ -343,7 +319,6 @@ class Backtest:
     log_errors: dict[str, np.ndarray] = field(
         default_factory=dict
     )  # log(truth / forecast), positive data
-    spread: dict[str, np.ndarray] = field(default_factory=dict)  # MethodForecast.spread
 
 
 def backtest(
@@ -356,7 +331,6 @@ def backtest(
     errors = {m: np.full((S, len(origins), horizon), np.nan) for m in methods}
     covered = {m: np.full((S, len(origins), horizon), np.nan) for m in methods}
     log_errors = {m: np.full((S, len(origins), horizon), np.nan) for m in methods}
-    spread = {m: np.full((S, len(origins), horizon), np.nan) for m in methods}
     for oi, o in enumerate(origins):
         train = vals[:, : o + 1]
         usable = ~np.isnan(train[:, -1]) & ((~np.isnan(train)).sum(1) >= min_train)
@@ -378,8 +352,7 @@ def backtest(
                 log_err = np.log(truth / mean)
             log_err[np.isnan(err) | ~np.isfinite(log_err)] = np.nan
             log_errors[m][:, oi, :steps] = log_err
-            spread[m][:, oi, :steps] = f.spread
-    return Backtest(errors, covered, horizon, log_errors, spread)
+    return Backtest(errors, covered, horizon, log_errors)
 
 
 def choose_methods(
@@ -413,30 +386,6 @@ def choose_methods(
     own = np.isfinite(mase).any(axis=1)
     best[own] = np.array(names, dtype=object)[np.argmin(mase[own], axis=1)]
     return best, panel_best
-
-
-def conformal_quantiles(errors: np.ndarray, level: float) -> np.ndarray:
-    """Per horizon, the `level` quantile of |scaled error| across series and origins.
-
-    Horizons with too few errors borrow the last good one, widened by √h.
-    """
-    H = errors.shape[-1]
-    flat = np.abs(errors).reshape(-1, H)
-    q = np.full(H, np.nan)
-    for h in range(H):
-        e = flat[:, h][np.isfinite(flat[:, h])]
-        if len(e) >= 20:
-            # finite-sample conformal quantile
-            k = min(len(e), int(np.ceil((len(e) + 1) * level)))
-            q[h] = np.sort(e)[k - 1]
-    good = np.flatnonzero(np.isfinite(q))
-    if len(good) == 0:
-        return q
-    for h in range(H):
-        if not np.isfinite(q[h]):
-            ref = good[good <= h].max() if (good <= h).any() else good.min()
-            q[h] = q[ref] * np.sqrt((h + 1) / (ref + 1))
-    return q
 
 
 # ── the panel forecast ────────────────────────────────────────────────────────
@@ -608,13 +557,12 @@ def panel_forecast_arrays(
     else:
         chosen, panel_best = np.full(len(values), method, dtype=object), method
     mean = np.full((len(values), horizon), np.nan)
-    lower, upper, sd, spread = mean.copy(), mean.copy(), mean.copy(), mean.copy()
+    lower, upper, sd = mean.copy(), mean.copy(), mean.copy()
     for m in np.unique(chosen):
         rows = chosen == m
         f = method_forecast(values[rows], m, horizon, level)
         mean[rows], lower[rows], upper[rows], sd[rows] = f.mean, f.lower, f.upper, f.sd
-        spread[rows] = f.spread
-    result = PanelForecast(chosen, mean, lower, upper, sd, spread)
+    result = PanelForecast(chosen, mean, lower, upper, sd)
     if method == "auto":
         result.notes.append(
             f"手法はローリング・オリジン検証で選択（パネル全体: {panel_best}、"
@@ -631,8 +579,6 @@ FEATURE_STEPS = (
 STRATA = 4  # volatility strata of the conformal calibration (fewer where errors are few)
 MIN_STRATUM_ERRORS = 100  # errors per stratum a split needs: ten in each 10 % tail
 CALIBRATION_ORIGINS = 8  # the latest backtest origins: the regime the forecast starts in
-# Weight of the mirrored errors: a modest hedge against a turning regime (docs/forecasts.md).
-MIRROR_WEIGHT = 0.1
 
 
 def origin_volatility(values: np.ndarray, kind: str) -> np.ndarray:
@@ -668,8 +614,8 @@ SIZE_STRATA = 2  # small and large counts within each volatility stratum (log er
 
 def _by_horizon(errors: list[np.ndarray]) -> list[np.ndarray] | None:
     """Sorted errors per horizon. A horizon with too few (the latest origins cannot see far yet)
-    borrows the longest shorter horizon that has enough, widened year by year as the errors
-    were seen to widen (`_growth`); None where even the first horizon has too few."""
+    borrows the longest shorter horizon that has enough, widened as a random walk widens
+    (√ of the horizons' ratio); None where even the first horizon has too few."""
     out: list[np.ndarray] = []
     ref = None
     for h, e in enumerate(errors):
@@ -679,51 +625,24 @@ def _by_horizon(errors: list[np.ndarray]) -> list[np.ndarray] | None:
         elif ref is None:
             return None
         else:
-            out.append(out[ref] * _growth(out, ref) ** (h - ref))
+            out.append(out[ref] * np.sqrt((h + 1) / (ref + 1)))
     return out
 
 
-def _growth(out: list[np.ndarray], ref: int) -> float:
-    """How much the errors widened per year ahead where both years were seen (median |error|),
-    between 1 (a series swinging around its level) and √2 (a random walk's first step); √ of the
-    horizon ratio where only one horizon was seen."""
-    if ref == 0:
-        return float(np.sqrt(2))
-    now, before = np.median(np.abs(out[ref])), np.median(np.abs(out[ref - 1]))
-    return (
-        float(np.clip(now / before, 1.0, np.sqrt(2)))
-        if before > 0
-        else float(np.sqrt((ref + 2) / (ref + 1)))
-    )
-
-
-def _mirror_weights(n: int) -> np.ndarray:
-    """Weights of n errors followed by their n mirror images (MIRROR_WEIGHT on the mirror)."""
-    return np.concatenate([np.full(n, 1 - MIRROR_WEIGHT), np.full(n, MIRROR_WEIGHT)]) / n
-
-
-def weighted_bounds(values: np.ndarray, weights: np.ndarray, level: float) -> tuple[float, float]:
-    """Central `level` bounds of weighted samples (weights summing to 1), with the
-    finite-sample conformal correction (n + 1) / n on the tail probability, n the samples
-    before mirroring."""
-    n = len(values) // 2
-    order = np.argsort(values)
-    values, cdf = values[order], np.cumsum(weights[order])
+def sample_bounds(values: np.ndarray, level: float) -> tuple[float, float]:
+    """Central `level` bounds of samples (backtest errors, or totals made of them), with the
+    finite-sample conformal correction (n + 1) / n on the tail probability."""
+    values = np.sort(values)
+    n = len(values)
     tail = max((1 - level) / 2 - (1 - level) / 2 / (n + 1), 0.0)
-    lo = values[min(int(np.searchsorted(cdf, tail, side="right")), len(values) - 1)]
-    hi = values[min(int(np.searchsorted(cdf, 1 - tail, side="left")), len(values) - 1)]
-    return float(lo), float(hi)
+    lo = min(int(np.floor(tail * n)), n - 1)
+    hi = max(int(np.ceil((1 - tail) * n)) - 1, 0)
+    return float(values[lo]), float(values[hi])
 
 
-def share_at_least(values: np.ndarray, weights: np.ndarray, target: float) -> float:
-    """The weight of the samples at or above `target`: P(value ≥ target)."""
-    return float(weights[values >= target].sum())
-
-
-def _mixture_bounds(e: np.ndarray, level: float) -> tuple[float, float]:
-    """Central `level` bounds of the errors mixed with their mirror image (weight MIRROR_WEIGHT),
-    with the finite-sample conformal correction (n + 1) / n on the tail probability."""
-    return weighted_bounds(np.concatenate([e, -e]), _mirror_weights(len(e)), level)
+def share_at_least(values: np.ndarray, target: float) -> float:
+    """The share of the samples at or above `target`: P(value ≥ target)."""
+    return float((values >= target).mean())
 
 
 def _calibrate(result: PanelForecast, bt: Backtest, values: np.ndarray, level: float) -> None:
@@ -743,7 +662,6 @@ def _calibrate(result: PanelForecast, bt: Backtest, values: np.ndarray, level: f
         ("scaled", bt.errors),
         ("log", bt.log_errors),
         ("covered", bt.covered),
-        ("spread", bt.spread),
     ):
         arr = np.full((S, n_origins, bt.horizon), np.nan)
         for m in np.unique(result.method):
@@ -751,10 +669,6 @@ def _calibrate(result: PanelForecast, bt: Backtest, values: np.ndarray, level: f
             if m in source:
                 arr[rows] = source[m][rows]
         pick[name] = arr
-    # Each error in units of its forecast's spread, so that errors of forecasts fit on short
-    # backtest histories do not widen the interval of one fit on the whole history.
-    for name in ("scaled", "log"):
-        pick[name] = pick[name] / np.where(pick["spread"] > 0, pick["spread"], np.nan)
     if not np.isfinite(pick["covered"]).any():
         result.notes.append("区間を検証できる過去データがないため、モデル自身の区間を使用")
         return
@@ -817,17 +731,16 @@ def _calibrate(result: PanelForecast, bt: Backtest, values: np.ndarray, level: f
             members = idx[now == b]
             if not len(members):
                 continue
-            # Intervals from the same distribution as the probabilities: the errors, with part of
-            # the weight on their mirror image (a regime can turn, and a boom's errors then foretell
-            # the size, not the sign, of what comes: ふるさと納税 after FY2021).
-            q = np.array([_mixture_bounds(per_h[h], level) for h in range(H)])
+            # Intervals from the same distribution as the probabilities: the signed errors as they
+            # were, neither rescaled by a model's idea of how errors shrink with a longer history
+            # nor mirrored (both narrowed or skewed the intervals off Hokkaido: docs/forecasts.md).
+            q = np.array([sample_bounds(per_h[h], level) for h in range(H)])
             mean = result.mean[members]
-            s_ = scale[members][:, None] * result.spread[members]
             if kind == "log":
-                lower[members] = mean * np.exp(q[:, 0] * s_)
-                upper[members] = mean * np.exp(q[:, 1] * s_)
-                sd[members] = mean * (q[:, 1] - q[:, 0]) * s_ / (2 * z)
+                lower[members], upper[members] = mean * np.exp(q[:, 0]), mean * np.exp(q[:, 1])
+                sd[members] = mean * (q[:, 1] - q[:, 0]) / (2 * z)
             else:
+                s_ = scale[members][:, None]
                 lower[members], upper[members] = mean + q[:, 0] * s_, mean + q[:, 1] * s_
                 sd[members] = (q[:, 1] - q[:, 0]) * s_ / (2 * z)
             kinds[members], strata[members] = kind, b
@@ -945,8 +858,8 @@ def _totals_frame(
     for i in range(len(truth)):
         totals = res.total(i, 0.0)
         if totals is not None:
-            lower[i], upper[i] = weighted_bounds(*totals, level)
-            p[i] = share_at_least(*totals, target[i])
+            lower[i], upper[i] = sample_bounds(totals, level)
+            p[i] = share_at_least(totals, target[i])
     return pd.DataFrame(
         {
             "origin": origin,
