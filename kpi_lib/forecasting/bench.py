@@ -247,14 +247,19 @@ def run_forecast_bench(level: float = 0.8) -> str:
     ]
     for name in panels():
         lines += _panel_lines(name, quality(name, level), level)
-    if validation_panels() is None:
-        lines += ["", f"{VALIDATION}: skipped, {VALIDATION_FILE} not found (../shared is absent)"]
-    else:
-        lines += ["", f"── {VALIDATION}: the same checks on panels nothing was tuned on ──"]
-        for name in VALIDATION_PANELS:
-            lines += _panel_lines(name, quality(name, level, VALIDATION), level)
+    lines += validation_lines(level)
     lines += _goal_lines(level)
     return "\n".join(lines)
+
+
+def validation_lines(level: float) -> list[str]:
+    """The validation region's figures, or why there are none (../shared is not shipped)."""
+    if validation_panels() is None:
+        return ["", f"{VALIDATION}: skipped, {VALIDATION_FILE} not found (../shared is absent)"]
+    lines = ["", f"── {VALIDATION}: the same checks on panels nothing was tuned on ──"]
+    for name in VALIDATION_PANELS:
+        lines += _panel_lines(name, quality(name, level, VALIDATION), level)
+    return lines
 
 
 def _panel_lines(name: str, q: dict, level: float) -> list[str]:
