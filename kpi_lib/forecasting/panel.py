@@ -732,8 +732,9 @@ def _calibrate(result: PanelForecast, bt: Backtest, values: np.ndarray, level: f
             if not len(members):
                 continue
             # Intervals from the same distribution as the probabilities: the signed errors as they
-            # were, neither rescaled by a model's idea of how errors shrink with a longer history
-            # nor mirrored (both narrowed or skewed the intervals off Hokkaido: docs/forecasts.md).
+            # were. Rescaling them by how a model says errors shrink with a longer history made
+            # them too narrow off Hokkaido; mirroring part of them over-widened furusato's boom
+            # years (docs/forecasts.md, "What was tried").
             q = np.array([sample_bounds(per_h[h], level) for h in range(H)])
             mean = result.mean[members]
             if kind == "log":
