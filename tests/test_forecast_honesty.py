@@ -13,7 +13,7 @@ import pytest
 from kpi_lib.catalog.model import load_catalog
 from kpi_lib.evaluation.outlook import skill_at
 from kpi_lib.evaluation.scorecard import build_scorecard
-from kpi_lib.forecasting.bench import furusato_from_fy2021, panels, quality
+from kpi_lib.forecasting.bench import GOAL_FLOOR, GOAL_MEAN, furusato_from_fy2021, panels, quality
 from kpi_lib.forecasting.panel import (
     brier_skill,
     panel_forecast_arrays,
@@ -54,6 +54,18 @@ def test_intervals_cover_close_to_80_percent_on_unseen_years(name):
     for h, covered in q["coverage"].items():
         # the goal band; deterministic (the same data give the same backtest every run)
         assert 0.75 <= covered <= 0.85, (name, h, covered)
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param("births", marks=BIRTHS_WIDE), "marriages", "population"]
+)
+def test_hokkaido_goal_origins_cover_77_to_83_percent_on_average_and_70_at_least(name):
+    # Issue 20's goal on the tuning region; the validation region's is in
+    # test_forecast_validation.py.
+    per_origin = quality(name)["goal_coverage_by_origin"]
+    assert len(per_origin) == 4 and min(per_origin.values()) >= GOAL_FLOOR, per_origin
+    mean = np.mean(list(per_origin.values()))
+    assert GOAL_MEAN[0] <= mean <= GOAL_MEAN[1], (name, mean)
 
 
 def test_furusato_boom_and_fall_intervals_are_calibrated_origin_by_origin():
