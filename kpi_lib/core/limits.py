@@ -1,0 +1,205 @@
+"""What an input may cost: bounds on YAML, workbooks, CSVs and command-line numbers.
+
+Every file the tool reads comes from a user and may be hostile or broken; each bound here
+is far above what a real catalog, entry workbook or panel holds (docs/validation.md,
+"Limits") and far below what would exhaust a machine. A file beyond one is refused with
+its name and the bound, before the expensive part is done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import zipfile
+from pathlib import Path
+
+import yaml
+
+from kpi_lib.core.errors import InputError
+
+# YAML (catalogs, data/forecast.yaml). The bundled catalog: 40 KB, depth 7, ~2,500 nodes.
+MAX_YAML_BYTES = 2_000_000
+MAX_YAML_DEPTH = 40
+MAX_YAML_ALIASES = 200
+MAX_YAML_NODES = 200_000  # counted with every alias expanded (an alias bomb grows 9^levels)
+MAX_INT_DIGITS = 18  # a YAML integer longer than this is no KPI value (and int() refuses 4,300)
+# Entry workbooks and CSVs (one row per KPI, one column per year).
+MAX_XLSX_UNCOMPRESSED = 100_000_000  # bytes of all members of the zip, summed as stored
+MAX_CSV_BYTES = 20_000_000
+MAX_ROWS = 20_000
+MAX_CELL_CHARS = 32_767  # Excel's own limit for a cell
+MAX_SHEETS = 200
+
+
+def read_text(path: Path, what: str, limit: int) -> str:
+    """A text file's UTF-8 content (a BOM allowed), refused beyond `limit` bytes or when it is
+    not UTF-8 (the error names the line)."""
+    try:
+        if not path.is_file():
+            raise InputError(str(path), f"{what} not found" if not path.exists() else "not a file")
+        size = path.stat().st_size
+        if size > limit:
+            raise InputError(str(path), f"{size:,} bytes: a {what} is at most {limit:,} bytes")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read it: {exc.strerror or exc}") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(
+            str(path), f"line {line}: not UTF-8 text (byte {raw[exc.start]:#04x}); save it as UTF-8"
+        ) from None
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with bounds on depth, aliases and expanded size, refusing duplicate
+    keys (PyYAML lets the last one win silently) and overlong integers."""
+
+    file = ""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+        self._aliases = 0
+
+    def _refuse(self, mark, problem: str):
+        line = f"line {mark.line + 1}: " if mark is not None else ""
+        raise InputError(self.file, f"{line}{problem}")
+
+    def compose_node(self, parent, index):  # noqa: D102
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_YAML_ALIASES:
+                self._refuse(self.peek_event().start_mark, f"more than {MAX_YAML_ALIASES} aliases")
+        self._depth += 1
+        if self._depth > MAX_YAML_DEPTH:
+            self._refuse(self.peek_event().start_mark, f"nested deeper than {MAX_YAML_DEPTH}")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node, deep=False):  # noqa: D102
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.get(key)
+                except TypeError:
+                    continue  # an unhashable key: PyYAML's own error follows
+                if first is not None:
+                    self._refuse(
+                        key_node.start_mark, f"duplicate key {key!r} (first on line {first})"
+                    )
+                seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node):  # noqa: D102
+        digits = sum(c.isdigit() for c in str(node.value))
+        if digits > MAX_INT_DIGITS:
+            self._refuse(node.start_mark, f"an integer of {digits} digits (at most {MAX_INT_DIGITS})")
+        return super().construct_yaml_int(node)
+
+
+_BoundedLoader.add_constructor("tag:yaml.org,2002:int", _BoundedLoader.construct_yaml_int)
+
+
+def _expanded_size(node, sizes: dict) -> int:
+    """Nodes the document holds with every alias expanded (shared nodes counted each time)."""
+    if id(node) in sizes:
+        return sizes[id(node)]
+    sizes[id(node)] = MAX_YAML_NODES + 1  # a cycle (a recursive alias) is over any bound
+    if isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(n, sizes) for n in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(k, sizes) + _expanded_size(v, sizes) for k, v in node.value)
+    else:
+        size = 1
+    sizes[id(node)] = min(size, MAX_YAML_NODES + 1)
+    return sizes[id(node)]
+
+
+def load_yaml(path: str | Path, what: str = "YAML file"):
+    """A YAML file read within the bounds above, as plain Python data; every problem is an
+    InputError naming the file and the line."""
+    path = Path(path)
+    text = read_text(path, what, MAX_YAML_BYTES)
+    loader = _BoundedLoader(text)
+    loader.file = str(path)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node, {}) > MAX_YAML_NODES:
+            raise InputError(
+                str(path),
+                f"more than {MAX_YAML_NODES:,} values once its aliases are expanded "
+                "(an alias bomb?)",
+            )
+        return loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise InputError(str(path), f"{where}not valid YAML: {exc.problem or exc}") from None
+    except yaml.YAMLError as exc:
+        raise InputError(str(path), f"not valid YAML: {exc}") from None
+    except RecursionError:  # a bound above should come first; never a traceback
+        raise InputError(str(path), f"nested deeper than {MAX_YAML_DEPTH}") from None
+    finally:
+        loader.dispose()
+
+
+def check_xlsx(path: Path) -> None:
+    """Refuse a workbook whose zip members would expand beyond MAX_XLSX_UNCOMPRESSED bytes, before
+    any of it is decompressed (a 1.5 MB file can hold a 1.5 GB string)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = zf.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(str(path), f"cannot read it as an Excel workbook: {exc}") from None
+    total = sum(m.file_size for m in members)
+    if total > MAX_XLSX_UNCOMPRESSED:
+        biggest = max(members, key=lambda m: m.file_size)
+        raise InputError(
+            str(path),
+            f"the workbook expands to {total:,} bytes ({biggest.filename}: "
+            f"{biggest.file_size:,}); an entry workbook is at most {MAX_XLSX_UNCOMPRESSED:,}",
+        )
+
+
+def check_cell(file: str, text: str, *, sheet=None, row=None, column=None) -> None:
+    """Refuse a cell longer than MAX_CELL_CHARS (no KPI value or note is that long)."""
+    if len(text) > MAX_CELL_CHARS:
+        raise InputError(
+            file,
+            f"a cell of {len(text):,} characters (at most {MAX_CELL_CHARS:,})",
+            sheet=sheet,
+            row=row,
+            column=column,
+        )
+
+
+def bounded(kind: type, low: float, high: float, *, open_low=False, open_high=False):
+    """An argparse `type` for a number in [low, high] (open ends excluded): nan, inf, a value out
+    of range or an absurd integer end in argparse's usage error (exit 2) naming the option."""
+    left, right = "(" if open_low else "[", ")" if open_high else "]"
+    accepted = f"{'an integer' if kind is int else 'a number'} in {left}{low:g}, {high:g}{right}"
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except (ValueError, OverflowError):
+            raise argparse.ArgumentTypeError(f"expected {accepted}, got {text[:40]!r}") from None
+        finite = math.isfinite(value)
+        too_low = value <= low if open_low else value < low
+        too_high = value >= high if open_high else value > high
+        if not finite or too_low or too_high:
+            raise argparse.ArgumentTypeError(f"expected {accepted}, got {text[:40]!r}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
