@@ -396,7 +396,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--fiscal-year", type=YEAR, required=True, metavar="YEAR", help="fiscal year of evaluation"
     )
     p.add_argument("--out", help="report folder (default: reports/FY<YEAR>)")
-    p.add_argument("--jobs", type=bounded(int, 1, 64), default=2, help="notebooks run at once (default 2)")
+    p.add_argument(
+        "--jobs", type=bounded(int, 1, 64), default=2, help="notebooks run at once (default 2)"
+    )
     p.add_argument(
         "--municipality", help="団体コード; must agree with the catalog's (default: the catalog's)"
     )
@@ -428,8 +430,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("forecast-panel", help="forecast every series of a panel at once")
     p.add_argument("--input", required=True, help="CSV with columns series_id, year, value")
-    p.add_argument("--through", type=YEAR, required=True, metavar="YEAR", help="last year to fit on")
-    p.add_argument("--horizon", type=bounded(int, 1, 30), required=True, metavar="H", help="years ahead")
+    p.add_argument(
+        "--through", type=YEAR, required=True, metavar="YEAR", help="last year to fit on"
+    )
+    p.add_argument(
+        "--horizon", type=bounded(int, 1, 30), required=True, metavar="H", help="years ahead"
+    )
     p.add_argument("--level", type=LEVEL, default=0.8, help="central interval, default 0.8")
     p.add_argument("--method", default="auto", choices=["auto", *METHODS, *BENCHMARKS])
     p.add_argument(

@@ -28,21 +28,12 @@ MAX_XLSX_UNCOMPRESSED = 100_000_000  # bytes of all members of the zip, summed a
 MAX_CSV_BYTES = 20_000_000
 MAX_ROWS = 20_000
 MAX_CELL_CHARS = 32_767  # Excel's own limit for a cell
-MAX_SHEETS = 200
 
 
 def read_text(path: Path, what: str, limit: int) -> str:
     """A text file's UTF-8 content (a BOM allowed), refused beyond `limit` bytes or when it is
     not UTF-8 (the error names the line)."""
-    try:
-        if not path.is_file():
-            raise InputError(str(path), f"{what} not found" if not path.exists() else "not a file")
-        size = path.stat().st_size
-        if size > limit:
-            raise InputError(str(path), f"{size:,} bytes: a {what} is at most {limit:,} bytes")
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read it: {exc.strerror or exc}") from None
+    raw = read_bytes(path, what, limit)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -50,6 +41,19 @@ def read_text(path: Path, what: str, limit: int) -> str:
         raise InputError(
             str(path), f"line {line}: not UTF-8 text (byte {raw[exc.start]:#04x}); save it as UTF-8"
         ) from None
+
+
+def read_bytes(path: Path, what: str, limit: int) -> bytes:
+    """A regular file's bytes, refused beyond `limit` bytes (a folder or FIFO is never opened)."""
+    try:
+        if not path.is_file():
+            raise InputError(str(path), f"{what} not found" if not path.exists() else "not a file")
+        size = path.stat().st_size
+        if size > limit:
+            raise InputError(str(path), f"{size:,} bytes: a {what} is at most {limit:,} bytes")
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read it: {exc.strerror or exc}") from None
 
 
 class _BoundedLoader(yaml.SafeLoader):
@@ -101,7 +105,9 @@ class _BoundedLoader(yaml.SafeLoader):
     def construct_yaml_int(self, node):  # noqa: D102
         digits = sum(c.isdigit() for c in str(node.value))
         if digits > MAX_INT_DIGITS:
-            self._refuse(node.start_mark, f"an integer of {digits} digits (at most {MAX_INT_DIGITS})")
+            self._refuse(
+                node.start_mark, f"an integer of {digits} digits (at most {MAX_INT_DIGITS})"
+            )
         return super().construct_yaml_int(node)
 
 

@@ -7,8 +7,8 @@ import hashlib
 import io
 import json
 import math
-import re
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterator

@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import tempfile
+import zlib
 from pathlib import Path
 
 import pandas as pd
@@ -171,4 +172,10 @@ def read_public(name: str, public_dir: Path | None = None) -> pd.DataFrame:
         if name != "regions"
         else {"municipality_code": str}
     )
-    return pd.read_csv(path, compression="gzip", dtype=dtypes)
+    try:
+        return pd.read_csv(path, compression="gzip", dtype=dtypes)
+    except (EOFError, OSError, zlib.error, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        # gzip.BadGzipFile is an OSError; a truncated file ends in EOFError
+        raise InputError(
+            str(path), f"bundled data is damaged ({exc}); run `kpi ingest` to rebuild it"
+        ) from None
