@@ -8,7 +8,6 @@ baseline year or a non-numeric value, naming the file, the KPI and the field.
 
 from __future__ import annotations
 
-import re
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal, get_args
@@ -27,15 +26,12 @@ from pydantic import (
 
 from kpi_lib.catalog.notation import Comparator, TargetKind
 from kpi_lib.core.errors import ArgumentError, InputError, InputErrors, KpiError
-from kpi_lib.core.limits import load_yaml
+from kpi_lib.core.limits import control_character, load_yaml
 from kpi_lib.core.paths import DEFAULT_CATALOG
 
 __all__ = ["DEFAULT_CATALOG", "Catalog", "Kpi", "load_catalog", "catalog_rows"]
 
 Number = Annotated[StrictFloat, Field(allow_inf_nan=False)] | StrictInt  # .nan/.inf refused
-# Control characters (ESC sequences for terminals, characters xlsx cannot hold) in any text of a
-# catalog; tab and newline are layout.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 MAX_ID_LENGTH = 40  # ids name files and anchors of the report
 Year = Annotated[StrictInt, Field(ge=1900, le=2100)]
 Direction = Literal["increase", "decrease", "maintain"]
@@ -49,9 +45,9 @@ class _Model(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _no_control_characters(cls, value):
-        if isinstance(value, str) and (m := CONTROL_CHARACTERS.search(value)):
+        if isinstance(value, str) and (code := control_character(value)):
             raise ValueError(
-                f"control character U+{ord(m[0]):04X} in the text; remove it "
+                f"control character {code} in the text; remove it "
                 "(terminals run them, Excel files cannot hold them)"
             )
         return value

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import zipfile
 from pathlib import Path
 
@@ -28,6 +29,17 @@ MAX_XLSX_UNCOMPRESSED = 100_000_000  # bytes of all members of the zip, summed a
 MAX_CSV_BYTES = 20_000_000
 MAX_ROWS = 20_000
 MAX_CELL_CHARS = 32_767  # Excel's own limit for a cell
+
+
+# Control characters refused in any text read (ESC starts a terminal's control sequence, C1 0x9b
+# too; xlsx cannot hold C0 ones). Tab, newline and carriage return are layout.
+CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def control_character(text: str) -> str | None:
+    """'U+001B' for the first control character of `text`, None if it has none."""
+    m = CONTROL_IN_TEXT.search(text)
+    return f"U+{ord(m[0]):04X}" if m else None
 
 
 def read_text(path: Path, what: str, limit: int) -> str:
@@ -178,15 +190,15 @@ def check_xlsx(path: Path) -> None:
 
 
 def check_cell(file: str, text: str, *, sheet=None, row=None, column=None) -> None:
-    """Refuse a cell longer than MAX_CELL_CHARS (no KPI value or note is that long)."""
+    """Refuse a cell longer than MAX_CELL_CHARS (no KPI value or note is that long) or holding a
+    control character."""
+    problem = None
     if len(text) > MAX_CELL_CHARS:
-        raise InputError(
-            file,
-            f"a cell of {len(text):,} characters (at most {MAX_CELL_CHARS:,})",
-            sheet=sheet,
-            row=row,
-            column=column,
-        )
+        problem = f"a cell of {len(text):,} characters (at most {MAX_CELL_CHARS:,})"
+    elif code := control_character(text):
+        problem = f"control character {code} in the cell; remove it"
+    if problem:
+        raise InputError(file, problem, sheet=sheet, row=row, column=column)
 
 
 def bounded(kind: type, low: float, high: float, *, open_low=False, open_high=False):
