@@ -6,6 +6,7 @@ so that no test holds more than a few MB.
 """
 
 import csv
+import datetime
 import os
 import subprocess
 import sys
@@ -458,7 +459,12 @@ def test_a_csv_field_over_csv_s_limit_names_its_row(tmp_path, capsys):
 
 def test_an_overlong_cell_is_refused(tmp_path, capsys):
     path = actuals_csv(tmp_path, {HEADER.split(",").index("備考"): "x" * 40_000})
-    refused(capsys, "validate", path, says=["row 2", "column 'T'", "a cell of 40,000 characters"])
+    refused(
+        capsys,
+        "validate",
+        path,
+        says=["row 2", "column 'T'", "a text of 40,000 characters (at most 32,767"],
+    )
 
 
 def test_an_oversized_csv_is_refused_unread(tmp_path, capsys):
@@ -487,3 +493,66 @@ def test_a_truncated_public_table_is_an_input_error(tmp_path):
     (tmp_path / "jumin.csv.gz").write_bytes(b"not gzip at all")
     with pytest.raises(KpiError, match="bundled data is damaged"):
         read_public("jumin", tmp_path)
+
+
+# ── found in the second pass (beyond the issue's list) ────────────────────────
+
+
+@pytest.mark.parametrize(
+    "written, read_as",
+    [("010", "8"), ("0x1F", "31"), ("1:30", "90"), ("0b101", "5")],
+)
+def test_yaml_1_1_number_forms_are_refused(tmp_path, capsys, written, read_as):
+    path = catalog_file(tmp_path, CATALOG_TEXT.replace("value: 106043000,", f"value: {written},"))
+    refused(capsys, "validate", path, says=["line 38", f"{written} is read by YAML as {read_as}"])
+
+
+def test_an_unquoted_municipality_code_is_refused_not_read_as_octal(tmp_path, capsys):
+    path = catalog_file(tmp_path, CATALOG_TEXT.replace('"012165"', "012165"))
+    assert path.read_text(encoding="utf-8") != CATALOG_TEXT
+    refused(capsys, "validate", path, says=["012165 is read by YAML as 5237", "quote it"])
+
+
+def test_binary_and_set_tags_are_refused(tmp_path, capsys):
+    path = catalog_file(tmp_path, CATALOG_TEXT.replace(FIRST_NAME, "  name_ja: !!binary aGk=\n"))
+    refused(capsys, "validate", path, says=["line 24", "tag:yaml.org,2002:binary is not allowed"])
+
+
+def test_a_catalog_without_kpis_is_refused(tmp_path, capsys):
+    path = catalog_file(tmp_path, CATALOG_TEXT[: CATALOG_TEXT.index("kpis:")] + "kpis: []\n")
+    refused(capsys, "validate", path, says=["column 'kpis'", "at least 1 item"])
+
+
+def test_bidirectional_overrides_and_huge_texts_are_refused(tmp_path, capsys):
+    path = catalog_file(tmp_path, CATALOG_TEXT.replace(FIRST_NAME, '  name_ja: "数\\u202e者"\n'))
+    refused(capsys, "validate", path, says=["name_ja", "control character U+202E"])
+    path = catalog_file(tmp_path, CATALOG_TEXT.replace(FIRST_NAME, f"  name_ja: {'あ' * 40_000}\n"))
+    refused(capsys, "validate", path, says=["name_ja", "a text of 40,000 characters"])
+
+
+def test_a_damaged_number_cell_in_a_workbook_names_its_row(tmp_path, capsys):
+    good = tmp_path / "t.xlsx"
+    write_template(load_catalog(), good)
+    path = tmp_path / "nan.xlsx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "xl/worksheets/sheet1.xml":  # a number cell holding NaN, as no Excel writes
+                data = data.replace(
+                    b'<c r="N31" s="3" t="n" />', b'<c r="N31" t="n"><v>NaN</v></c>'
+                )
+                assert b"NaN" in data
+            out.writestr(name, data)
+    refused(capsys, "validate", path, says=[str(path), "sheet '実績入力', row 31", "cannot read"])
+
+
+def test_dates_and_booleans_in_year_cells_are_not_numbers(tmp_path, capsys):
+    path = tmp_path / "d.xlsx"
+    write_template(load_catalog(), path)
+    wb = load_workbook(path)
+    wb["実績入力"]["N31"] = datetime.datetime(2021, 5, 1)
+    wb["実績入力"]["O31"] = True
+    wb.save(path)
+    refused(
+        capsys, "validate", path, says=["row 31", "found '2021-05-01 00:00:00'", "found 'True'"]
+    )

@@ -26,7 +26,7 @@ from pydantic import (
 
 from kpi_lib.catalog.notation import Comparator, TargetKind
 from kpi_lib.core.errors import ArgumentError, InputError, InputErrors, KpiError
-from kpi_lib.core.limits import control_character, load_yaml
+from kpi_lib.core.limits import load_yaml, text_problem
 from kpi_lib.core.paths import DEFAULT_CATALOG
 
 __all__ = ["DEFAULT_CATALOG", "Catalog", "Kpi", "load_catalog", "catalog_rows"]
@@ -45,11 +45,8 @@ class _Model(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _no_control_characters(cls, value):
-        if isinstance(value, str) and (code := control_character(value)):
-            raise ValueError(
-                f"control character {code} in the text; remove it "
-                "(terminals run them, Excel files cannot hold them)"
-            )
+        if isinstance(value, str) and (problem := text_problem(value)):
+            raise ValueError(problem)
         return value
 
 
@@ -359,8 +356,8 @@ class Catalog(_Model):
 
     schema_version: Literal[1]
     strategy: Strategy
-    goals: list[Goal]
-    kpis: list[Kpi]
+    goals: Annotated[list[Goal], Field(min_length=1)]
+    kpis: Annotated[list[Kpi], Field(min_length=1)]
 
     @model_validator(mode="after")
     def _ids_and_goals(self):

@@ -32,8 +32,19 @@ MAX_CELL_CHARS = 32_767  # Excel's own limit for a cell
 
 
 # Control characters refused in any text read (ESC starts a terminal's control sequence, C1 0x9b
-# too; xlsx cannot hold C0 ones). Tab, newline and carriage return are layout.
-CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# too; xlsx cannot hold C0 ones), and the bidirectional overrides that make text display in
+# another order than it reads. Tab, newline and carriage return are layout.
+CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def text_problem(text: str) -> str | None:
+    """What makes `text` unfit for any output (a control character, over MAX_CELL_CHARS), or
+    None."""
+    if len(text) > MAX_CELL_CHARS:
+        return f"a text of {len(text):,} characters (at most {MAX_CELL_CHARS:,}, as Excel)"
+    if code := control_character(text):
+        return f"control character {code} in the text; remove it"
+    return None
 
 
 def control_character(text: str) -> str | None:
@@ -115,15 +126,36 @@ class _BoundedLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
     def construct_yaml_int(self, node):  # noqa: D102
-        digits = sum(c.isdigit() for c in str(node.value))
+        text = str(node.value)
+        digits = sum(c.isdigit() for c in text)
         if digits > MAX_INT_DIGITS:
             self._refuse(
                 node.start_mark, f"an integer of {digits} digits (at most {MAX_INT_DIGITS})"
             )
+        if not _DECIMAL.fullmatch(text):
+            # YAML 1.1 reads 010 as 8, 0x1F as 31 and 1:30 as 90: never what a catalog means.
+            self._refuse(
+                node.start_mark,
+                f"{text} is read by YAML as {super().construct_yaml_int(node)}; write a plain "
+                f"decimal number, or quote it ('{text}') if it is a code",
+            )
         return super().construct_yaml_int(node)
 
+    def construct_yaml_float(self, node):  # noqa: D102
+        if ":" in str(node.value):
+            self._refuse(node.start_mark, f"{node.value} is a sexagesimal number in YAML; quote it")
+        return super().construct_yaml_float(node)
 
+    def construct_undefined(self, node):  # noqa: D102
+        self._refuse(node.start_mark, f"the tag {node.tag} is not allowed in this file")
+
+
+_DECIMAL = re.compile(r"[-+]?(0|[1-9][0-9_]*)")
 _BoundedLoader.add_constructor("tag:yaml.org,2002:int", _BoundedLoader.construct_yaml_int)
+_BoundedLoader.add_constructor("tag:yaml.org,2002:float", _BoundedLoader.construct_yaml_float)
+# Bytes, sets and ordered pairs are nothing a catalog holds (bytes would pass as text).
+for _tag in ("binary", "set", "omap", "pairs"):
+    _BoundedLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _BoundedLoader.construct_undefined)
 
 
 def _expanded_size(node, sizes: dict) -> int:
@@ -192,12 +224,7 @@ def check_xlsx(path: Path) -> None:
 def check_cell(file: str, text: str, *, sheet=None, row=None, column=None) -> None:
     """Refuse a cell longer than MAX_CELL_CHARS (no KPI value or note is that long) or holding a
     control character."""
-    problem = None
-    if len(text) > MAX_CELL_CHARS:
-        problem = f"a cell of {len(text):,} characters (at most {MAX_CELL_CHARS:,})"
-    elif code := control_character(text):
-        problem = f"control character {code} in the cell; remove it"
-    if problem:
+    if problem := text_problem(text):
         raise InputError(file, problem, sheet=sheet, row=row, column=column)
 
 

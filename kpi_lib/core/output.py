@@ -129,12 +129,12 @@ def tidy_types(df: pd.DataFrame) -> pd.DataFrame:
 
 
 # Characters a terminal acts on (ESC starts a control sequence, C1 0x9b too) or that hide text.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def terminal_text(text: str) -> str:
     """Text safe to print: control characters shown as \\x1b escapes (newline and tab kept)."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
+    return _CONTROL.sub(lambda m: repr(m[0])[1:-1], text)
 
 
 def _table_cell(v) -> str:

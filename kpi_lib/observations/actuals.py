@@ -247,9 +247,16 @@ def _workbook_rows(path: Path, data_only: bool) -> list[list]:
                 str(path), f"expected a sheet named {SHEET!r}, found {wb.sheetnames[:20]}"
             )
         rows: list[list] = []
-        for row in wb[SHEET].iter_rows(values_only=True):
-            _check_row(str(path), SHEET, len(rows) + 1, row)
-            rows.append(list(row))
+        try:
+            for row in wb[SHEET].iter_rows(values_only=True):
+                _check_row(str(path), SHEET, len(rows) + 1, row)
+                rows.append(list(row))
+        except InputError:
+            raise
+        except Exception as exc:  # a damaged sheet: openpyxl parses it only as it reads the rows
+            raise InputError(
+                str(path), f"cannot read the sheet: {exc}", sheet=SHEET, row=len(rows) + 1
+            ) from None
         return rows
     finally:
         wb.close()
