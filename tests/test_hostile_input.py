@@ -556,3 +556,13 @@ def test_dates_and_booleans_in_year_cells_are_not_numbers(tmp_path, capsys):
     refused(
         capsys, "validate", path, says=["row 31", "found '2021-05-01 00:00:00'", "found 'True'"]
     )
+
+
+def test_terminal_tables_escape_control_characters():
+    import pandas as pd
+
+    from kpi_lib.core.output import render
+
+    text = render(pd.DataFrame({"source": ["課\x1b[2J\x9b31m\u202e"]}), "table")
+    assert "\x1b" not in text and "\x9b" not in text and "\u202e" not in text
+    assert "課\\x1b[2J\\x9b31m\\u202e" in text
