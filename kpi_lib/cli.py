@@ -210,6 +210,8 @@ def cmd_validate(args) -> int:
 
 def _read_series_csv(path: str) -> pd.DataFrame:
     """A user's CSV with a series_id column kept as text; unreadable input is a KpiError."""
+    if Path(path).exists() and not Path(path).is_file():  # a FIFO would block, a folder fail
+        raise KpiError(f"{path}: not a regular file")
     try:
         return pd.read_csv(path, dtype={"series_id": str})
     except FileNotFoundError:

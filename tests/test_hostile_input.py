@@ -566,3 +566,32 @@ def test_terminal_tables_escape_control_characters():
     text = render(pd.DataFrame({"source": ["課\x1b[2J\x9b31m\u202e"]}), "table")
     assert "\x1b" not in text and "\x9b" not in text and "\u202e" not in text
     assert "課\\x1b[2J\\x9b31m\\u202e" in text
+
+
+def test_two_columns_with_one_name_are_refused(tmp_path, capsys):
+    path = actuals_csv(tmp_path, {YEAR_2021: "15020"})
+    text = path.read_text(encoding="utf-8").replace("備考", "出典・担当課", 1)
+    path.write_text(text, encoding="utf-8")
+    refused(capsys, "validate", path, says=[str(path), "row 1", "two columns named 出典・担当課"])
+
+
+def test_a_fifo_as_panel_or_public_table_is_refused_without_blocking(tmp_path, capsys):
+    fifo = tmp_path / "panel.csv"
+    os.mkfifo(fifo)
+    args = ["forecast-panel", "--input", fifo, "--through", 2020, "--horizon", 2]
+    refused(capsys, *args, "--out", tmp_path / "o.csv", says=[f"{fifo}: not a regular file"])
+    os.mkfifo(tmp_path / "jumin.csv.gz")
+    with pytest.raises(KpiError, match="jumin.csv.gz: not a regular file"):
+        read_public("jumin", tmp_path)
+
+
+def test_a_bom_crlf_shift_jis_csv_is_read(tmp_path, capsys):
+    path = actuals_csv(tmp_path, {YEAR_2021: "１５，０２０"})
+    text = path.read_text(encoding="utf-8").replace("\n", "\r\n")
+    path.write_bytes(text.encode("cp932"))
+    rc, out, err = run(capsys, "validate", path)
+    assert rc == 0, err
+    assert "1 values for 1 KPIs" in out
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    rc, out, err = run(capsys, "validate", path)
+    assert rc == 0, err

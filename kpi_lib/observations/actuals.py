@@ -339,6 +339,15 @@ def read_actuals(path: str | Path, catalog: Catalog) -> pd.DataFrame:
         )
     header = [_text(h) for h in rows[header_index]]
     errors: list[InputError] = []
+    named = [*FIXED_HEADERS, OVERRIDE_HEADER, CONFIRM_HEADER, SOURCE_HEADER, NOTE_HEADER]
+    twice = sorted({h for h in header if h in named and header.count(h) > 1}, key=named.index)
+    if twice:  # the reader would take one of them and drop the other without a word
+        raise InputError(
+            file,
+            f"two columns named {', '.join(twice)}: keep one",
+            sheet=sheet,
+            row=header_index + 1,
+        )
 
     def err(problem, row=None, column=None, kpi_id=None):
         """Collect a problem with its place; all are raised together at the end."""

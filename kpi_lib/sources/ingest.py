@@ -167,6 +167,8 @@ def read_public(name: str, public_dir: Path | None = None) -> pd.DataFrame:
     path = Path(public_dir or DEFAULT_PUBLIC_DIR) / f"{name}.csv.gz"
     if not path.exists():
         raise InputError(str(path), "bundled data not found; run `kpi ingest` to build it")
+    if not path.is_file():
+        raise InputError(str(path), "not a regular file; run `kpi ingest` to rebuild the data")
     dtypes: dict = (
         {"municipality_code": str, "month": "Int64"}
         if name != "regions"
