@@ -209,9 +209,9 @@ def test_a_javascript_catalog_name_is_a_relative_link(tmp_path):
     target.mkdir(parents=True)
     (target / "scorecard.csv").write_text("kpi_id,n_points,verdict\nx,1,達成\n", encoding="utf-8")
     row = batch._summary_row(load_catalog(), target, 2024)
-    assert row["報告"] == "./javascript%3Aalert%28document.cookie%29/index.html"
+    assert row["報告"] == "javascript%3Aalert%28document.cookie%29/index.html"
     html = batch._summary_html(2024, [row], [])
-    assert 'href="./javascript%3Aalert%28document.cookie%29/index.html"' in html
+    assert 'href="javascript%3Aalert%28document.cookie%29/index.html"' in html
     assert "javascript:" not in html
 
 

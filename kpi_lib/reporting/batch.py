@@ -128,7 +128,7 @@ def _summary_row(cat, target: Path, fiscal_year: int) -> dict:
         "達成": int(verdicts.get("達成", 0)),
         "未達成": int(verdicts.get("未達成", 0)),
         "未確定": int(verdicts.get("未確定", 0)),
-        "報告": f"./{quote(target.name, safe='')}/index.html",  # relative: never a scheme
+        "報告": f"{quote(target.name, safe='')}/index.html",  # relative: ':' encoded, no scheme
     }
 
 
