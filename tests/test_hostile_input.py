@@ -255,6 +255,7 @@ PANEL = "forecast-panel --input p.csv --out o.csv"
         (f"{PANEL} --through 2020 --horizon 0", "[1, 30]"),
         (f"{PANEL} --through 2020 --horizon 2 --level 1", "(0, 1)"),
         ("bench --level nan", "(0, 1)"),
+        ("scorecard --as-of ٢٠٢١", "[1900, 2100]"),
     ],
 )
 def test_numeric_options_are_range_checked(capsys, command, accepted):

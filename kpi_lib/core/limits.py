@@ -236,6 +236,8 @@ def bounded(kind: type, low: float, high: float, *, open_low=False, open_high=Fa
 
     def parse(text: str):
         try:
+            if not text.isascii():  # int() would read ١٢ or ２０ as well
+                raise ValueError(text)
             value = kind(text)
         except (ValueError, OverflowError):
             raise argparse.ArgumentTypeError(f"expected {accepted}, got {text[:40]!r}") from None
