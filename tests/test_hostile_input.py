@@ -596,3 +596,23 @@ def test_a_bom_crlf_shift_jis_csv_is_read(tmp_path, capsys):
     path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
     rc, out, err = run(capsys, "validate", path)
     assert rc == 0, err
+
+
+def test_an_xml_entity_bomb_in_a_workbook_is_refused(tmp_path, capsys):
+    good = tmp_path / "t.xlsx"
+    write_template(load_catalog(), good)
+    entities = '<!ENTITY a "aaaaaaaaaa">' + "".join(
+        f'<!ENTITY {n} "{("&" + p + ";") * 10}">'
+        for p, n in zip("abcdefgh", "bcdefghi", strict=True)
+    )  # &i; expands to 10^9 characters
+    path = tmp_path / "laughs.xlsx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                assert data.startswith(b"<worksheet")  # openpyxl writes no XML declaration
+                data = f"<!DOCTYPE worksheet [{entities}]>".encode() + data
+                data = data.replace(b"<v>2018</v>", b"<v>&i;</v>", 1)
+            out.writestr(name, data)
+    assert path.stat().st_size < 50_000
+    refused(capsys, "validate", path, says=[str(path), "cannot read", "declares XML entities"])

@@ -240,6 +240,9 @@ def _workbook_rows(path: Path, data_only: bool) -> list[list]:
     try:
         wb = load_workbook(path, read_only=True, data_only=data_only)
     except Exception as exc:
+        cause = exc.__context__ or exc
+        if type(cause).__name__ in ("EntitiesForbidden", "DTDForbidden"):  # from defusedxml
+            exc = ValueError("it declares XML entities, which no Excel workbook does (a bomb?)")
         raise InputError(str(path), f"cannot read it as an Excel workbook: {exc}") from None
     try:
         if SHEET not in wb.sheetnames:
