@@ -13,8 +13,14 @@ import pandas as pd
 
 from kpi_lib.catalog import model as catalog_mod
 from kpi_lib.core.errors import ArgumentError, KpiError
-from kpi_lib.core.output import emit
+from kpi_lib.core.limits import bounded
+from kpi_lib.core.output import emit, terminal_text
 from kpi_lib.core.paths import DATA_DIR
+
+# The accepted ranges of numeric options (docs/validation.md, "Limits").
+YEAR = bounded(int, 1900, 2100)
+FRACTION = bounded(float, 0, 1)
+LEVEL = bounded(float, 0, 1, open_low=True, open_high=True)
 
 
 def _add_catalog_arg(p: argparse.ArgumentParser) -> None:
@@ -59,10 +65,11 @@ def _catalog_init(args) -> int:
 
     if not args.municipality or not args.out:
         raise KpiError("kpi catalog init needs --municipality CODE and --out FILE.yaml")
-    m = re.fullmatch(r"(\d{4})-(\d{4})", args.period or "")
-    if not m:
+    m = re.fullmatch(r"([0-9]{4})-([0-9]{4})", args.period or "")
+    if not m or not 1900 <= int(m[1]) <= int(m[2]) <= min(int(m[1]) + 9, 2100):
         raise KpiError(
-            f"--period {args.period!r}: expected START-END fiscal years such as 2025-2029"
+            f"--period {args.period!r}: expected START-END fiscal years such as 2025-2029 "
+            "(1900–2100, at most ten years)"
         )
     out = Path(args.out)
     if out.exists():
@@ -197,12 +204,14 @@ def cmd_validate(args) -> int:
 
     cat = catalog_mod.load_catalog(args.catalog)
     for f in args.files:
-        print(f"OK {validate_file(f, cat)}")
+        print(f"OK {terminal_text(validate_file(f, cat))}")
     return 0
 
 
 def _read_series_csv(path: str) -> pd.DataFrame:
     """A user's CSV with a series_id column kept as text; unreadable input is a KpiError."""
+    if Path(path).exists() and not Path(path).is_file():  # a FIFO would block, a folder fail
+        raise KpiError(f"{path}: not a regular file")
     try:
         return pd.read_csv(path, dtype={"series_id": str})
     except FileNotFoundError:
@@ -217,6 +226,14 @@ def cmd_forecast_panel(args) -> int:
     from kpi_lib.forecasting.panel import forecast_panel, panel_from_long, read_targets
 
     panel = panel_from_long(_read_series_csv(args.input), args.input)
+    first, last = int(panel.years.min()), int(panel.years.max())
+    if not first <= args.through <= last:
+        # Forecasts are labelled from --through on: beyond the data they would name wrong years.
+        raise ArgumentError(
+            "through",
+            f"{args.through}: {args.input} runs from {first} to {last}; "
+            f"fit through one of its years, {first}–{last}",
+        )
     print(
         f"[forecast-panel] {len(panel.ids)} series, {panel.years.min()}–{panel.years.max()}; "
         f"fitting through {args.through}, {args.horizon} years ahead",
@@ -321,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("scorecard", help="judge every KPI as of a fiscal year")
     p.add_argument(
         "--as-of",
-        type=int,
+        type=YEAR,
         required=True,
         metavar="YEAR",
         help="fiscal year of evaluation, e.g. 2021",
@@ -342,14 +359,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-forecast", action="store_true", help="leave out the forecasts (faster)")
     p.add_argument(
         "--maintain-tolerance",
-        type=float,
+        type=FRACTION,
         default=0.10,
         metavar="FRACTION",
         help="a level to hold is met within this share of it (default 0.10 = ±10 %%)",
     )
     p.add_argument(
         "--maintain-points",
-        type=float,
+        type=bounded(float, 0, 100),
         default=3.0,
         metavar="POINTS",
         help="the same for percentages, in points (default 3)",
@@ -378,16 +395,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="run the notebooks and write the annual report")
     p.add_argument(
-        "--fiscal-year", type=int, required=True, metavar="YEAR", help="fiscal year of evaluation"
+        "--fiscal-year", type=YEAR, required=True, metavar="YEAR", help="fiscal year of evaluation"
     )
     p.add_argument("--out", help="report folder (default: reports/FY<YEAR>)")
-    p.add_argument("--jobs", type=int, default=2, help="notebooks run at once (default 2)")
+    p.add_argument(
+        "--jobs", type=bounded(int, 1, 64), default=2, help="notebooks run at once (default 2)"
+    )
     p.add_argument(
         "--municipality", help="団体コード; must agree with the catalog's (default: the catalog's)"
     )
     p.add_argument(
         "--timeout",
-        type=int,
+        type=bounded(int, 1, 86_400),
         default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
         help=f"a cell running longer fails its notebook (default {DEFAULT_TIMEOUT})",
@@ -413,9 +432,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("forecast-panel", help="forecast every series of a panel at once")
     p.add_argument("--input", required=True, help="CSV with columns series_id, year, value")
-    p.add_argument("--through", type=int, required=True, metavar="YEAR", help="last year to fit on")
-    p.add_argument("--horizon", type=int, required=True, metavar="H", help="years ahead")
-    p.add_argument("--level", type=float, default=0.8, help="central interval, default 0.8")
+    p.add_argument(
+        "--through", type=YEAR, required=True, metavar="YEAR", help="last year to fit on"
+    )
+    p.add_argument(
+        "--horizon", type=bounded(int, 1, 30), required=True, metavar="H", help="years ahead"
+    )
+    p.add_argument("--level", type=LEVEL, default=0.8, help="central interval, default 0.8")
     p.add_argument("--method", default="auto", choices=["auto", *METHODS, *BENCHMARKS])
     p.add_argument(
         "--targets",
@@ -431,7 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="benchmarks: forecast speed and quality, or report time")
     p.add_argument("what", nargs="?", choices=["forecast", "report"], default="forecast")
-    p.add_argument("--level", type=float, default=0.8)
+    p.add_argument("--level", type=LEVEL, default=0.8)
     p.add_argument(
         "--full",
         action="store_true",
@@ -450,6 +473,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run `kpi`; a user's mistake prints a message and returns 2, never a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        # A terminal that cannot show Japanese (PYTHONIOENCODING=ascii) gets \\u escapes.
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -457,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
     except KpiError as exc:
         message = exc.for_cli() if isinstance(exc, ArgumentError) else str(exc)
         prefix = "error: " if exc.exit_code == 2 else ""  # a failed notebook names itself
-        print(f"kpi {args.command}: {prefix}{message}", file=sys.stderr)
+        print(f"kpi {args.command}: {prefix}{terminal_text(message)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -12,7 +12,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal, get_args
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -27,11 +26,13 @@ from pydantic import (
 
 from kpi_lib.catalog.notation import Comparator, TargetKind
 from kpi_lib.core.errors import ArgumentError, InputError, InputErrors, KpiError
+from kpi_lib.core.limits import load_yaml, text_problem
 from kpi_lib.core.paths import DEFAULT_CATALOG
 
 __all__ = ["DEFAULT_CATALOG", "Catalog", "Kpi", "load_catalog", "catalog_rows"]
 
-Number = StrictFloat | StrictInt
+Number = Annotated[StrictFloat, Field(allow_inf_nan=False)] | StrictInt  # .nan/.inf refused
+MAX_ID_LENGTH = 40  # ids name files and anchors of the report
 Year = Annotated[StrictInt, Field(ge=1900, le=2100)]
 Direction = Literal["increase", "decrease", "maintain"]
 CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
@@ -40,6 +41,13 @@ YEARS_AFTER_PERIOD = 2
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value):
+        if isinstance(value, str) and (problem := text_problem(value)):
+            raise ValueError(problem)
+        return value
 
 
 class Window(_Model):
@@ -217,7 +225,9 @@ class Kpi(_Model):
     """One indicator of the strategy: its texts, baseline, target, unit and where its figures come
     from."""
 
-    kpi_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
+    kpi_id: Annotated[
+        str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=MAX_ID_LENGTH)
+    ]
     goal: Annotated[StrictInt, Field(ge=1)]
     numeric_goal: StrictBool = False
     measure: Measure
@@ -346,8 +356,8 @@ class Catalog(_Model):
 
     schema_version: Literal[1]
     strategy: Strategy
-    goals: list[Goal]
-    kpis: list[Kpi]
+    goals: Annotated[list[Goal], Field(min_length=1)]
+    kpis: Annotated[list[Kpi], Field(min_length=1)]
 
     @model_validator(mode="after")
     def _ids_and_goals(self):
@@ -407,12 +417,7 @@ class Catalog(_Model):
 def load_catalog(path: str | Path | None = None) -> Catalog:
     """Read and validate a catalog YAML file (default: the bundled Ashibetsu one)."""
     path = Path(path) if path else DEFAULT_CATALOG
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(str(path), "catalog file not found") from None
-    except yaml.YAMLError as exc:
-        raise InputError(str(path), f"not valid YAML: {exc}") from None
+    raw = load_yaml(path, "catalog file")
     if not isinstance(raw, dict):
         raise InputError(
             str(path), "expected a mapping with schema_version, strategy, goals and kpis"
@@ -420,13 +425,13 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
     try:
         return Catalog.model_validate(raw)
     except ValidationError as exc:
-        raise _catalog_errors(path, raw, exc) from None
+        raise schema_errors(path, raw, exc) from None
 
 
 _TYPE_TAGS = {"float", "int", "bool", "str", "function-after", "literal", "constrained-int"}
 
 
-def _catalog_errors(path: Path, raw: dict, exc: ValidationError) -> InputErrors:
+def schema_errors(path: Path, raw: dict, exc: ValidationError) -> InputErrors:
     """Turn pydantic's locations into 'file, KPI id, field' messages."""
     listed = raw.get("kpis")
     kpis: list = listed if isinstance(listed, list) else []

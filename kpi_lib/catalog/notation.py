@@ -58,9 +58,28 @@ def normalize(text: str) -> str:
     The strategy was extracted from a PDF, so spaces inside numbers and units ("0 件",
     "kg-CO ₂") are layout, not meaning.
     """
-    text = unicodedata.normalize("NFKC", str(text))
-    text = text.replace("〜", "~").replace("−", "-")
-    return re.sub(r"\s+", "", text)
+    text = re.sub(r"\s+", "", str(text))
+    text = "".join(
+        "\ufffd" if _foreign_digit(c) and not (i and _latin(text[i - 1])) else c
+        for i, c in enumerate(text)
+    )
+    text = unicodedata.normalize("NFKC", text)
+    return text.replace("〜", "~").replace("−", "-")
+
+
+def _foreign_digit(c: str) -> bool:
+    """A character NFKC or int() would read as digits that is neither an ASCII nor a full-width
+    digit: 10² is not 102, nor ⑳ 20, nor ١٢ 12 (they become U+FFFD and fail to parse)."""
+    if c.isascii() or "０" <= c <= "９":
+        return False
+    return unicodedata.digit(c, None) is not None or any(
+        "0" <= d <= "9" for d in unicodedata.normalize("NFKC", c)
+    )
+
+
+def _latin(c: str) -> bool:
+    """A Latin letter, after which a sub- or superscript digit belongs to a unit (kg-CO₂, m²)."""
+    return unicodedata.normalize("NFKC", c).isascii() and unicodedata.normalize("NFKC", c).isalpha()
 
 
 @dataclass(frozen=True)

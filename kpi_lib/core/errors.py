@@ -34,6 +34,9 @@ def _names(text: str, spell) -> str:
     return re.sub(r"‹(\w+)›", lambda m: spell(m[1]), text)
 
 
+MAX_PROBLEM_CHARS = 500
+
+
 class InputError(KpiError):
     """A bad value at a known place in an input file."""
 
@@ -47,6 +50,8 @@ class InputError(KpiError):
         column: str | None = None,
         kpi_id: str | None = None,
     ):
+        if len(problem) > MAX_PROBLEM_CHARS:  # a hostile cell quoted whole would flood the terminal
+            problem = f"{problem[:300]}…({len(problem):,} characters)…{problem[-60:]}"
         self.file, self.problem = str(file), problem
         self.sheet, self.row, self.column, self.kpi_id = sheet, row, column, kpi_id
         where = [self.file]

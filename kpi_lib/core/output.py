@@ -8,6 +8,7 @@ import io
 import json
 import math
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -51,7 +52,7 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
 
 def progress(tag: str, message: str) -> None:
     """A progress line on stderr, so that stdout stays clean for data."""
-    print(f"[{tag}] {message}", file=sys.stderr, flush=True)
+    print(f"[{tag}] {terminal_text(message)}", file=sys.stderr, flush=True)
 
 
 # A cell starting with one of these is read as a formula by spreadsheet programs
@@ -127,11 +128,21 @@ def tidy_types(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+# Characters a terminal acts on (ESC starts a control sequence, C1 0x9b too) or that hide text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_text(text: str) -> str:
+    """Text safe to print: control characters shown as \\x1b escapes (newline and tab kept)."""
+    return _CONTROL.sub(lambda m: repr(m[0])[1:-1], text)
+
+
 def _table_cell(v) -> str:
-    """A cell of the terminal table: floats with up to 10 decimals, gaps empty."""
+    """A cell of the terminal table: floats with up to 10 decimals, gaps empty, control
+    characters escaped."""
     if isinstance(v, float) or v is None or v is pd.NA:
         return number_text(v, decimals=10)
-    return str(v)
+    return terminal_text(str(v))
 
 
 def render(df: pd.DataFrame, fmt: str) -> str:

@@ -22,11 +22,11 @@ from typing import cast
 
 import numpy as np
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from kpi_lib.catalog.model import Kpi
+from kpi_lib.catalog.model import Kpi, schema_errors
 from kpi_lib.core.errors import InputError
+from kpi_lib.core.limits import load_yaml
 from kpi_lib.core.paths import DATA_DIR
 from kpi_lib.evaluation.rules import RuleSettings, maintain_tolerance
 from kpi_lib.forecasting.dist import norm_ppf
@@ -74,7 +74,9 @@ def load_config(path: str | Path | None = None) -> ForecastConfig:
     path = Path(path or DEFAULT_CONFIG)
     if not path.exists():
         return ForecastConfig()
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = load_yaml(path, "forecast configuration") or {}
+    if not isinstance(raw, dict):
+        raise InputError(str(path), "expected a mapping such as `level: 0.8`")
     if isinstance(raw, dict) and "break_years" in raw:
         raise InputError(
             str(path),
@@ -84,8 +86,8 @@ def load_config(path: str | Path | None = None) -> ForecastConfig:
         )
     try:
         return ForecastConfig.model_validate(raw)
-    except Exception as exc:
-        raise InputError(str(path), f"not a valid forecast configuration: {exc}") from None
+    except ValidationError as exc:
+        raise schema_errors(path, raw, exc) from None
 
 
 @dataclass

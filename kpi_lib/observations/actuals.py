@@ -18,7 +18,14 @@ import pandas as pd
 from kpi_lib.catalog.model import Catalog
 from kpi_lib.catalog.notation import NotationError, parse_number, parse_year, to_era
 from kpi_lib.core.errors import InputError, InputErrors
-from kpi_lib.core.output import defuse_workbook
+from kpi_lib.core.limits import (
+    MAX_CSV_BYTES,
+    MAX_ROWS,
+    check_cell,
+    check_xlsx,
+    read_bytes,
+)
+from kpi_lib.core.output import defuse_workbook, progress
 from kpi_lib.observations.values import OBS_COLUMNS
 
 SHEET = "実績入力"
@@ -182,23 +189,93 @@ def write_template(catalog: Catalog, path: str | Path) -> None:
 # ── reading it back ───────────────────────────────────────────────────────────
 
 
-def _read_rows(path: Path) -> tuple[list[list], str | None]:
-    """The sheet's (or CSV's) rows as lists of cell values, and the sheet name."""
-    if path.suffix.lower() == ".csv":
-        return list(csv.reader(io.StringIO(decode_csv(path), newline=""))), None
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        from openpyxl import load_workbook
+# The files read as actuals, in DATA/actuals/, with --actuals and by `kpi validate` alike: Excel
+# workbooks (.xlsm too: openpyxl reads its cells and never runs its macros) and CSVs.
+ACTUALS_SUFFIXES = (".xlsx", ".xlsm", ".csv")
+ACTUALS_KINDS = "an .xlsx/.xlsm workbook or a .csv file"
 
+
+def _read_rows(path: Path) -> tuple[list[list], str | None]:
+    """The sheet's (or CSV's) rows as lists of cell values, and the sheet name, within the bounds
+    of kpi_lib.core.limits."""
+    file = str(path)
+    if path.suffix.lower() == ".csv":
+        reader = csv.reader(io.StringIO(decode_csv(path), newline=""))
+        rows: list[list] = []
         try:
-            wb = load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:
-            raise InputError(str(path), f"cannot read it as an Excel workbook: {exc}") from None
+            for row in reader:
+                _check_row(file, None, len(rows) + 1, row)
+                rows.append(row)
+        except csv.Error as exc:  # a field over csv's 131,072 characters, a NUL byte
+            raise InputError(file, f"not a readable CSV row: {exc}", row=reader.line_num) from None
+        return rows, None
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        from openpyxl.utils import get_column_letter
+
+        check_xlsx(path)
+        values, formulas = _workbook_rows(path, True), _workbook_rows(path, False)
+        uncached = [
+            InputError(
+                file,
+                f"a formula ({f[:60]}) with no saved value: open the workbook in Excel and "
+                "save it, or enter the value",
+                sheet=SHEET,
+                row=i + 1,
+                column=get_column_letter(j + 1),
+            )
+            for i, (vrow, frow) in enumerate(zip(values, formulas, strict=True))
+            for j, (v, f) in enumerate(zip(vrow, frow, strict=True))
+            if v is None and isinstance(f, str) and f.startswith("=")
+        ]
+        if uncached:
+            raise InputErrors(uncached)
+        return values, SHEET
+    raise InputError(file, f"expected {ACTUALS_KINDS} of the template's shape")
+
+
+def _workbook_rows(path: Path, data_only: bool) -> list[list]:
+    """The entry sheet's rows: cached values (data_only) or the formulas themselves."""
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=data_only)
+    except Exception as exc:
+        cause = exc.__context__ or exc
+        if type(cause).__name__ in ("EntitiesForbidden", "DTDForbidden"):  # from defusedxml
+            exc = ValueError("it declares XML entities, which no Excel workbook does (a bomb?)")
+        raise InputError(str(path), f"cannot read it as an Excel workbook: {exc}") from None
+    try:
         if SHEET not in wb.sheetnames:
-            raise InputError(str(path), f"expected a sheet named {SHEET!r}, found {wb.sheetnames}")
-        rows = [list(r) for r in wb[SHEET].iter_rows(values_only=True)]
+            raise InputError(
+                str(path), f"expected a sheet named {SHEET!r}, found {wb.sheetnames[:20]}"
+            )
+        rows: list[list] = []
+        try:
+            for row in wb[SHEET].iter_rows(values_only=True):
+                _check_row(str(path), SHEET, len(rows) + 1, row)
+                rows.append(list(row))
+        except InputError:
+            raise
+        except Exception as exc:  # a damaged sheet: openpyxl parses it only as it reads the rows
+            raise InputError(
+                str(path), f"cannot read the sheet: {exc}", sheet=SHEET, row=len(rows) + 1
+            ) from None
+        return rows
+    finally:
         wb.close()
-        return rows, SHEET
-    raise InputError(str(path), "expected an .xlsx workbook or a .csv file of the template's shape")
+
+
+def _check_row(file: str, sheet: str | None, line: int, row) -> None:
+    """Refuse the MAX_ROWS+1-th row and any overlong cell before reading further."""
+    from openpyxl.utils import get_column_letter
+
+    if line > MAX_ROWS:
+        raise InputError(
+            file, f"more than {MAX_ROWS:,} rows: an entry file has one per KPI", sheet=sheet
+        )
+    for j, v in enumerate(row):
+        if isinstance(v, str):
+            check_cell(file, v, sheet=sheet, row=line, column=get_column_letter(j + 1))
 
 
 ENCODINGS = (
@@ -210,7 +287,7 @@ ENCODINGS = (
 def decode_csv(path: Path) -> str:
     """The CSV's text in UTF-8 or Shift_JIS (cp932); if neither, the error names the first row
     that fits neither."""
-    raw = path.read_bytes()
+    raw = read_bytes(path, "CSV file", MAX_CSV_BYTES)
     for encoding in ENCODINGS:
         try:
             return raw.decode(encoding)
@@ -250,6 +327,8 @@ def read_actuals(path: str | Path, catalog: Catalog) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise InputError(str(path), "file not found")
+    if not path.is_file():  # a folder named y.csv, a FIFO, a device: never opened
+        raise InputError(str(path), f"not a regular file: expected {ACTUALS_KINDS}")
     rows, sheet = _read_rows(path)
     file = str(path)
     header_index = next(
@@ -263,6 +342,15 @@ def read_actuals(path: str | Path, catalog: Catalog) -> pd.DataFrame:
         )
     header = [_text(h) for h in rows[header_index]]
     errors: list[InputError] = []
+    named = [*FIXED_HEADERS, OVERRIDE_HEADER, CONFIRM_HEADER, SOURCE_HEADER, NOTE_HEADER]
+    twice = sorted({h for h in header if h in named and header.count(h) > 1}, key=named.index)
+    if twice:  # the reader would take one of them and drop the other without a word
+        raise InputError(
+            file,
+            f"two columns named {', '.join(twice)}: keep one",
+            sheet=sheet,
+            row=header_index + 1,
+        )
 
     def err(problem, row=None, column=None, kpi_id=None):
         """Collect a problem with its place; all are raised together at the end."""
@@ -470,11 +558,21 @@ def check_values(
 
 
 def default_files(folder: Path) -> list[Path]:
-    """Analysts' files kept in data/actuals (Excel lock files left out)."""
+    """Analysts' files kept in data/actuals: every regular file with a suffix of
+    ACTUALS_SUFFIXES. Excel lock files (~$) and hidden files are left out silently; anything else
+    (another kind of file, a folder, a FIFO) with a warning, and never opened."""
     if not folder.is_dir():
         return []
-    return sorted(
-        p
-        for p in folder.iterdir()
-        if p.suffix.lower() in (".xlsx", ".csv") and not p.name.startswith(("~$", "."))
-    )
+    files = []
+    for p in sorted(folder.iterdir()):
+        if p.name.startswith(("~$", ".")):
+            continue
+        if p.suffix.lower() not in ACTUALS_SUFFIXES:
+            why = f"not {ACTUALS_KINDS}"
+        elif not p.is_file():
+            why = "not a regular file (a folder, FIFO or device)"
+        else:
+            files.append(p)
+            continue
+        progress("actuals", f"skipped {p}: {why}")
+    return files

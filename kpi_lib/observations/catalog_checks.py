@@ -13,6 +13,7 @@ from pathlib import Path
 from kpi_lib.catalog.model import Catalog
 from kpi_lib.catalog.notation import NotationError, normalize, parse_quantity, parse_target
 from kpi_lib.core.errors import InputError
+from kpi_lib.core.glyphs import missing_glyphs
 from kpi_lib.core.paths import DATA_DIR
 from kpi_lib.observations.values import public_table
 
@@ -40,8 +41,23 @@ def check_catalog(catalog: Catalog, file: str, data_dir: str | Path = DATA_DIR) 
                 )
         _check_baseline(kpi, err)
         _check_target(kpi, err)
+        _check_glyphs(kpi, err)
     _check_series(catalog, data_dir, err)
     return problems
+
+
+def _check_glyphs(kpi, err) -> None:
+    """The texts charts draw, in characters the charts' font has (the report draws 〓 instead)."""
+    for field in ("name_ja", "label_ja", "unit"):
+        missing = missing_glyphs(getattr(kpi, field) or "")
+        if missing:
+            chars = ", ".join(f"{c} (U+{ord(c):04X})" for c in missing)
+            err(
+                kpi.kpi_id,
+                field,
+                f"{chars} not in the charts' font (IPAexGothic): charts would show 〓 "
+                "instead; write it with another character (𠮷 as 吉)",
+            )
 
 
 def _check_baseline(kpi, err) -> None:

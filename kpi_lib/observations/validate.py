@@ -7,7 +7,7 @@ from pathlib import Path
 
 from kpi_lib.catalog.model import Catalog, load_catalog
 from kpi_lib.core.errors import InputError, InputErrors
-from kpi_lib.observations.actuals import read_actuals
+from kpi_lib.observations.actuals import ACTUALS_KINDS, ACTUALS_SUFFIXES, read_actuals
 from kpi_lib.observations.catalog_checks import check_catalog
 from kpi_lib.sources.loaders import furusato, jumin, ssds, tourism
 
@@ -20,6 +20,8 @@ def validate_file(path: str | Path, catalog: Catalog) -> str:
     path = Path(path)
     if not path.exists():
         raise InputError(str(path), "file not found")
+    if not path.is_file():  # a folder named y.csv, a FIFO: never opened
+        raise InputError(str(path), "not a regular file")
     name = path.name
     if re.match(r"^\d{4}ssjin\.xlsx?$", name):
         df = jumin.load_jumin_file(path)
@@ -57,14 +59,15 @@ def validate_file(path: str | Path, catalog: Catalog) -> str:
             "indicators, texts and public series checked"
             + (f"; {placeholders} placeholder target(s) still to replace" if placeholders else "")
         )
-    if path.suffix.lower() in (".xlsx", ".csv"):
+    if path.suffix.lower() in ACTUALS_SUFFIXES:
         df = read_actuals(path, catalog)
         kpis = df["kpi_id"].nunique()
         return f"{name}: analysts' actuals, {len(df)} values for {kpis} KPIs, nothing to fix"
     raise InputError(
         str(path),
-        "unknown kind of file: expected a KPI catalog (.yaml), an entry workbook or "
-        "CSV, or an official file (YYMMssjin.xls, tourism_stat_report_YYYY_monthly.csv, "
+        "unknown kind of file: expected a KPI catalog (.yaml), an entry file "
+        f"({ACTUALS_KINDS}), or an official file (YYMMssjin.xls, "
+        "tourism_stat_report_YYYY_monthly.csv, "
         "R2_gain.xlsx, soumu_kakudantai_*.csv, soumu_detail_*.csv, ssds_*.csv)",
     )
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import html
 import io
+import re
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 
@@ -53,6 +55,7 @@ def run_batch(
     )
     if not catalogs:
         raise KpiError(f"{folder}: no catalog files (*.yaml) to report on")
+    _check_names(catalogs)
     checked = {path: load_catalog(path) for path in catalogs}  # all valid, or nothing runs
     for path, cat in checked.items():
         cat.check_evaluation_year(fiscal_year, "fiscal_year", f" (for {path.name})")
@@ -89,6 +92,28 @@ def run_batch(
     return final
 
 
+# A town's folder is its catalog's file name without the suffix: any printable name not starting
+# with a dot (`..yaml` would be OUT itself, `.x` hidden). The summary links it percent-encoded.
+_SAFE_STEM = re.compile(r"[^.\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*")
+
+
+def _check_names(catalogs: list[Path]) -> None:
+    """Refuse catalog names that cannot be a town's folder, and two that would share one."""
+    by_stem: dict[str, Path] = {}
+    for path in catalogs:
+        if not _SAFE_STEM.fullmatch(path.stem):
+            raise KpiError(
+                f"{path.name!r}: a catalog's name becomes its report folder: it may not "
+                "start with a dot or hold control characters (rename it, e.g. town.yaml)"
+            )
+        other = by_stem.setdefault(path.stem.casefold(), path)
+        if other != path:
+            raise KpiError(
+                f"{other.name} and {path.name} would both be reported into {path.stem}/: "
+                "rename or remove one"
+            )
+
+
 def _summary_row(cat, target: Path, fiscal_year: int) -> dict:
     card = pd.read_csv(io.StringIO((target / "scorecard.csv").read_text(encoding="utf-8-sig")))
     verdicts = card["verdict"].value_counts() if "verdict" in card else pd.Series(dtype=int)
@@ -103,7 +128,7 @@ def _summary_row(cat, target: Path, fiscal_year: int) -> dict:
         "達成": int(verdicts.get("達成", 0)),
         "未達成": int(verdicts.get("未達成", 0)),
         "未確定": int(verdicts.get("未確定", 0)),
-        "報告": f"{target.name}/index.html",
+        "報告": f"{quote(target.name, safe='')}/index.html",  # relative: ':' encoded, no scheme
     }
 
 

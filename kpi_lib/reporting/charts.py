@@ -13,6 +13,8 @@ import matplotlib_fontja  # noqa: F401  (registers the Japanese font)
 import pandas as pd
 from cycler import cycler
 
+from kpi_lib.core.glyphs import drawable
+
 PALETTE = {
     "history": "#305496",
     "baseline": "#7F7F7F",
@@ -114,9 +116,9 @@ def kpi_chart(kpi, evaluation, outlook=None, history: pd.DataFrame | None = None
                 alpha=0.2,
                 label=f"{outlook.level:.0%}区間",
             )
-    ax.set_title(kpi.label)
+    ax.set_title(drawable(kpi.label))
     ax.set_xlabel(yw)
-    ax.set_ylabel(kpi.unit)
+    ax.set_ylabel(drawable(kpi.unit))
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.legend(loc="best", fontsize=8)
@@ -196,9 +198,9 @@ def cumulative_chart(kpi, evaluation, outlook=None, history: pd.DataFrame | None
             label="累計の見通し",
         )
     yw = _year_word(history)
-    ax.set_title(f"{kpi.label}（{w.start}〜{w.end}{yw}の累計）")
+    ax.set_title(drawable(f"{kpi.label}（{w.start}〜{w.end}{yw}の累計）"))
     ax.set_xlabel(yw)
-    ax.set_ylabel(kpi.unit)
+    ax.set_ylabel(drawable(kpi.unit))
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.legend(loc="best", fontsize=8)
     return ax

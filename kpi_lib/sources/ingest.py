@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import tempfile
+import zlib
 from pathlib import Path
 
 import pandas as pd
@@ -166,9 +167,17 @@ def read_public(name: str, public_dir: Path | None = None) -> pd.DataFrame:
     path = Path(public_dir or DEFAULT_PUBLIC_DIR) / f"{name}.csv.gz"
     if not path.exists():
         raise InputError(str(path), "bundled data not found; run `kpi ingest` to build it")
+    if not path.is_file():
+        raise InputError(str(path), "not a regular file; run `kpi ingest` to rebuild the data")
     dtypes: dict = (
         {"municipality_code": str, "month": "Int64"}
         if name != "regions"
         else {"municipality_code": str}
     )
-    return pd.read_csv(path, compression="gzip", dtype=dtypes)
+    try:
+        return pd.read_csv(path, compression="gzip", dtype=dtypes)
+    except (EOFError, OSError, zlib.error, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        # gzip.BadGzipFile is an OSError; a truncated file ends in EOFError
+        raise InputError(
+            str(path), f"bundled data is damaged ({exc}); run `kpi ingest` to rebuild it"
+        ) from None

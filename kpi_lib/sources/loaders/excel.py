@@ -7,10 +7,13 @@ from pathlib import Path
 import pandas as pd
 
 from kpi_lib.core.errors import InputError
+from kpi_lib.core.limits import check_xlsx
 
 
 def read_grid(path: Path, sheet: str | int = 0) -> pd.DataFrame:
     """All cells of one sheet, no header inference; calamine reads .xls and .xlsx."""
+    if Path(path).suffix.lower() == ".xlsx" and Path(path).is_file():
+        check_xlsx(Path(path))  # its members' sizes, before anything is decompressed
     try:
         return pd.read_excel(path, sheet_name=sheet, header=None, engine="calamine", dtype=object)
     except FileNotFoundError:
