@@ -116,19 +116,19 @@ def cmd_scorecard(args) -> int:
         data_dir=args.data,
         municipality_code=municipality,
     )
+    if args.format == "table" and not args.out:
+        # The terminal: the readers' table in Japanese, fitted to its width (csv/json keep every
+        # column for scripts).
+        from kpi_lib.core.output import fitted_table, terminal_width
+        from kpi_lib.reporting.context import reader_table
+
+        table = reader_table(card)
+        optional = ("根拠", "注記", "単位", "基準値", "見通し（目標年度）")
+        sys.stdout.write(fitted_table(table, terminal_width(), "指標", optional))
+        print("すべての列: --format csv / json / xlsx", file=sys.stderr)
+        return 0
     if args.format == "table":
         card = card[READER_COLUMNS]
-        card = card.round(
-            {
-                "achievement_rate": 3,
-                "pace": 3,
-                "expected_value": 1,
-                "p_meet": 2,
-                "forecast_value": 0,
-                "forecast_lower": 0,
-                "forecast_upper": 0,
-            }
-        )
     emit(
         card,
         args.format,
@@ -395,7 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--fiscal-year", type=YEAR, required=True, metavar="YEAR", help="fiscal year of evaluation"
     )
-    p.add_argument("--out", help="report folder (default: reports/FY<YEAR>)")
+    p.add_argument("--out", help="report folder (default: reports/<団体コード>_<town>/FY<YEAR>)")
     p.add_argument(
         "--jobs", type=bounded(int, 1, 64), default=2, help="notebooks run at once (default 2)"
     )

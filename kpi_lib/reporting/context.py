@@ -13,6 +13,7 @@ from typing import Literal
 import pandas as pd
 
 from kpi_lib.catalog.model import RELATIONS_JA, Catalog, load_catalog
+from kpi_lib.catalog.notation import to_era
 from kpi_lib.core.numbers import reader_number, reader_percent
 from kpi_lib.core.paths import DATA_DIR
 from kpi_lib.evaluation.rules import PROGRESS_STATUSES, RuleSettings
@@ -321,6 +322,21 @@ def freshness_warning(ctx: ReportContext) -> str:
             if final
             else "評価もその値によります。"
         )
+    )
+
+
+def period_notice(catalog: Catalog, fiscal_year: int) -> str:
+    """One sentence for the first page when the year lies before the strategy's period (a starter
+    catalog for the next period judged on this year's data): nothing can be judged yet."""
+    period = catalog.strategy.period
+    if fiscal_year >= period.start:
+        return ""
+    return (
+        f"{fiscal_year}年度（{to_era(fiscal_year)}）は、この戦略の期間"
+        f"（{period.start}〜{period.end}年度）が始まる前の年度です。"
+        "目標年度に向けた評価はまだできないため、各指標は「評価不能」となり、"
+        "この報告は基準値と公表統計の現状を示すにとどまります。"
+        f"期間の評価は{period.start}年度の実績から行います。"
     )
 
 

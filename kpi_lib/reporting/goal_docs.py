@@ -121,6 +121,13 @@ def _badge(r) -> str:
     return f'<span class="badge {html.escape(str(label))}">{html.escape(str(label))}</span>'
 
 
+def _target_text(t) -> str:
+    """The target as the catalog words it, marked once as provisional where it is a placeholder
+    (catalogs written by earlier starters carry the mark in their text already)."""
+    text = t.text or ""
+    return text + "（仮の目標）" if t.placeholder and "仮の目標" not in text else text
+
+
 def _section(ctx: ReportContext, kpi: Kpi, r, charts: ChartCache) -> str:
     e = html.escape
     ev = ctx.evaluations[kpi.kpi_id]
@@ -129,7 +136,7 @@ def _section(ctx: ReportContext, kpi: Kpi, r, charts: ChartCache) -> str:
     facts = [
         ("施策", f"{kpi.measure_code}　{kpi.measure.title_ja}"),
         ("基準値（戦略の記載）", b.text if b is not None and b.text else "記載なし"),
-        ("目標（戦略の記載）", (t.text or "") + ("（仮の目標）" if t.placeholder else "")),
+        ("目標（戦略の記載）", _target_text(t)),
         ("単位・方向", f"{kpi.unit}　{DIRECTIONS_JA[kpi.direction]}　（{KINDS_JA[t.kind]}）"),
     ]
     for spec in kpi.public_series:
