@@ -99,7 +99,8 @@ def write_full_workbook(catalog: Catalog, path: Path) -> int:
     """The analysts' entry workbook (kpi template) filled with `full_values`; returns the count."""
     from openpyxl import load_workbook
 
-    from kpi_lib.observations.actuals import SHEET, write_template, year_header
+    from kpi_lib.observations.actuals import SHEET, year_header
+    from kpi_lib.observations.template import write_template
 
     write_template(catalog, path)
     wb = load_workbook(path)

@@ -42,6 +42,7 @@ from kpi_lib.core.publish import (
     swap_in,
     write_marker,
 )
+from kpi_lib.observations.status import department_status
 from kpi_lib.observations.values import measured
 from kpi_lib.reporting.context import (
     freshness_table,
@@ -324,6 +325,8 @@ def _index_html(
     fresh=None,
     verdicts: dict | None = None,
     before_period: str = "",
+    submissions=None,
+    opinions: dict[int, str] | None = None,
 ) -> str:
     e = html.escape
     links = "\n".join(
@@ -357,6 +360,28 @@ def _index_html(
             "<p><strong>最終評価</strong>　"
             + "、".join(f"{e(k)} {v}指標" for k, v in verdicts.items())
             + "（目標年度の実績で判定。目標年度の値がない指標は未確定）</p>"
+        )
+    submitted = ""
+    if submissions is not None and len(submissions):
+        shown = submissions.drop(columns=["未提出の指標"])
+        submitted = (
+            f"<h2>担当課の提出状況（{fiscal_year}年度）</h2>\n<table><tr>"
+            + "".join(f"<th>{e(c)}</th>" for c in shown.columns)
+            + "</tr>\n"
+            + "\n".join(
+                "<tr>" + "".join(f"<td>{e(str(v))}</td>" for v in row) + "</tr>"
+                for row in shown.itertuples(index=False)
+            )
+            + "\n</table>"
+            + (
+                "<p>有識者会議の意見: "
+                + "、".join(
+                    f'<a href="goal{g}.html">基本目標{g}</a>' for g in sorted(opinions or {})
+                )
+                + "（各基本目標の文書の冒頭に掲載）</p>"
+                if opinions
+                else ""
+            )
         )
     fresh_rows = ""
     if fresh is not None and len(fresh):
@@ -394,6 +419,7 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;fo
 <li><a href="manifest.json">作成記録（manifest.json:
 パラメータ、入力ファイルのハッシュ、所要時間）</a></li>
 </ul>
+{submitted}
 {fresh_rows}
 <h2>データの出典と時点</h2>
 <table><tr><th>出典</th><th>使用した年（区分）</th><th>データの時点</th><th>ライセンス</th></tr>
@@ -693,6 +719,8 @@ def _write_summary(
             fresh,
             verdicts.to_dict() if ctx.card["verdict"].notna().any() else None,
             period_notice(ctx.catalog, ctx.fiscal_year),
+            department_status(ctx.status),
+            ctx.opinions,
         ),
         encoding="utf-8",
     )
