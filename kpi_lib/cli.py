@@ -99,13 +99,14 @@ def _settings(args):
 def cmd_scorecard(args) -> int:
     """`kpi scorecard`: every KPI judged as of a fiscal year, as a table, csv, json or xlsx."""
     from kpi_lib.evaluation.scorecard import READER_COLUMNS, build_scorecard, write_scorecard_xlsx
-    from kpi_lib.observations.gather import load_observations
+    from kpi_lib.observations.gather import load_inputs
     from kpi_lib.observations.values import freshness, freshness_for_readers, municipality_for
 
     cat = catalog_mod.load_catalog(args.catalog)
     cat.check_evaluation_year(args.as_of)
     municipality = municipality_for(cat, args.municipality, args.data)
-    obs = load_observations(cat, args.data, municipality, args.actuals)
+    returned = load_inputs(cat, args.data, municipality, args.actuals)
+    obs = returned.observations
     settings = _settings(args)
     card, _ = build_scorecard(
         cat,
@@ -115,20 +116,21 @@ def cmd_scorecard(args) -> int:
         forecast=not args.no_forecast,
         data_dir=args.data,
         municipality_code=municipality,
+        judgements=returned.judgements_for(args.as_of),
     )
+    if args.format == "table" and not args.out:
+        # The terminal: the readers' table in Japanese, fitted to its width (csv/json keep every
+        # column for scripts).
+        from kpi_lib.core.output import fitted_table, terminal_width
+        from kpi_lib.reporting.context import reader_table
+
+        table = reader_table(card)
+        optional = ("根拠", "注記", "単位", "基準値", "見通し（目標年度）")
+        sys.stdout.write(fitted_table(table, terminal_width(), "指標", optional))
+        print("すべての列: --format csv / json / xlsx", file=sys.stderr)
+        return 0
     if args.format == "table":
         card = card[READER_COLUMNS]
-        card = card.round(
-            {
-                "achievement_rate": 3,
-                "pace": 3,
-                "expected_value": 1,
-                "p_meet": 2,
-                "forecast_value": 0,
-                "forecast_lower": 0,
-                "forecast_upper": 0,
-            }
-        )
     emit(
         card,
         args.format,
@@ -187,14 +189,71 @@ def cmd_series(args) -> int:
 
 
 def cmd_template(args) -> int:
-    """`kpi template`: the analysts' entry workbook."""
+    """`kpi template`: the entry workbook (or one per department), or the committee's."""
     from kpi_lib.core.output import atomic_path
-    from kpi_lib.observations.actuals import write_template
+    from kpi_lib.observations.judgements import write_review_template
+    from kpi_lib.observations.template import (
+        default_year,
+        write_department_templates,
+        write_template,
+    )
 
     cat = catalog_mod.load_catalog(args.catalog)
+    year = args.fiscal_year or default_year(cat)
+    cat.check_evaluation_year(year, "fiscal_year")
+    if args.by_department and args.review:
+        raise ArgumentError("review", "writes one workbook; it does not go with --by-department")
+    if args.by_department:
+        counts = write_department_templates(cat, args.out, year)
+        listing = "、".join(f"{terminal_text(d)} {n}" for d, n in counts.items())
+        print(
+            f"wrote {len(counts)} workbooks into {args.out} for FY{year} ({listing})",
+            file=sys.stderr,
+        )
+        return 0
     with atomic_path(args.out) as tmp:
-        write_template(cat, tmp)
-    print(f"wrote {args.out} ({len(cat.kpis)} KPIs)", file=sys.stderr)
+        if args.review:
+            write_review_template(cat, tmp, year)
+        else:
+            write_template(cat, tmp, year)
+    what = f"{len(cat.goals)} basic goals" if args.review else f"{len(cat.kpis)} KPIs"
+    print(f"wrote {args.out} ({what}, FY{year})", file=sys.stderr)
+    return 0
+
+
+def cmd_status(args) -> int:
+    """`kpi status`: per department, which KPIs have the year's figure and judgement."""
+    from kpi_lib.core.output import atomic_path, fitted_table, terminal_width
+    from kpi_lib.observations.gather import load_inputs
+    from kpi_lib.observations.status import (
+        department_status,
+        kpi_status,
+        still_due,
+        write_status_xlsx,
+    )
+
+    cat = catalog_mod.load_catalog(args.catalog)
+    cat.check_evaluation_year(args.fiscal_year, "fiscal_year")
+    returned = load_inputs(cat, args.data, None, args.actuals)
+    per_kpi = kpi_status(cat, returned, args.fiscal_year)
+    if args.format == "xlsx":
+        if not args.out:
+            raise ArgumentError("format", "xlsx needs ‹out› FILE.xlsx")
+        with atomic_path(args.out) as tmp:
+            write_status_xlsx(per_kpi, tmp, args.fiscal_year, cat.strategy.title_ja)
+        print(f"wrote {args.out}", file=sys.stderr)
+        return 0
+    if args.format != "table" or args.out:
+        emit(per_kpi, args.format, args.out)
+        return 0
+    width = terminal_width()
+    summary = department_status(per_kpi)
+    print(f"{cat.strategy.municipality_ja} {args.fiscal_year}年度の提出状況（担当課別）")
+    sys.stdout.write(fitted_table(summary, width, "未提出の指標"))
+    missing = still_due(per_kpi)
+    if len(missing):
+        print(f"\n未提出の指標（{len(missing)}）")
+        sys.stdout.write(fitted_table(missing.drop(columns=["提出ファイル"]), width, "指標"))
     return 0
 
 
@@ -389,15 +448,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_series)
 
     p = sub.add_parser("template", help="write the analysts' entry workbook")
-    p.add_argument("--out", required=True, help="FILE.xlsx")
+    p.add_argument("--out", required=True, help="FILE.xlsx (with --by-department: a new FOLDER)")
+    p.add_argument(
+        "--fiscal-year",
+        type=YEAR,
+        metavar="YEAR",
+        help="the evaluation year of the judgement columns (default: the last fiscal year "
+        "ended, within the strategy's period)",
+    )
+    p.add_argument(
+        "--by-department",
+        action="store_true",
+        help="one workbook per 担当課 in the folder --out (KPIs without one in 未割当.xlsx)",
+    )
+    p.add_argument(
+        "--review",
+        action="store_true",
+        help="the committee's workbook: one row per basic goal for 有識者会議の意見",
+    )
     _add_catalog_arg(p)
     p.set_defaults(func=cmd_template)
+
+    p = sub.add_parser(
+        "status", help="per department, which KPIs have the year's figure and judgement"
+    )
+    p.add_argument("--fiscal-year", type=YEAR, required=True, metavar="YEAR")
+    _add_format_args(p, ("table", "csv", "json", "xlsx"))
+    _add_catalog_arg(p)
+    _add_data_args(p)
+    p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("report", help="run the notebooks and write the annual report")
     p.add_argument(
         "--fiscal-year", type=YEAR, required=True, metavar="YEAR", help="fiscal year of evaluation"
     )
-    p.add_argument("--out", help="report folder (default: reports/FY<YEAR>)")
+    p.add_argument("--out", help="report folder (default: reports/<団体コード>_<town>/FY<YEAR>)")
     p.add_argument(
         "--jobs", type=bounded(int, 1, 64), default=2, help="notebooks run at once (default 2)"
     )

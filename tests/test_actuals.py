@@ -9,8 +9,9 @@ from openpyxl import load_workbook
 from kpi_lib.catalog.model import load_catalog
 from kpi_lib.core.errors import InputErrors
 from kpi_lib.evaluation.scorecard import build_scorecard
-from kpi_lib.observations.actuals import SHEET, read_actuals, write_template
+from kpi_lib.observations.actuals import SHEET, read_actuals
 from kpi_lib.observations.gather import load_observations
+from kpi_lib.observations.template import write_template
 from kpi_lib.observations.values import choose_values
 from tests.conftest import FIXTURES
 
@@ -39,7 +40,9 @@ def test_template_has_one_row_per_kpi_and_validation(catalog, template):
     assert ws.cell(tourism, 5).value == "人" and ws.cell(tourism, 7).value == 919033
     assert ws.cell(tourism, 9).value == pytest.approx(1010936.3)
     kinds = sorted(dv.type for dv in ws.data_validations.dataValidation)
-    assert kinds == ["decimal", "list"]
+    assert kinds == ["decimal", "list", "list"]  # figures; はい/いいえ; 今後の方向性
+    lists = {dv.formula1 for dv in ws.data_validations.dataValidation if dv.type == "list"}
+    assert '"拡充,継続,改善,縮小,廃止,完了"' in lists
     assert "記入方法" in wb.sheetnames
 
 

@@ -87,6 +87,10 @@ def test_a_starter_catalog_and_a_report_for_another_town(tmp_path, index):
         f"{births.value.iloc[0]:,.0f}（2022・別の統計）" in pages["01_scorecard.html"]
     )  # SSDS, labelled
     assert "（仮）" in pages["01_scorecard.html"]  # placeholder targets are marked
+    assert "（仮の目標）（仮の目標）" not in everything  # marked once (issue 25)
+    # FY2024 lies before the starter's period FY2025–FY2029: said on the first page and the terminal
+    assert "戦略の期間の前の年度です" in pages["index.html"]
+    assert "2025〜2029年度" in pages["index.html"] and "始まる前の年度" in proc.stderr
 
 
 def test_starter_baselines_are_the_official_figures_before_the_period(tmp_path):

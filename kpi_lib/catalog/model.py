@@ -244,6 +244,7 @@ class Kpi(_Model):
     valid_range: ValueRange | None = None  # possible values, where the default of `bounds` is wrong
     forecast_breaks: ForecastBreaks | None = None
     note_ja: str | None = None
+    department: str | None = None  # 担当課: the section that reports it (free text)
 
     @field_validator("public_series", mode="before")
     @classmethod

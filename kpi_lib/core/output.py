@@ -9,9 +9,11 @@ import json
 import math
 import os
 import re
+import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -168,6 +170,77 @@ def render(df: pd.DataFrame, fmt: str) -> str:
             cells = df.astype(object).map(_table_cell)
             return cells.to_string(index=False) + "\n"
     raise KpiError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+
+
+def display_width(text: str) -> int:
+    """Columns `text` takes in a terminal: wide (CJK) characters two, combining marks none."""
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )
+
+
+def _clip(text: str, width: int) -> str:
+    if display_width(text) <= width:
+        return text
+    out, used = "", 0
+    for c in text:
+        if used + display_width(c) > width - 1:
+            break
+        out, used = out + c, used + display_width(c)
+    return out + "…"
+
+
+def terminal_width(low: int = 100, high: int = 120) -> int:
+    """The width a terminal table is fitted to: the terminal's, kept within low–high columns."""
+    return min(max(shutil.get_terminal_size((high, 24)).columns, low), high)
+
+
+def fitted_table(
+    df: pd.DataFrame,
+    width: int,
+    shrink: str,
+    optional: Sequence[str] = (),
+    least: int = 20,
+) -> str:
+    """An aligned table of text cells no wider than `width` columns. The `shrink` column (long
+    names) is clipped with …; while it would get fewer than `least` columns, the `optional`
+    columns are left out in their order, and a last line names them."""
+    cells = df.astype(object).map(
+        lambda v: "" if v is None or v is pd.NA else terminal_text(str(v).replace("\n", " "))
+    )
+    cells = cells.map(lambda v: "" if v == "nan" else v)
+    gap = 2
+
+    def widths_of(frame) -> dict[str, int]:
+        return {
+            c: max([display_width(c), *(display_width(v) for v in frame[c])]) for c in frame.columns
+        }
+
+    def room(widths) -> int:
+        others = sum(w for c, w in widths.items() if c != shrink)
+        return width - others - gap * (len(widths) - 1)
+
+    dropped: list[str] = []
+    widths = widths_of(cells)
+    for col in optional:
+        if room(widths) >= min(least, widths[shrink]):
+            break
+        if col in cells.columns:
+            cells, dropped = cells.drop(columns=[col]), [*dropped, col]
+            widths = widths_of(cells)
+    widths[shrink] = max(min(widths[shrink], room(widths)), display_width(shrink), 4)
+    cells[shrink] = cells[shrink].map(lambda v: _clip(v, widths[shrink]))
+
+    def line(values) -> str:
+        pairs = zip(widths, values, strict=True)
+        parts = [v + " " * (widths[c] - display_width(v)) for c, v in pairs]
+        return (" " * gap).join(parts).rstrip()
+
+    rows = [line(cells.columns), *(line(r) for r in cells.itertuples(index=False))]
+    if dropped:
+        rows.append(f"（幅に収まらない列を省略: {'、'.join(dropped)}）")
+    return "\n".join(rows) + "\n"
 
 
 def emit(df: pd.DataFrame, fmt: str, out: str | Path | None, xlsx_writer=None) -> None:

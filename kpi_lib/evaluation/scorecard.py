@@ -17,6 +17,8 @@ from kpi_lib.observations.values import (
     choose_values,
 )
 
+# The department's judgement of the evaluation year beside its KPI (observations.judgements).
+JUDGEMENT_FIELDS = ["department", "actions", "assessment", "direction_next"]
 SCORECARD_COLUMNS = [
     "kpi_id",
     "goal",
@@ -55,6 +57,7 @@ SCORECARD_COLUMNS = [
     "rate_based",
     "calculation",
     "notes",
+    *JUDGEMENT_FIELDS,
     "inputs",
 ]
 
@@ -98,6 +101,10 @@ HEADERS_JA = {
     "calculation": "算定",
     "notes": "注記",
     "inputs": "算定の入力",
+    "department": "担当課",
+    "actions": "取組内容",
+    "assessment": "評価・要因分析",
+    "direction_next": "今後の方向性",
 }
 DIRECTIONS_JA = {
     "increase": "増加が望ましい",
@@ -150,8 +157,10 @@ def build_scorecard(
     data_dir: str | Path = DATA_DIR,
     municipality_code: str | None = None,
     forecast_config: ForecastConfig | None = None,
+    judgements: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, dict]:
-    """One row per KPI, and per kpi_id the evaluation (with history and inputs) and outlook."""
+    """One row per KPI, and per kpi_id the evaluation (with history and inputs) and outlook;
+    with the departments' `judgements` of the year as_of (Returned.judgements_for) beside."""
     settings = settings or RuleSettings()
     municipality_code = municipality_code or catalog.strategy.municipality_code
     forecast_config = forecast_config or load_config(Path(data_dir) / "forecast.yaml")
@@ -226,7 +235,20 @@ def build_scorecard(
                 ),
             }
         )
-    return pd.DataFrame(rows, columns=SCORECARD_COLUMNS), evaluations
+    card = pd.DataFrame(rows, columns=SCORECARD_COLUMNS)
+    return _with_judgements(card, catalog, judgements), evaluations
+
+
+def _with_judgements(card: pd.DataFrame, catalog: Catalog, judgements) -> pd.DataFrame:
+    """The department of each KPI (the judgement's, else the catalog's) and its judgement."""
+    card["department"] = [k.department for k in catalog.kpis]
+    if judgements is None or judgements.empty:
+        return card
+    by_kpi = judgements.drop_duplicates("kpi_id").set_index("kpi_id")
+    for field in JUDGEMENT_FIELDS:
+        given = card["kpi_id"].map(by_kpi[field].replace("", None))
+        card[field] = given.where(given.notna(), card[field])
+    return card
 
 
 def _relation_of(used: pd.DataFrame, year: int | None) -> str | None:
@@ -268,7 +290,7 @@ def write_scorecard_xlsx(
     from openpyxl.utils import get_column_letter
 
     settings = settings or RuleSettings()
-    columns = [*READER_COLUMNS, "n_points", "source", "calculation", "notes"]
+    columns = [*READER_COLUMNS, "n_points", "source", "calculation", "notes", *JUDGEMENT_FIELDS]
     rates = {"achievement_rate", "pace", "p_meet"}
     values = {
         "baseline_value",
@@ -324,6 +346,10 @@ def write_scorecard_xlsx(
         "calculation": 60,
         "notes": 30,
         "progress_status": 12,
+        "department": 14,
+        "actions": 40,
+        "assessment": 40,
+        "direction_next": 10,
     }
     for j, c in enumerate(columns, start=1):
         ws.column_dimensions[get_column_letter(j)].width = widths.get(c, 11)

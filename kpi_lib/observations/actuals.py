@@ -1,8 +1,10 @@
-"""Analysts' actuals: the entry workbook city departments fill in, and reading it back.
+"""Analysts' actuals: reading back the entry workbooks city departments return.
 
-`kpi template` writes one row per KPI (name, unit, baseline and target filled in) and one
-column per fiscal year to fill. The same workbook, or a CSV of the same shape, is read
-back here and checked cell by cell; every problem names the file, sheet, row and column.
+`kpi template` (kpi_lib.observations.template) writes one row per KPI and one column per
+fiscal year to fill, with the department's judgement beside them. The workbook, or a CSV of
+the same shape, is read back here and checked cell by cell; every problem names the file,
+sheet, row and column. The committee's workbook (kpi_lib.observations.judgements) is
+recognised by its sheet and read through the same bounds.
 """
 
 from __future__ import annotations
@@ -25,7 +27,16 @@ from kpi_lib.core.limits import (
     check_xlsx,
     read_bytes,
 )
-from kpi_lib.core.output import defuse_workbook, progress
+from kpi_lib.core.output import progress
+from kpi_lib.observations.judgements import (
+    JUDGEMENT_COLUMNS,
+    JUDGEMENT_HEADERS,
+    REVIEW_SHEET,
+    Returned,
+    is_review,
+    read_judgement,
+    read_review,
+)
 from kpi_lib.observations.values import OBS_COLUMNS
 
 SHEET = "実績入力"
@@ -47,7 +58,10 @@ OVERRIDE_HEADER = "公表値より優先"
 CONFIRM_HEADER = (
     "確認済み"  # はい: an implausible value was checked and is right (docs/validation.md)
 )
-SOURCE_HEADER = "出典・担当課"
+# Beside an analyst's figure: the override flag and where it was written (for conflicts).
+PLACE_COLUMNS = ["override", "file", "sheet", "row"]
+SOURCE_HEADER = "出典"
+LEGACY_SOURCE_HEADER = "出典・担当課"  # the column before departments had their own
 NOTE_HEADER = "備考"
 YES = {"はい", "yes", "y", "true", "1", "○", "◯"}
 NO = {"", "いいえ", "no", "n", "false", "0"}
@@ -64,126 +78,6 @@ def year_range(catalog: Catalog) -> tuple[int, int]:
 def year_header(year: int) -> str:
     """The year column's heading in the entry workbook: 2024年度(R6)."""
     return f"{year}年度({to_era(year)})"
-
-
-# ── writing the template ──────────────────────────────────────────────────────
-
-
-def write_template(catalog: Catalog, path: str | Path) -> None:
-    """Write the analysts' entry workbook for `catalog`: one row per KPI without a public series, a
-    column per year, notes and input rules."""
-    from openpyxl import Workbook
-    from openpyxl.comments import Comment
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    first, last = year_range(catalog)
-    years = list(range(first, last + 1))
-    headers = [
-        *FIXED_HEADERS,
-        *(year_header(y) for y in years),
-        OVERRIDE_HEADER,
-        CONFIRM_HEADER,
-        SOURCE_HEADER,
-        NOTE_HEADER,
-    ]
-    wb = Workbook()
-    ws = wb.active
-    ws.title = SHEET
-    ws.append([f"{catalog.strategy.title_ja} KPI実績入力シート"])
-    ws["A1"].font = Font(bold=True, size=13)
-    ws.append(
-        [
-            "黄色の欄に各年度の実績値を、指標の単位で入力してください（例:"
-            " 1234、△12）。記入方法は「記入方法」シートを参照。"
-        ]
-    )
-    ws.append(headers)
-    header_row = ws.max_row
-    for cell in ws[header_row]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(wrap_text=True)
-        cell.fill = PatternFill("solid", fgColor="D9E1F2")
-    for kpi in catalog.kpis:
-        b, t = kpi.baseline, kpi.target
-        ws.append(
-            [
-                kpi.kpi_id,
-                kpi.goal,
-                kpi.measure_code,
-                kpi.label,
-                kpi.unit,
-                b.year if b else None,
-                b.value if b else None,
-                t.year,
-                kpi.resolve_target(),
-                t.text or t.notation,
-            ]
-        )
-    first_data, last_data = header_row + 1, ws.max_row
-    year_cols = range(len(FIXED_HEADERS) + 1, len(FIXED_HEADERS) + len(years) + 1)
-    entry = PatternFill("solid", fgColor="FFF2CC")
-
-    def rule(title: str, message: str, **kind) -> DataValidation:
-        """An input rule of the workbook: Excel refuses other entries with `message`."""
-        return DataValidation(
-            allow_blank=True, showErrorMessage=True, errorTitle=title, error=message, **kind
-        )
-
-    numbers = rule(
-        "数値を入力してください",
-        "実績値は数値で入力してください（単位は指標の単位）。",
-        type="decimal",
-        operator="between",
-        formula1="-1000000000000",
-        formula2="1000000000000",
-    )
-    override = rule(
-        "はい／いいえ", "「はい」または空欄にしてください。", type="list", formula1='"はい,いいえ"'
-    )
-    ws.add_data_validation(numbers)
-    ws.add_data_validation(override)
-    for col in year_cols:
-        letter = get_column_letter(col)
-        numbers.add(f"{letter}{first_data}:{letter}{last_data}")
-        for r in range(first_data, last_data + 1):
-            ws.cell(r, col).fill = entry
-    for offset in (1, 2):  # 公表値より優先, 確認済み
-        letter = get_column_letter(len(FIXED_HEADERS) + len(years) + offset)
-        override.add(f"{letter}{first_data}:{letter}{last_data}")
-    ws.cell(header_row, len(FIXED_HEADERS) + len(years) + 1).comment = Comment(
-        "「はい」とすると、同じ年度の公表統計（住民基本台帳など）よりこの行の値を優先します。",
-        "kpi",
-    )
-    for j, width in enumerate([9, 8, 6, 36, 7, 9, 12, 9, 12, 28], start=1):
-        ws.column_dimensions[get_column_letter(j)].width = width
-    for col in year_cols:
-        ws.column_dimensions[get_column_letter(col)].width = 12
-    ws.freeze_panes = ws.cell(first_data, 5)
-
-    help_ws = wb.create_sheet(HELP_SHEET)
-    for line in [
-        "記入方法",
-        "1. 「実績入力」シートの黄色の欄に、年度ごとの実績値を入力します（年度は4月〜翌3月）。",
-        "2. 値は指標の「単位」で入力します（例: "
-        "観光入込客数は人。千人単位の値は1,000倍してください）。",
-        "3. 数値のみを入力します。△12・▲12（マイナス）、1,234、全角数字も読み取れます。",
-        "4. 累計目標（5年間で○件など）の指標は、"
-        "各年度の件数を入力します（累計はツールが計算します）。",
-        "5. 計画策定などの指標は、策定した年度に 1、未策定の年度に 0 を入力します。",
-        "6. 全国平均との比較の指標は、全国平均との差（ポイント、下回る場合は△）を入力します。",
-        f"7. 「{OVERRIDE_HEADER}」を「はい」にすると、公表統計がある年度でもこの値を使います。",
-        "8. 基準値・目標値から桁違いに離れた値は確認を求めます。"
-        f"正しい場合は「{CONFIRM_HEADER}」を「はい」にします（負の件数や100%を超える割合など、"
-        "ありえない値は受け付けません）。",
-        "9. 行や列の追加・削除、kpi_id の変更はしないでください。"
-        "確認は `kpi validate ファイル名` で行えます。",
-    ]:
-        help_ws.append([line])
-    help_ws.column_dimensions["A"].width = 110
-    defuse_workbook(wb)
-    wb.save(path)
 
 
 # ── reading it back ───────────────────────────────────────────────────────────
@@ -213,13 +107,13 @@ def _read_rows(path: Path) -> tuple[list[list], str | None]:
         from openpyxl.utils import get_column_letter
 
         check_xlsx(path)
-        values, formulas = _workbook_rows(path, True), _workbook_rows(path, False)
+        (values, sheet), (formulas, _) = _workbook_rows(path, True), _workbook_rows(path, False)
         uncached = [
             InputError(
                 file,
                 f"a formula ({f[:60]}) with no saved value: open the workbook in Excel and "
                 "save it, or enter the value",
-                sheet=SHEET,
+                sheet=sheet,
                 row=i + 1,
                 column=get_column_letter(j + 1),
             )
@@ -229,12 +123,13 @@ def _read_rows(path: Path) -> tuple[list[list], str | None]:
         ]
         if uncached:
             raise InputErrors(uncached)
-        return values, SHEET
+        return values, sheet
     raise InputError(file, f"expected {ACTUALS_KINDS} of the template's shape")
 
 
-def _workbook_rows(path: Path, data_only: bool) -> list[list]:
-    """The entry sheet's rows: cached values (data_only) or the formulas themselves."""
+def _workbook_rows(path: Path, data_only: bool) -> tuple[list[list], str]:
+    """The entry sheet's (or the committee's sheet's) rows: cached values (data_only) or the
+    formulas themselves; and the sheet's name."""
     from openpyxl import load_workbook
 
     try:
@@ -245,22 +140,25 @@ def _workbook_rows(path: Path, data_only: bool) -> list[list]:
             exc = ValueError("it declares XML entities, which no Excel workbook does (a bomb?)")
         raise InputError(str(path), f"cannot read it as an Excel workbook: {exc}") from None
     try:
-        if SHEET not in wb.sheetnames:
+        sheet = next((name for name in (SHEET, REVIEW_SHEET) if name in wb.sheetnames), None)
+        if sheet is None:
             raise InputError(
-                str(path), f"expected a sheet named {SHEET!r}, found {wb.sheetnames[:20]}"
+                str(path),
+                f"expected a sheet named {SHEET!r} (figures) or {REVIEW_SHEET!r} (the "
+                f"committee's opinions), found {wb.sheetnames[:20]}",
             )
         rows: list[list] = []
         try:
-            for row in wb[SHEET].iter_rows(values_only=True):
-                _check_row(str(path), SHEET, len(rows) + 1, row)
+            for row in wb[sheet].iter_rows(values_only=True):
+                _check_row(str(path), sheet, len(rows) + 1, row)
                 rows.append(list(row))
         except InputError:
             raise
         except Exception as exc:  # a damaged sheet: openpyxl parses it only as it reads the rows
             raise InputError(
-                str(path), f"cannot read the sheet: {exc}", sheet=SHEET, row=len(rows) + 1
+                str(path), f"cannot read the sheet: {exc}", sheet=sheet, row=len(rows) + 1
             ) from None
-        return rows
+        return rows, sheet
     finally:
         wb.close()
 
@@ -319,7 +217,13 @@ def _text(v) -> str:
 
 
 def read_actuals(path: str | Path, catalog: Catalog) -> pd.DataFrame:
-    """Every filled cell as an observation with provenance 'analyst'.
+    """Every filled figure of an entry file as an observation with provenance 'analyst'."""
+    return read_returned(path, catalog).observations
+
+
+def read_returned(path: str | Path, catalog: Catalog) -> Returned:
+    """A returned file: an entry workbook/CSV (figures and judgements) or the committee's
+    workbook (opinions per basic goal).
 
     All problems are collected and raised together (InputErrors), so one run of
     `kpi validate` lists everything to fix.
@@ -331,6 +235,10 @@ def read_actuals(path: str | Path, catalog: Catalog) -> pd.DataFrame:
         raise InputError(str(path), f"not a regular file: expected {ACTUALS_KINDS}")
     rows, sheet = _read_rows(path)
     file = str(path)
+    if is_review(rows):
+        returned = Returned.empty()
+        returned.opinions = read_review(rows, file, sheet, catalog)
+        return returned
     header_index = next(
         (i for i, r in enumerate(rows) if any(_text(v) == ID_HEADER for v in r)), None
     )
@@ -366,6 +274,7 @@ def read_actuals(path: str | Path, catalog: Catalog) -> pd.DataFrame:
         raise InputErrors(errors)
 
     records: list = []
+    judgements: list = []
     seen: dict = {}
     for i in range(header_index + 1, len(rows)):
         row = rows[i]
@@ -433,6 +342,13 @@ def read_actuals(path: str | Path, catalog: Catalog) -> pd.DataFrame:
             values[year] = (value, header[j])
         for problem, column in check_values(kpi, values, confirmed=flags[CONFIRM_HEADER]):
             err(problem, row=line, column=column, kpi_id=kpi_id)
+
+        def row_err(problem: str, column: str, line=line, kpi_id=kpi_id) -> None:
+            err(problem, line, column, kpi_id)
+
+        judgement = read_judgement(cell, kpi, catalog.evaluation_years, row_err)
+        if judgement is not None:
+            judgements.append({**judgement, "file": file, "sheet": sheet, "row": line})
         for year, (value, _) in values.items():
             records.append(
                 {
@@ -442,17 +358,25 @@ def read_actuals(path: str | Path, catalog: Catalog) -> pd.DataFrame:
                     "value": value,
                     "unit": kpi.unit,
                     "provenance": "analyst",
-                    "source": cell(SOURCE_HEADER) or f"担当課入力（{path.name}）",
+                    "source": cell(SOURCE_HEADER)
+                    or cell(LEGACY_SOURCE_HEADER)
+                    or f"担当課入力（{path.name}）",
                     "licence": "",
                     "source_file": path.name,
                     "as_of": None,
                     "note": cell(NOTE_HEADER) or None,
                     "override": flags[OVERRIDE_HEADER],
+                    "file": file,
+                    "sheet": sheet,
+                    "row": line,
                 }
             )
     if errors:
         raise InputErrors(errors)
-    return pd.DataFrame(records, columns=[*OBS_COLUMNS, "override"])
+    returned = Returned.empty()
+    returned.observations = pd.DataFrame(records, columns=[*OBS_COLUMNS, *PLACE_COLUMNS])
+    returned.judgements = pd.DataFrame(judgements, columns=JUDGEMENT_COLUMNS)
+    return returned
 
 
 def _year_columns(header: list[str], catalog: Catalog, err) -> dict[int, int]:
@@ -462,7 +386,11 @@ def _year_columns(header: list[str], catalog: Catalog, err) -> dict[int, int]:
     otherwise drop that year's values without a word.
     """
     first, last = year_range(catalog)
-    known = {*FIXED_HEADERS, OVERRIDE_HEADER, CONFIRM_HEADER, SOURCE_HEADER, NOTE_HEADER, ""}
+    known = {
+        *FIXED_HEADERS,
+        *(OVERRIDE_HEADER, CONFIRM_HEADER, SOURCE_HEADER, LEGACY_SOURCE_HEADER, NOTE_HEADER, ""),
+        *JUDGEMENT_HEADERS,
+    }
     year_cols: dict[int, int] = {}
     for j, h in enumerate(header):
         if h in known:

@@ -7,8 +7,10 @@ from pathlib import Path
 import pandas as pd
 
 from kpi_lib.catalog.model import Catalog
+from kpi_lib.core.errors import InputErrors
 from kpi_lib.core.paths import DATA_DIR
 from kpi_lib.observations import actuals as actuals_mod
+from kpi_lib.observations.judgements import Returned, conflicts
 from kpi_lib.observations.values import OBS_COLUMNS, public_observations, strategy_baselines
 
 
@@ -23,17 +25,62 @@ def load_observations(
     Analysts' files are those given, or else every file in DATA_DIR/actuals. The
     municipality is the catalog's unless given.
     """
+    return load_inputs(catalog, data_dir, municipality_code, actuals).observations
+
+
+def load_inputs(
+    catalog: Catalog,
+    data_dir: str | Path = DATA_DIR,
+    municipality_code: str | None = None,
+    actuals: list[str | Path] | None = None,
+) -> Returned:
+    """The observations (as `load_observations`) with the departments' judgements and the
+    committee's opinions. The same figure or judgement given twice with different contents, in
+    one file or two, is refused naming both places."""
     municipality_code = municipality_code or catalog.strategy.municipality_code
     frames = [public_observations(catalog, data_dir, municipality_code)]
+    returned = Returned.empty()
     if municipality_code == catalog.strategy.municipality_code:
         files = (
             actuals
             if actuals is not None
             else actuals_mod.default_files(Path(data_dir) / "actuals")
         )
-        frames += [actuals_mod.read_actuals(f, catalog) for f in files]
-        frames.append(strategy_baselines(catalog))
+        returned = returned_together([actuals_mod.read_returned(f, catalog) for f in files])
+        frames += [returned.observations, strategy_baselines(catalog)]
     frames = [f for f in frames if not f.empty]
-    if not frames:
-        return pd.DataFrame(columns=OBS_COLUMNS)
-    return pd.concat(frames, ignore_index=True)
+    returned.observations = (
+        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=OBS_COLUMNS)
+    )
+    return returned
+
+
+def returned_together(parts: list[Returned]) -> Returned:
+    """The returned files as one, refusing what two places give differently."""
+    together = Returned.empty()
+    if not parts:
+        return together
+    together.observations = pd.concat(
+        [p.observations for p in parts if not p.observations.empty] or [pd.DataFrame()],
+        ignore_index=True,
+    )
+    together.judgements = pd.concat([p.judgements for p in parts], ignore_index=True)
+    together.opinions = pd.concat([p.opinions for p in parts], ignore_index=True)
+    problems = [
+        *conflicts(together.observations, ["kpi_id", "year"], ["value"], "the figure"),
+        *conflicts(
+            together.judgements,
+            ["kpi_id", "fiscal_year"],
+            ["actions", "assessment", "direction_next"],
+            "the judgement",
+        ),
+        *conflicts(together.opinions, ["goal", "fiscal_year"], ["opinion"], "the opinion"),
+    ]
+    if problems:
+        raise InputErrors(problems)
+    # the same figure or judgement twice: kept once
+    if not together.observations.empty:
+        together.observations = together.observations.drop_duplicates(["kpi_id", "year"])
+    together.judgements = together.judgements.drop_duplicates(["kpi_id", "fiscal_year"])
+    together.opinions = together.opinions.drop_duplicates(["goal", "fiscal_year"])
+    return together

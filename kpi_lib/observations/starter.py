@@ -304,7 +304,7 @@ def _kpi_block(kpi: StarterKpi, year: int, value: float, source: str, end: int) 
         f"{_number(value)}, notation: {_q(notation)}, text: {_q(f'{kpi.name_ja} {notation}')}}}\n "
         " # PLACEHOLDER target: hold the baseline. EDIT to your strategy's target.\n "
         f" target: {{year: {end}, kind: maintain, placeholder: true, notation: 基準値を維持, "
-        f'text: "基準値を維持（仮の目標）"}}\n'
+        "text: 基準値を維持}\n"
         f"  public_series:\n{series}"
         + (
             "  forecast_breaks: {years: [2020, 2021], "

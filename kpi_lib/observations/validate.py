@@ -7,7 +7,7 @@ from pathlib import Path
 
 from kpi_lib.catalog.model import Catalog, load_catalog
 from kpi_lib.core.errors import InputError, InputErrors
-from kpi_lib.observations.actuals import ACTUALS_KINDS, ACTUALS_SUFFIXES, read_actuals
+from kpi_lib.observations.actuals import ACTUALS_KINDS, ACTUALS_SUFFIXES, read_returned
 from kpi_lib.observations.catalog_checks import check_catalog
 from kpi_lib.sources.loaders import furusato, jumin, ssds, tourism
 
@@ -60,9 +60,16 @@ def validate_file(path: str | Path, catalog: Catalog) -> str:
             + (f"; {placeholders} placeholder target(s) still to replace" if placeholders else "")
         )
     if path.suffix.lower() in ACTUALS_SUFFIXES:
-        df = read_actuals(path, catalog)
+        returned = read_returned(path, catalog)
+        if not returned.opinions.empty:
+            goals = returned.opinions["goal"].nunique()
+            return f"{name}: the committee's opinions on {goals} basic goals, nothing to fix"
+        df, judged = returned.observations, len(returned.judgements)
         kpis = df["kpi_id"].nunique()
-        return f"{name}: analysts' actuals, {len(df)} values for {kpis} KPIs, nothing to fix"
+        return (
+            f"{name}: analysts' actuals, {len(df)} values for {kpis} KPIs and {judged} "
+            "judgements, nothing to fix"
+        )
     raise InputError(
         str(path),
         "unknown kind of file: expected a KPI catalog (.yaml), an entry file "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import pickle
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -13,11 +13,14 @@ from typing import Literal
 import pandas as pd
 
 from kpi_lib.catalog.model import RELATIONS_JA, Catalog, load_catalog
+from kpi_lib.catalog.notation import to_era
 from kpi_lib.core.numbers import reader_number, reader_percent
 from kpi_lib.core.paths import DATA_DIR
 from kpi_lib.evaluation.rules import PROGRESS_STATUSES, RuleSettings
 from kpi_lib.evaluation.scorecard import build_scorecard
-from kpi_lib.observations.gather import load_observations
+from kpi_lib.observations.gather import load_inputs
+from kpi_lib.observations.judgements import Returned
+from kpi_lib.observations.status import kpi_status
 from kpi_lib.observations.values import (
     choose_values,
     freshness,
@@ -49,6 +52,18 @@ class ReportContext:
     evaluations: dict
     settings: RuleSettings
     data_dir: Path
+    # the departments' judgements and the committee's opinions
+    returned: Returned = field(default_factory=Returned.empty)
+
+    @property
+    def opinions(self) -> dict[int, str]:
+        """The committee's opinion per basic goal for this year."""
+        return self.returned.opinions_for(self.fiscal_year)
+
+    @cached_property
+    def status(self) -> pd.DataFrame:
+        """Per KPI: its department and whether the year's figure and judgement are in."""
+        return kpi_status(self.catalog, self.returned, self.fiscal_year)
 
     @cached_property
     def chosen(self) -> pd.DataFrame:
@@ -115,12 +130,19 @@ def load_context(
     catalog.check_evaluation_year(int(fiscal_year), "fiscal_year")
     municipality_code = municipality_for(catalog, municipality_code, data)
     settings = RuleSettings(formula=formula, grades=grades)
-    obs = load_observations(catalog, data, municipality_code)
+    returned = load_inputs(catalog, data, municipality_code)
+    obs = returned.observations
     card, evaluations = build_scorecard(
-        catalog, obs, fiscal_year, settings, data_dir=data, municipality_code=municipality_code
+        catalog,
+        obs,
+        fiscal_year,
+        settings,
+        data_dir=data,
+        municipality_code=municipality_code,
+        judgements=returned.judgements_for(int(fiscal_year)),
     )
     return ReportContext(
-        fiscal_year, municipality_code, catalog, obs, card, evaluations, settings, data
+        fiscal_year, municipality_code, catalog, obs, card, evaluations, settings, data, returned
     )
 
 
@@ -321,6 +343,21 @@ def freshness_warning(ctx: ReportContext) -> str:
             if final
             else "評価もその値によります。"
         )
+    )
+
+
+def period_notice(catalog: Catalog, fiscal_year: int) -> str:
+    """One sentence for the first page when the year lies before the strategy's period (a starter
+    catalog for the next period judged on this year's data): nothing can be judged yet."""
+    period = catalog.strategy.period
+    if fiscal_year >= period.start:
+        return ""
+    return (
+        f"{fiscal_year}年度（{to_era(fiscal_year)}）は、この戦略の期間"
+        f"（{period.start}〜{period.end}年度）が始まる前の年度です。"
+        "目標年度に向けた評価はまだできないため、各指標は「評価不能」となり、"
+        "この報告は基準値と公表統計の現状を示すにとどまります。"
+        f"期間の評価は{period.start}年度の実績から行います。"
     )
 
 

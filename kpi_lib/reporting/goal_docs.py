@@ -25,6 +25,12 @@ from kpi_lib.catalog.notation import to_era
 from kpi_lib.core.numbers import reader_number, reader_percent
 from kpi_lib.evaluation.rules import PROGRESS_STATUSES
 from kpi_lib.evaluation.scorecard import DIRECTIONS_JA, KINDS_JA
+from kpi_lib.observations.judgements import (
+    ACTIONS_HEADER,
+    ASSESSMENT_HEADER,
+    DIRECTION_HEADER,
+    DIRECTIONS_NEXT,
+)
 from kpi_lib.reporting.context import RELATION_MARK, ReportContext
 
 CHART_VERSION = "1"  # bump when the chart's drawing changes: old cache entries then miss
@@ -46,6 +52,11 @@ table{border-collapse:collapse;font-size:.85em;margin:.4em 0}
 td,th{border:1px solid #ddd;padding:2px 6px;text-align:left}
 .row{display:flex;gap:1em;flex-wrap:wrap;align-items:flex-start}.row img{max-width:460px;width:100%}
 .calc{font-size:.85em;color:#444}.muted{color:#666;font-size:.85em}
+.judgement{background:#F3F8EE;border-left:4px solid #70AD47;padding:.2em .8em;margin:.4em 0}
+.judgement p{margin:.2em 0}.judgement th{white-space:nowrap;vertical-align:top}
+.dir{font-weight:bold}
+.summary{background:#F2F2F2;padding:.4em 1em;margin:.8em 0}
+.opinion{border-left:4px solid #305496;padding-left:.8em}
 @media print{nav{display:none}body{max-width:none;margin:0}
 .kpi{border:none;border-top:1px solid #999}
 a{color:inherit;text-decoration:none}}
@@ -110,6 +121,7 @@ def _page(
 <h1>基本目標{goal}　{e(title)}</h1>
 <p>{len(kpis)}指標。各指標について、戦略の記載、評価（目標年度からは最終評価）、推移と目標への直線、
 使用した値と出典、評価の算定を示します。★は基本目標の数値目標です。</p>
+{_goal_summary(ctx, goal, kpis, card)}
 <nav><h2>指標の一覧</h2><ol>{toc}</ol></nav>
 {"".join(sections)}
 </body></html>
@@ -121,6 +133,13 @@ def _badge(r) -> str:
     return f'<span class="badge {html.escape(str(label))}">{html.escape(str(label))}</span>'
 
 
+def _target_text(t) -> str:
+    """The target as the catalog words it, marked once as provisional where it is a placeholder
+    (catalogs written by earlier starters carry the mark in their text already)."""
+    text = t.text or ""
+    return text + "（仮の目標）" if t.placeholder and "仮の目標" not in text else text
+
+
 def _section(ctx: ReportContext, kpi: Kpi, r, charts: ChartCache) -> str:
     e = html.escape
     ev = ctx.evaluations[kpi.kpi_id]
@@ -129,7 +148,7 @@ def _section(ctx: ReportContext, kpi: Kpi, r, charts: ChartCache) -> str:
     facts = [
         ("施策", f"{kpi.measure_code}　{kpi.measure.title_ja}"),
         ("基準値（戦略の記載）", b.text if b is not None and b.text else "記載なし"),
-        ("目標（戦略の記載）", (t.text or "") + ("（仮の目標）" if t.placeholder else "")),
+        ("目標（戦略の記載）", _target_text(t)),
         ("単位・方向", f"{kpi.unit}　{DIRECTIONS_JA[kpi.direction]}　（{KINDS_JA[t.kind]}）"),
     ]
     for spec in kpi.public_series:
@@ -175,11 +194,59 @@ def _section(ctx: ReportContext, kpi: Kpi, r, charts: ChartCache) -> str:
 <section class="kpi" id="kpi-{e(kpi.kpi_id)}">
 <h3>{star}{e(kpi.kpi_id)}　{e(kpi.label)}</h3>
 {summary}
+{_judgement_html(ctx, r)}
 <div class="row"><table>{facts_html}</table>{chart}</div>
 {values_html}
 {outlook}
 {calc}
 </section>"""
+
+
+def _judgement_html(ctx: ReportContext, r) -> str:
+    """The department's own judgement of the year beside its KPI (or that it is still due)."""
+    e = html.escape
+    department = r["department"] if isinstance(r["department"], str) else ""
+    texts = [(ACTIONS_HEADER, r["actions"]), (ASSESSMENT_HEADER, r["assessment"])]
+    direction = r["direction_next"] if isinstance(r["direction_next"], str) else ""
+    if not any(isinstance(v, str) and v for _, v in texts) and not direction:
+        if not department:
+            return ""
+        return (
+            f'<p class="muted">担当課: {e(department)}（{ctx.fiscal_year}年度の評価は未提出）</p>'
+        )
+    rows = "".join(
+        f"<tr><th>{e(label)}</th><td>{e(value)}</td></tr>"
+        for label, value in texts
+        if isinstance(value, str) and value
+    )
+    if direction:
+        rows += (
+            f'<tr><th>{DIRECTION_HEADER}</th><td><span class="dir">{e(direction)}</span></td></tr>'
+        )
+    who = f"（{e(department)}）" if department else ""
+    return (
+        f'<div class="judgement"><p><strong>担当課の評価{who}</strong></p>'
+        f"<table>{rows}</table></div>"
+    )
+
+
+def _goal_summary(ctx: ReportContext, goal: int, kpis: list[Kpi], card: pd.DataFrame) -> str:
+    """The committee's opinion and 今後の方向性 tallied, at the top of a goal's document."""
+    e = html.escape
+    directions = card.loc[[k.kpi_id for k in kpis], "direction_next"]
+    counts = directions.value_counts()
+    tally = "、".join(f"{d} {int(counts[d])}" for d in DIRECTIONS_NEXT if d in counts)
+    missing = int(directions.isna().sum())
+    if missing:
+        tally += ("、" if tally else "") + f"未提出 {missing}"
+    parts = [f"<p><strong>{DIRECTION_HEADER}</strong>　{e(tally)}（指標数）</p>"]
+    opinion = ctx.opinions.get(goal)
+    if opinion:
+        parts.append(
+            '<div class="opinion"><p><strong>有識者会議の意見</strong></p>'
+            f"<p>{e(opinion)}</p></div>"
+        )
+    return f'<div class="summary">{"".join(parts)}</div>'
 
 
 SHOWN_YEARS = 12  # the rest of a long history is in the KPI deep-dive notebook

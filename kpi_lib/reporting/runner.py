@@ -16,6 +16,7 @@ import html
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import sys
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from kpi_lib.catalog.model import Catalog, load_catalog
 from kpi_lib.catalog.notation import to_era
 from kpi_lib.core.errors import ArgumentError, KpiError
 from kpi_lib.core.output import progress, sha256
@@ -40,8 +42,15 @@ from kpi_lib.core.publish import (
     swap_in,
     write_marker,
 )
+from kpi_lib.observations.status import department_status
 from kpi_lib.observations.values import measured
-from kpi_lib.reporting.context import freshness_table, freshness_warning, load_context, save_context
+from kpi_lib.reporting.context import (
+    freshness_table,
+    freshness_warning,
+    load_context,
+    period_notice,
+    save_context,
+)
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 REPORTS_DIR = PROJECT_ROOT / "reports"
@@ -315,6 +324,9 @@ def _index_html(
     warning: str = "",
     fresh=None,
     verdicts: dict | None = None,
+    before_period: str = "",
+    submissions=None,
+    opinions: dict[int, str] | None = None,
 ) -> str:
     e = html.escape
     links = "\n".join(
@@ -337,12 +349,39 @@ def _index_html(
         if warning
         else ""
     )
+    if before_period:
+        notice = (
+            f'<p class="notice"><strong>戦略の期間の前の年度です</strong>　{e(before_period)}</p>'
+            + notice
+        )
     summary = ""
     if verdicts:
         summary = (
             "<p><strong>最終評価</strong>　"
             + "、".join(f"{e(k)} {v}指標" for k, v in verdicts.items())
             + "（目標年度の実績で判定。目標年度の値がない指標は未確定）</p>"
+        )
+    submitted = ""
+    if submissions is not None and len(submissions):
+        shown = submissions.drop(columns=["未提出の指標"])
+        submitted = (
+            f"<h2>担当課の提出状況（{fiscal_year}年度）</h2>\n<table><tr>"
+            + "".join(f"<th>{e(c)}</th>" for c in shown.columns)
+            + "</tr>\n"
+            + "\n".join(
+                "<tr>" + "".join(f"<td>{e(str(v))}</td>" for v in row) + "</tr>"
+                for row in shown.itertuples(index=False)
+            )
+            + "\n</table>"
+            + (
+                "<p>有識者会議の意見: "
+                + "、".join(
+                    f'<a href="goal{g}.html">基本目標{g}</a>' for g in sorted(opinions or {})
+                )
+                + "（各基本目標の文書の冒頭に掲載）</p>"
+                if opinions
+                else ""
+            )
         )
     fresh_rows = ""
     if fresh is not None and len(fresh):
@@ -380,6 +419,7 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;fo
 <li><a href="manifest.json">作成記録（manifest.json:
 パラメータ、入力ファイルのハッシュ、所要時間）</a></li>
 </ul>
+{submitted}
 {fresh_rows}
 <h2>データの出典と時点</h2>
 <table><tr><th>出典</th><th>使用した年（区分）</th><th>データの時点</th><th>ライセンス</th></tr>
@@ -403,7 +443,8 @@ def run_report(
     kernel: str = KERNEL,
     timeout: int = DEFAULT_TIMEOUT,
 ) -> Path:
-    """Build the report for `fiscal_year` into `out` (default reports/FY<year>); see the module doc.
+    """Build the report for `fiscal_year` into `out` (default: `default_report_dir`); see the
+    module doc.
 
     Phases: resolve and check the inputs; evaluate once; run the notebooks; write the
     scorecard, index and manifest; swap the folder in.
@@ -414,8 +455,12 @@ def run_report(
     catalog_file = Path(catalog_path).resolve() if catalog_path else DEFAULT_CATALOG
     data = Path(data_dir).resolve() if data_dir else DATA_DIR
     nb_dir = Path(notebooks).resolve() if notebooks else NOTEBOOK_DIR
-    final = Path(out).resolve() if out else REPORTS_DIR / f"FY{fiscal_year}"
     _check_inputs(data, nb_dir, jobs, timeout)
+    catalog = load_catalog(catalog_file)
+    final = Path(out).resolve() if out else default_report_dir(catalog, fiscal_year)
+    catalog.check_evaluation_year(int(fiscal_year), "fiscal_year")
+    if notice := period_notice(catalog, fiscal_year):
+        progress("report", f"注意: {notice}")
 
     with locked(final):
         for line in recover(final):
@@ -443,7 +488,30 @@ def run_report(
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     progress("report", f"done in {time.perf_counter() - started:.1f} s: {final / 'index.html'}")
+    _say_next_step(ctx, data)
     return final
+
+
+def _say_next_step(ctx, data: Path) -> None:
+    """After a report with KPIs that have no figures: how the departments' figures get in."""
+    missing = int((ctx.card["n_points"] == 0).sum())
+    if missing:
+        progress(
+            "report",
+            f"{missing} of {len(ctx.card)} KPIs have no figures yet. Next: `kpi template --out "
+            f"FILE.xlsx` writes the entry workbook; the departments fill it; put it into "
+            f"{data / 'actuals'}/ and run the report again.",
+        )
+
+
+def default_report_dir(catalog: Catalog, fiscal_year: int) -> Path:
+    """reports/<団体コード>_<name>/FY<year>: one folder per town, so that another town's report
+    never replaces this one's. The name is kept to letters and digits (it comes from the
+    catalog, which may be hostile)."""
+    strategy = catalog.strategy
+    name = re.sub(r"\W", "", strategy.municipality_ja)[:40]
+    town = f"{strategy.municipality_code}_{name}" if name else strategy.municipality_code
+    return REPORTS_DIR / town / f"FY{fiscal_year}"
 
 
 def _check_inputs(data: Path, nb_dir: Path, jobs: int, timeout: int) -> None:
@@ -650,6 +718,9 @@ def _write_summary(
             freshness_warning(ctx),
             fresh,
             verdicts.to_dict() if ctx.card["verdict"].notna().any() else None,
+            period_notice(ctx.catalog, ctx.fiscal_year),
+            department_status(ctx.status),
+            ctx.opinions,
         ),
         encoding="utf-8",
     )
