@@ -25,7 +25,7 @@ from kpi_lib.catalog.notation import to_era
 from kpi_lib.core.numbers import reader_number, reader_percent
 from kpi_lib.evaluation.rules import PROGRESS_STATUSES
 from kpi_lib.evaluation.scorecard import DIRECTIONS_JA, KINDS_JA
-from kpi_lib.reporting.context import RELATION_MARK, ReportContext
+from kpi_lib.reporting.context import RELATION_MARK, REVIEW_MARK, ReportContext
 
 CHART_VERSION = "1"  # bump when the chart's drawing changes: old cache entries then miss
 
@@ -171,9 +171,10 @@ def _section(ctx: ReportContext, kpi: Kpi, r, charts: ChartCache) -> str:
         f'<p class="calc">注記: {e(" / ".join(ev.notes))}</p>' if ev.notes else ""
     )
     star = "★ " if kpi.numeric_goal else ""
+    review = f' <span class="review">{REVIEW_MARK}</span>' if kpi.review else ""
     return f"""
 <section class="kpi" id="kpi-{e(kpi.kpi_id)}">
-<h3>{star}{e(kpi.kpi_id)}　{e(kpi.label)}</h3>
+<h3>{star}{e(kpi.kpi_id)}　{e(kpi.label)}{review}</h3>
 {summary}
 <div class="row"><table>{facts_html}</table>{chart}</div>
 {values_html}
