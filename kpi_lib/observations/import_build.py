@@ -182,15 +182,19 @@ def _baseline(raw: RawKpi, reviews: list[str], unit_hint: str | None):
     v = _read_cell(cell, parse_quantity)
     year = raw.baseline_year
     if v is not None and v.parsed.unit is None and unit_hint and v.parsed.value is not None:
-        try:
+        try:  # a bare number beside a unit column: the text is the cell and its unit
             v.parsed = parse_quantity(v.notation + unit_hint)
             v.notation = v.notation + unit_hint
+            cell = cell + unit_hint
         except NotationError:
             pass
     if year is None:
         reviews.append("no baseline year is written")
     if v is None:
-        reviews.append(f"the baseline 「{squash(strip_html(cell))}」 has no readable value")
+        reviews.append(
+            f"the baseline 「{squash(strip_html(cell))}」 has no readable value"
+            + _why(squash(strip_html(cell)), parse_quantity)
+        )
         return {"year": year, "status": "none", "text": cell}, None, ""
     q = v.parsed
     assert isinstance(q, Quantity)
@@ -237,7 +241,10 @@ def _target(raw: RawKpi, reviews: list[str], period: tuple[int, int], unit_hint:
     cell = (raw.target_cell or "").strip()
     v = _read_cell(cell, parse_target) if cell else None
     if v is None:
-        reviews.append(f"the target 「{squash(strip_html(cell))}」 cannot be read")
+        reviews.append(
+            f"the target 「{squash(strip_html(cell))}」 cannot be read"
+            + _why(squash(strip_html(cell)), parse_target)
+        )
         return None, None, ""
     rule = v.parsed
     assert isinstance(rule, TargetRule)
@@ -245,6 +252,7 @@ def _target(raw: RawKpi, reviews: list[str], period: tuple[int, int], unit_hint:
         try:
             rule = parse_target(v.notation + unit_hint)
             v.notation += unit_hint
+            cell = cell + unit_hint
         except NotationError:
             pass
     if v.extra:
@@ -284,6 +292,17 @@ def _target(raw: RawKpi, reviews: list[str], period: tuple[int, int], unit_hint:
     return t, rule, v.name
 
 
+def _why(text: str, parse) -> str:
+    """The parser's reason for refusing the cell's last word ('thousands separators every three
+    digits'), where there is one."""
+    words = text.split() or [text]
+    try:
+        parse(words[-1])
+    except NotationError as exc:
+        return f" (expected {exc.expected})"
+    return ""
+
+
 def _direction(rule: TargetRule, q: Quantity | None) -> tuple[str, str, str | None]:
     """(direction, how it was inferred, a review reason if it is a guess)."""
     kind, cmp = rule.kind, rule.comparator
@@ -311,12 +330,16 @@ def _direction(rule: TargetRule, q: Quantity | None) -> tuple[str, str, str | No
             "the direction cannot be told without a baseline: taken as increase",
         )
     if rule.value == base:
-        return "maintain", f"the target {rule.value:g} equals the baseline", None
+        return "maintain", f"the target {rule.value:,.12g} equals the baseline", None
     if cmp in (">=", ">") and rule.value < base:
-        return "maintain", f"the target is a floor ({rule.value:g} 以上) below the baseline", None
+        return (
+            "maintain",
+            f"the target is a floor ({rule.value:,.12g} 以上) below the baseline",
+            None,
+        )
     if rule.value > base:
-        return "increase", f"the target {rule.value:g} is above the baseline {base:g}", None
-    return "decrease", f"the target {rule.value:g} is below the baseline {base:g}", None
+        return "increase", f"the target {rule.value:,.12g} is above the baseline {base:,.12g}", None
+    return "decrease", f"the target {rule.value:,.12g} is below the baseline {base:,.12g}", None
 
 
 def build_kpi(raw: RawKpi, kpi_id: str, period: tuple[int, int]) -> dict:
@@ -519,9 +542,31 @@ def import_catalog(
     for r in found.kpis:
         goals.setdefault(r.goal, f"基本目標{r.goal}")
     text = _catalog_text(source, code, name, period, goals, entries)
+    if _checked(text, entries, str(source), data_dir):
+        text = _catalog_text(source, code, name, period, goals, entries)
     catalog = write_catalog_text(text, out)
     reviews = [(e["kpi_id"], e["name_ja"], e["review"]) for e in entries if e.get("review")]
     return ImportResult(catalog, reviews, found.notices)
+
+
+def _checked(text: str, entries: list[dict], file: str, data_dir) -> bool:
+    """`kpi validate`'s checks of texts against values, run before writing: a problem goes
+    under the indicator's review, and a notation that does not read back to the entry (a
+    baseline in 人 for a target in 組) is left out so that the catalog validates. True if
+    any was found."""
+    import yaml
+
+    from kpi_lib.observations.catalog_checks import check_catalog
+
+    problems = check_catalog(Catalog.model_validate(yaml.safe_load(text)), file, data_dir)
+    by_id = {e["kpi_id"]: e for e in entries}
+    for p in problems:
+        e = by_id[p.kpi_id or ""]
+        e["review"] = "; ".join(filter(None, [e.get("review"), f"{p.column}: {p.problem}"]))
+        part, _, name = (p.column or "").partition(".")
+        if name == "notation" and isinstance(e.get(part), dict):
+            e[part].pop("notation", None)
+    return bool(problems)
 
 
 def _catalog_text(source: Path, code, name, period, goals, entries) -> str:

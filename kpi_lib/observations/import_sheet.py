@@ -144,7 +144,7 @@ def read_sheet(path: Path) -> Imported:
             if any(_cell_text(c) for c in row):
                 found.notices.append(f"{file}, row {i}: no indicator name, left out")
             continue
-        for role in ("goal", "measure", "department"):  # merged cells: carried down
+        for role in ("goal", "measure"):  # merged cells: carried down
             if cell(role):
                 carried[role] = cell(role)
         goal, title = _goal(carried.get("goal", ""))
@@ -172,7 +172,7 @@ def read_sheet(path: Path) -> Imported:
                 f"row {i}",
                 name=name.lstrip("★").strip(),
                 unit=cell("unit") or header_units.get("target") or header_units.get("baseline"),
-                department=carried.get("department") if "department" in roles else None,
+                department=cell("department") or None,
                 numeric_goal=star,
                 reviews=reviews,
             )
