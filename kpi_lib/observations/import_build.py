@@ -465,6 +465,7 @@ def _valid(fields: dict, reviews: list[str], period: tuple[int, int]) -> dict:
                 "text": text or None,
             }
             fields["direction"] = "increase"
+            fields["direction_inferred"] = "the target could not be used: taken as increase"
             if attempt == 1:
                 fields["baseline"] = None
     raise AssertionError(f"cannot build a valid entry for {fields['kpi_id']}")
