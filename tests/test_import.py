@@ -461,6 +461,7 @@ def small_import(tmp_path_factory):
     rows = {ws.cell(r, 4).value: r for r in range(4, ws.max_row + 1)}
     ws.cell(rows["都心の区域内実容積率"], header.index("2025年度(R7)") + 1, 243.2)
     ws.cell(rows["新規立地企業数"], header.index("2025年度(R7)") + 1, 3)
+    ws.cell(rows["市内総生産"], header.index("2025年度(R7)") + 1, "5,900億円")  # scaled as written
     wb.save(entry)
     return folder, cat, entry
 
@@ -475,6 +476,7 @@ def test_an_imported_catalog_goes_through_template_and_scorecard(small_import):
     card = {r["name_ja"]: r for r in json.loads(proc.stdout)}
     assert card["都心の区域内実容積率"]["latest_value"] == 243.2
     assert card["新規立地企業数"]["latest_value"] == 3
+    assert card["市内総生産"]["latest_value"] == 590_000_000_000
     assert card["移住相談件数"]["review"] and card["新規立地企業数"]["review"] is None
 
 
