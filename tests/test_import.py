@@ -4,9 +4,8 @@ not read, refuses hostile input, and goes through template, scorecard and report
 
 import csv
 import json
-import os
-import subprocess
 import sys
+import zipfile
 
 import pytest
 import yaml
@@ -18,20 +17,11 @@ from kpi_lib.catalog.notation import NotationError, parse_quantity, parse_target
 from kpi_lib.core.paths import PROJECT_ROOT
 from kpi_lib.observations.actuals import SHEET
 from tests.conftest import FIXTURES, STRATEGY, need_shared
+from tests.test_towns import kpi  # `kpi ARGS` in a subprocess, as a user runs it
 
 KPI = [sys.executable, "-m", "kpi_lib.cli"]
 ASHIBETSU = "012165"
 IDENTITY = ("name_ja", "baseline_year", "baseline_value", "target_year", "target_resolved")
-
-
-def kpi(*args, cwd=None):
-    return subprocess.run(
-        [*KPI, *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
-    )
 
 
 def imported(source, out, period="2025-2029", code=ASHIBETSU):
@@ -343,6 +333,14 @@ def test_binary_data_is_refused(tmp_path):
     _refused(tmp_path, fake, "not an .xlsx")
 
 
+def test_a_workbook_that_decompresses_beyond_the_bound_is_refused(tmp_path):
+    bomb = tmp_path / "kpi.xlsx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/worksheets/sheet1.xml", bytes(101_000_000))  # ~100 KB compressed
+    assert bomb.stat().st_size < 1_000_000
+    _refused(tmp_path, bomb, "decompresses to 101,000,000 bytes")
+
+
 def test_formula_cells_are_refused(tmp_path):
     rows = [["指標名", "基準値", "目標値"], ["移住者数", "=SUM(A1:A9)", 40]]
     _refused(tmp_path, _xlsx(tmp_path / "kpi.xlsx", rows), "B2", "formula")
@@ -401,22 +399,25 @@ def test_diff_names_each_change_added_and_removed(tmp_path):
 # ── the notation the import relies on ──────────────────────────────────────────────────────
 
 
-@pytest.mark.parametrize(
-    ("text", "value", "unit"),
-    [
-        ("421万人", 4_210_000, "人"),
-        ("5780億円", 578_000_000_000, "円"),
-        ("4億3,000万円", 430_000_000, "円"),
-        ("１２３件", 123, "件"),  # full-width digits
-        ("1150万t-CO2", 11_500_000, "t-CO2"),
-        ("60分", 60, "分"),
-        ("2.5倍", 2.5, "倍"),
-        ("10か所", 10, "か所"),
-    ],
-)
-def test_open_units_and_scaling(text, value, unit):
-    q = parse_quantity(text)
-    assert (q.value, q.unit) == (value, unit)
+# Open units as written after the number, scaled by 千/万/億; full-width digits.
+OPEN_UNITS = [
+    "421万人 = 4,210,000 人",
+    "5780億円 = 578,000,000,000 円",
+    "4億3,000万円 = 430,000,000 円",
+    "１２３件 = 123 件",
+    "1150万t-CO2 = 11,500,000 t-CO2",
+    "60分 = 60 分",
+    "2.5倍 = 2.5 倍",
+    "10か所 = 10 か所",
+]
+
+
+def test_open_units_and_scaling():
+    read = []
+    for case in OPEN_UNITS:
+        q = parse_quantity(case.split(" = ")[0])
+        read.append(f"{case.split(' = ')[0]} = {q.value:,.15g} {q.unit}")
+    assert read == OPEN_UNITS
 
 
 @pytest.mark.parametrize("text", ["4億3,0000万円", "5年", "3人程度", "たくさん"])

@@ -96,5 +96,5 @@ def _shown(v) -> str:
     if v is None:
         return "—"
     if isinstance(v, float):
-        return f"{v:,.10g}"
+        return f"{v:,.15g}"
     return str(v)

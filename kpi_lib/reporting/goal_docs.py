@@ -97,8 +97,8 @@ def _page(
     e = html.escape
     s = ctx.catalog.strategy
     toc = "\n".join(
-        f'<li><a href="#kpi-{e(k.kpi_id)}">{e(k.measure_code)} {e(k.label)}</a> '
-        f"{_badge(card.loc[k.kpi_id])}</li>"
+        f'<li><a href="#kpi-{e(k.kpi_id)}">{e(k.measure_code)} {e(k.label)}'
+        f"{REVIEW_MARK if k.review else ''}</a> {_badge(card.loc[k.kpi_id])}</li>"
         for k in kpis
     )
     return f"""<!DOCTYPE html>
