@@ -129,6 +129,34 @@ def test_an_excerpt_of_the_strategy_without_shared(tmp_path):
     assert new.goal_title(4).endswith("地域と地域を連携する")  # the PDF's space dropped
 
 
+OTHER_TOWN_TEXT = (
+    "基本目標Ⅱ　新しいひとの流れをつくる\n\n"
+    "★ 社会増減数：5年後に△50人\n\n"
+    "１．移住・定住の促進\n\n"
+    "施策\t指標\t現状値（R5）\t目標値（R11）\n"
+    "①移住支援の充実 相談窓口を充実します。\t移住相談件数\t120 件\t200 件\n"
+    "\t空き家バンク成約数\t4件／年\t年間10件\n"
+    "②<p>関係人口の創出</p><p>ふるさと納税を活用します。</p>\tふるさと納税額\t"
+    "1億2,345万円\t3億円以上\n"
+)
+
+
+def test_another_towns_strategy_text_with_a_name_column(tmp_path):
+    source = tmp_path / "strategy.txt"
+    source.write_text(OTHER_TOWN_TEXT, encoding="cp932")  # Shift_JIS text
+    cat, _ = imported(source, tmp_path / "c.yaml")
+    k = cat.by_id
+    assert cat.goals[0].goal == 2 and cat.goals[0].title_ja == "新しいひとの流れをつくる"
+    assert k["G2-0"].target.value == -50 and k["G2-0"].target.year == 2029
+    assert k["G2-1-1a"].name_ja == "移住相談件数" and k["G2-1-1a"].baseline.year == 2023
+    assert k["G2-1-1a"].measure.title_ja == "移住支援の充実"
+    assert k["G2-1-1b"].baseline.per_year and k["G2-1-1b"].target.value == 10
+    money = k["G2-1-2"]
+    assert money.measure.title_ja == "関係人口の創出"
+    assert (money.baseline.value, money.target.value) == (123_450_000, 300_000_000)
+    assert money.target.comparator == ">=" and money.unit == "円"
+
+
 # ── layout 2: a line list ──────────────────────────────────────────────────────────────────
 
 LINE_LIST = """\
@@ -258,6 +286,19 @@ def test_a_spreadsheet_in_the_towns_own_words(tmp_path):
     assert "2 values" in k["移住相談件数"].review
     assert "column J 「備考」 is not understood" in stderr and "指標名" in stderr
     assert k["都心の区域内実容積率"].bounds() == (0.0, None)  # 237.8 % written: no cap at 100
+
+
+def test_percent_formatted_cells_and_headers_on_two_lines(tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["指標名", "基準値\n（R4）", "目標値\n（R11）"])
+    ws.append(["住み続けたい市民の割合", 0.352, 0.5])
+    for cell in ws[2][1:]:
+        cell.number_format = "0.0%"  # Excel shows 35.2% and 50.0%
+    wb.save(tmp_path / "kpi.xlsx")
+    cat, _ = imported(tmp_path / "kpi.xlsx", tmp_path / "c.yaml")
+    k = cat.kpis[0]
+    assert (k.unit, k.baseline.value, k.baseline.year, k.target.value) == ("%", 35.2, 2022, 50)
 
 
 def test_a_shift_jis_csv_with_other_wordings(tmp_path):

@@ -69,7 +69,7 @@ YEAR_RE = re.compile(r"(\d{4})\s*年度?|(令和|平成|R|H)\s*(\d{1,2}|元)\s*�
 
 def _key(header: str) -> tuple[str, str | None]:
     """The header's words and the year in its brackets ('基準値（R4）' → ('基準値', 'R4'))."""
-    text = unicodedata.normalize("NFKC", header).replace(" ", "").replace("\u3000", "")
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", header))  # '基準値\n（R4）' too
     m = re.search(r"[(\[]([^)\]]*)[)\]]", text)
     inner = m[1] if m else None
     words = re.sub(r"[(\[][^)\]]*[)\]]", "", text)
@@ -269,7 +269,10 @@ def _xlsx_rows(path: Path) -> list[list]:
                         sheet=ws.title,
                         row=r,
                     )
-                row.append(c.value)
+                value = c.value
+                if isinstance(value, int | float) and "%" in str(getattr(c, "number_format", "")):
+                    value = f"{value * 100:.10g}%"  # a cell formatted 0%: 0.35 is shown as 35%
+                row.append(value)
             rows.append(row)
         return rows
     finally:

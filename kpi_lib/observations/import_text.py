@@ -25,6 +25,7 @@ from kpi_lib.observations.actuals import decode_csv
 from kpi_lib.observations.import_build import Imported, RawKpi, read_bounded, squash, strip_html
 
 _DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+_ROMAN = {r: str(i) for i, r in enumerate("ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ", start=1)}  # 基本目標Ⅱ
 GOAL_RE = re.compile(r"^基本目標\s*(?P<n>\d{1,2})\s*[:：.．、]?\s*(?P<title>.*)$")
 STAR_RE = re.compile(r"^★\s*(?P<name>.+?)\s*[:：]\s*(?P<target>.+)$")
 SECTION_RE = re.compile(r"^(?P<n>\d{1,2})\s*[.．]\s*(?P<title>\S.*)$")
@@ -80,8 +81,10 @@ def read_strategy_text(lines: list[str], file: str) -> Imported:
     years: tuple[int, int] | None = None
     measure: tuple[int | None, str] | None = None
     review_section: str | None = None
+    columns: tuple[int | None, int, int] = (None, 1, 2)  # name, baseline, target
     for no, line in enumerate(lines, start=1):
         plain = line.strip().translate(_DIGITS)
+        plain = re.sub(r"^(基本目標\s*)([ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ])", lambda m: m[1] + _ROMAN[m[2]], plain)
         if "\t" not in line:
             if m := GOAL_RE.match(plain):
                 goal, section, used, years, measure = int(m["n"]), None, set(), None, None
@@ -123,6 +126,7 @@ def read_strategy_text(lines: list[str], file: str) -> Imported:
                 _year(b["y"], file, f"line {no}, baseline header"),
                 _year(t["y"], file, f"line {no}, target header"),
             )
+            columns = _columns(cells)
             continue
         if goal is None or section is None or len(cells) < 2:
             found.notices.append(f"line {no}: a table row outside a goal's section, left out")
@@ -138,9 +142,13 @@ def read_strategy_text(lines: list[str], file: str) -> Imported:
             reviews.append("the measure cell has no number (①…)")
         if years is None:
             reviews.append("the table has no header with the baseline and target years")
-        values = cells[1:]
-        if len(values) > 2:
-            reviews.append(f"the row has {len(values)} value cells, not 2: the first two read")
+        name_col, base_col, target_col = columns
+        name = cells[name_col] if name_col is not None and name_col < len(cells) else None
+        values = [cells[c] if c < len(cells) else "" for c in (base_col, target_col)]
+        if len(cells) > max(c for c in columns if c is not None) + 1:
+            reviews.append(
+                f"the row has {len(cells)} cells, more than its header: extra cells left out"
+            )
         found.kpis.append(
             RawKpi(
                 goal,
@@ -149,15 +157,28 @@ def read_strategy_text(lines: list[str], file: str) -> Imported:
                 number or 0,
                 title,
                 values[0],
-                values[1] if len(values) > 1 else "",
+                values[1],
                 years[0] if years else None,
                 years[1] if years else None,
                 f"line {no}",
+                name=name or None,
                 reviews=reviews,
             )
         )
     _number_unnumbered(found)
     return found
+
+
+NAME_HEAD = re.compile(r"^(指標|指標名|KPI|ＫＰＩ|成果指標|重要業績評価指標|評価指標)$")
+
+
+def _columns(cells: list[str]) -> tuple[int | None, int, int]:
+    """Where a table's header puts the indicator's name (if in its own column), the baseline
+    and the target: 具体的な施策 / 基準値(H30) / KPI(R6), or 施策 / 指標 / 基準値 / 目標値."""
+    base = next((i for i, c in enumerate(cells) if BASE_HEAD.search(c)), 1)
+    target = next((i for i, c in enumerate(cells) if TARGET_HEAD.search(c) and i != base), base + 1)
+    name = next((i for i, c in enumerate(cells) if NAME_HEAD.match(squash(c))), None)
+    return name, base, target
 
 
 def _measure_cell(cell: str) -> tuple[int | None, str]:
