@@ -382,6 +382,15 @@ def test_a_workbook_that_decompresses_beyond_the_bound_is_refused(tmp_path):
     _refused(tmp_path, bomb, "decompresses to 101,000,000 bytes")
 
 
+def test_an_overlong_cell_is_not_read_as_a_number(tmp_path):
+    source = tmp_path / "l.txt"
+    source.write_text("移住者数:" + "1" * 100_000 + "人（R1） → 40人\n", encoding="utf-8")
+    cat, _ = imported(source, tmp_path / "c.yaml")
+    k = cat.kpis[0]
+    assert k.baseline.value is None and "longer than a value cell" in k.review
+    assert len(k.review) < 1000  # the cell is quoted, not copied
+
+
 def test_formula_cells_are_refused(tmp_path):
     rows = [["指標名", "基準値", "目標値"], ["移住者数", "=SUM(A1:A9)", 40]]
     _refused(tmp_path, _xlsx(tmp_path / "kpi.xlsx", rows), "B2", "formula")

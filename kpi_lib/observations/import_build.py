@@ -34,6 +34,9 @@ from kpi_lib.observations.starter import kpi_yaml, town_name, write_catalog_text
 
 MAX_INPUT_BYTES = 20_000_000  # a strategy's KPI list is kilobytes; refuse before reading more
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
+# A value is short: at most 8 words and 80 characters ('2024年度 (令和6年度) 中の計画策定');
+# a value cell is read up to its 200th word.
+MAX_RUN, MAX_VALUE, MAX_TOKENS = 8, 80, 200
 
 
 @dataclass
@@ -97,7 +100,19 @@ def squash(text: str) -> str:
 
 
 def _tokens(cell: str) -> list[str]:
-    return strip_html(cell).split()
+    """A value cell's words; a value cell is short, so words past MAX_TOKENS are not read."""
+    return strip_html(cell[: MAX_TOKENS * 40]).split()[:MAX_TOKENS]
+
+
+def _long(cell: str, what: str, reviews: list[str]) -> None:
+    if len(cell) > MAX_TOKENS * 40 or len(cell.split()) > MAX_TOKENS:
+        reviews.append(f"the {what} cell is longer than a value cell: read up to its 200th word")
+
+
+def _quote(text: str) -> str:
+    """A cell quoted in a review: 「…」, cut at 60 characters."""
+    text = squash(strip_html(text[:2000]))
+    return f"「{text[:60]}{'…' if len(text) > 60 else ''}」"
 
 
 def _first(tokens: list[str], parse, start: int = 0, longest: bool = True):
@@ -106,18 +121,23 @@ def _first(tokens: list[str], parse, start: int = 0, longest: bool = True):
     A target takes the longest run from the leftmost token that starts one ('5年後に10%
     増加', not '5年後に10%'); a quantity stops at its unit, taking in only Latin or digit
     tokens after it ('8,386.607 kg-CO ₂', but '19人' of '19人 星槎大学'). Within a token, a
-    number may be glued to the name before it ('販売額106,043千円')."""
+    number may be glued to the name before it ('販売額106,043千円'). A value is short: runs of
+    more than MAX_RUN tokens or MAX_VALUE characters are not tried (hostile cells cost little)."""
     for i in range(start, len(tokens)):
-        heads = [(tokens[i], "")] + [
-            (tokens[i][k:], tokens[i][:k])
-            for k in range(1, len(tokens[i]))
-            if re.match(r"[全△▲\d]", tokens[i][k]) and not re.match(r"[\d,.]", tokens[i][k - 1])
+        word = tokens[i]
+        heads = [
+            (word[k:], word[:k])
+            for k in range(max(0, len(word) - MAX_VALUE), len(word))
+            if k == 0 or (re.match(r"[全△▲\d]", word[k]) and not re.match(r"[\d,.]", word[k - 1]))
         ]
+        last = min(len(tokens), i + MAX_RUN)
         for head, glued in heads:
-            ends = range(len(tokens), i, -1) if longest else range(i + 1, len(tokens) + 1)
+            ends = range(last, i, -1) if longest else range(i + 1, last + 1)
             best = None
             for j in ends:
                 text = " ".join([head, *tokens[i + 1 : j]])
+                if len(text) > MAX_VALUE:
+                    continue
                 try:
                     parsed = parse(text)
                 except NotationError:
@@ -190,10 +210,11 @@ def _baseline(raw: RawKpi, reviews: list[str], unit_hint: str | None):
             pass
     if year is None:
         reviews.append("no baseline year is written")
+    _long(cell, "baseline", reviews)
     if v is None:
         reviews.append(
-            f"the baseline 「{squash(strip_html(cell))}」 has no readable value"
-            + _why(squash(strip_html(cell)), parse_quantity)
+            f"the baseline {_quote(cell)} has no readable value"
+            + _why(" ".join(_tokens(cell)), parse_quantity)
         )
         return {"year": year, "status": "none", "text": cell}, None, ""
     q = v.parsed
@@ -242,10 +263,11 @@ def _target(raw: RawKpi, reviews: list[str], period: tuple[int, int], unit_hint:
     v = _read_cell(cell, parse_target) if cell else None
     if v is None:
         reviews.append(
-            f"the target 「{squash(strip_html(cell))}」 cannot be read"
-            + _why(squash(strip_html(cell)), parse_target)
+            f"the target {_quote(cell)} cannot be read"
+            + _why(" ".join(_tokens(cell)), parse_target)
         )
         return None, None, ""
+    _long(cell, "target", reviews)
     rule = v.parsed
     assert isinstance(rule, TargetRule)
     if rule.kind in ("level", "cumulative") and rule.unit is None and unit_hint:
