@@ -41,7 +41,15 @@ ARROW = re.compile(r"\s*(?:→|⇒|->|➡|＞)\s*")
 def read_text_layouts(path: Path) -> Imported:
     """A strategy's text or a line list, told apart by their shape."""
     raw = read_bounded(path)
-    if b"\x00" in raw[:65536] or path.suffix.lower() == ".pdf" or raw[:4] == b"%PDF":
+    if path.suffix.lower() == ".pdf" or raw[:4] == b"%PDF":
+        raise InputError(
+            str(path),
+            "a PDF: give the text extracted from it instead (each table row on one line, "
+            "its cells separated by tabs), or the KPI list as .xlsx/.csv",
+        )
+    if path.suffix.lower() == ".xls":
+        raise InputError(str(path), "an old .xls workbook: save it as .xlsx (or .csv) first")
+    if b"\x00" in raw[:65536]:
         raise InputError(
             str(path),
             "binary data, not text: give the strategy's text (a PDF's text as extracted, "
