@@ -30,6 +30,8 @@ def cmd_catalog(args) -> int:
     """`kpi catalog [list|init|schema]`."""
     if args.action == "init":
         return _catalog_init(args)
+    if args.paths and args.action not in ("import", "diff"):
+        raise KpiError(f"kpi catalog {args.action} takes no file names: {' '.join(args.paths)}")
     if args.action == "import":
         return _catalog_import(args)
     if args.action == "diff":
@@ -371,7 +373,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="init, import: the strategy's fiscal years (default 2025-2029)",
     )
     p.add_argument(
-        "--data", default=str(DATA_DIR), help="init: data folder with public/ (default: bundled)"
+        "--data",
+        default=str(DATA_DIR),
+        help="init, import: data folder with public/ (default: bundled)",
     )
     p.set_defaults(func=cmd_catalog)
 
