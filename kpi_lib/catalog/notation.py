@@ -5,7 +5,8 @@ Three things are read here, each exactly or not at all:
 * years: era years (``H30``, ``平成30年度``, ``令和元年度``), Western years, fiscal (年度,
   April–March) kept apart from calendar (年);
 * quantities: ``1,234``, ``△100``/``▲5.1`` (negative), ``106,043千円`` (× 1,000 yen),
-  ``93%``, ``35,000件``, ranges ``▲5.1～▲10.5``, placeholders ``基準値なし``/``未策定``;
+  ``421万人``, ``93%``, ``35,000件``, ``60分``, any unit as written, ranges ``▲5.1～▲10.5``,
+  placeholders ``基準値なし``/``未策定``/``―``;
 * target rules: ``基準値を維持``, ``5年間で10%程度の増加``, ``5年後に基準値の6%削減``,
   ``5年間で200件``, ``5年後に△100人``, ``50%以上``, ``全国平均以上``,
   ``2024年度(令和6年度)中の計画策定``.
@@ -144,17 +145,6 @@ _NUMBER_RE = re.compile(rf"^(?P<num>{_NUMBER})$")
 # t-CO2). A unit holds no digit (but a Latin one's chemical tail, CO2), no hiragana but
 # か所/ヶ所 and no rule word, so that prose such as '5年間でたくさん' is never read as
 # '5 年間でたくさん'.
-KNOWN_UNITS = (
-    "千円",
-    "万円",
-    "百万円",
-    "億円",
-    "千人",
-    "円",
-    "人",
-    "件",
-    "%",
-)
 _RULE_WORDS = "以上|以下|未満|超|程度|増加|減少|削減|維持|年間|年後|累計|毎年|平均|まで"
 _WORD_UNIT = rf"(?:(?!{_RULE_WORDS})[^\W\d_]){{1,10}}"
 _UNIT_RE = rf"(?:%|‰|[A-Za-z]+\d?(?:-[A-Za-z0-9]+)*|{_WORD_UNIT}(?:-[A-Za-z0-9]+)*)"
