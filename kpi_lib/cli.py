@@ -36,6 +36,12 @@ def cmd_catalog(args) -> int:
     """`kpi catalog [list|init|schema]`."""
     if args.action == "init":
         return _catalog_init(args)
+    if args.paths and args.action not in ("import", "diff"):
+        raise KpiError(f"kpi catalog {args.action} takes no file names: {' '.join(args.paths)}")
+    if args.action == "import":
+        return _catalog_import(args)
+    if args.action == "diff":
+        return _catalog_diff(args)
     if args.action == "schema":
         import json
 
@@ -82,6 +88,53 @@ def _catalog_init(args) -> int:
         f"targets); edit the lines marked EDIT, then `kpi validate {out}`",
         file=sys.stderr,
     )
+    return 0
+
+
+def _period(text: str | None) -> tuple[int, int]:
+    import re
+
+    m = re.fullmatch(r"(\d{4})-(\d{4})", text or "")
+    if not m:
+        raise ArgumentError(
+            "period", f"{text!r}: expected START-END fiscal years such as 2025-2029"
+        )
+    return int(m[1]), int(m[2])
+
+
+def _catalog_import(args) -> int:
+    """`kpi catalog import SOURCE`: a strategy's KPI list as a catalog, with a review list."""
+    from kpi_lib.observations.import_build import import_catalog
+
+    if len(args.paths) != 1 or not args.municipality or not args.out:
+        raise KpiError(
+            "kpi catalog import needs SOURCE, --municipality CODE, --period START-END "
+            "and --out FILE.yaml"
+        )
+    out = Path(args.out)
+    if out.exists() or out.is_symlink():
+        raise ArgumentError("out", f"{out} exists; the import does not overwrite a catalog")
+    result = import_catalog(args.paths[0], args.municipality, _period(args.period), out, args.data)
+    for notice in result.notices:
+        print(f"note: {notice}", file=sys.stderr)
+    n = len(result.catalog.kpis)
+    print(f"wrote {out} ({n} KPIs, {len(result.reviews)} to review)", file=sys.stderr)
+    for kpi_id, name, reason in result.reviews:
+        print(f"review {kpi_id} {name}: {reason}", file=sys.stderr)
+    return 0
+
+
+def _catalog_diff(args) -> int:
+    """`kpi catalog diff OLD NEW`: what differs, indicator by indicator."""
+    from kpi_lib.catalog.diff import DIFF_COLUMNS, diff_catalogs
+
+    if len(args.paths) != 2:
+        raise KpiError("kpi catalog diff needs two catalogs: OLD.yaml NEW.yaml")
+    old, new = (catalog_mod.load_catalog(p) for p in args.paths)
+    rows = diff_catalogs(old, new)
+    emit(pd.DataFrame(rows, columns=DIFF_COLUMNS), args.format, args.out)
+    if args.out is None and args.format == "table":
+        print(f"{len(rows)} difference(s)", file=sys.stderr)
     return 0
 
 
@@ -259,11 +312,13 @@ def cmd_status(args) -> int:
 
 def cmd_validate(args) -> int:
     """`kpi validate FILE…`: check inputs without changing anything."""
-    from kpi_lib.observations.validate import validate_file
+    from kpi_lib.observations.validate import review_warnings, validate_file
 
     cat = catalog_mod.load_catalog(args.catalog)
     for f in args.files:
         print(f"OK {terminal_text(validate_file(f, cat))}")
+        for warning in review_warnings(f):
+            print(f"warning: {terminal_text(warning)}", file=sys.stderr)
     return 0
 
 
@@ -377,20 +432,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "catalog",
-        help="list the KPI catalog (list), write a starter one for a town (init), "
+        help="list the KPI catalog (list), write a starter one for a town (init), import a "
+        "strategy's KPI list (import SOURCE), compare two (diff OLD NEW), "
         "or print its JSON Schema (schema)",
     )
-    p.add_argument("action", nargs="?", choices=["list", "init", "schema"], default="list")
+    p.add_argument(
+        "action", nargs="?", choices=["list", "init", "schema", "import", "diff"], default="list"
+    )
+    p.add_argument("paths", nargs="*", help="import: SOURCE; diff: OLD.yaml NEW.yaml")
     _add_catalog_arg(p)
     _add_format_args(p)
-    p.add_argument("--municipality", help="init: 団体コード of the town (6 digits)")
+    p.add_argument("--municipality", help="init, import: 団体コード of the town (6 digits)")
     p.add_argument(
         "--period",
         default="2025-2029",
-        help="init: the strategy's fiscal years (default 2025-2029)",
+        help="init, import: the strategy's fiscal years (default 2025-2029)",
     )
     p.add_argument(
-        "--data", default=str(DATA_DIR), help="init: data folder with public/ (default: bundled)"
+        "--data",
+        default=str(DATA_DIR),
+        help="init, import: data folder with public/ (default: bundled)",
     )
     p.set_defaults(func=cmd_catalog)
 

@@ -25,7 +25,8 @@ from kpi_lib.core import limits
 from kpi_lib.core.errors import KpiError
 from kpi_lib.core.paths import DEFAULT_CATALOG, PROJECT_ROOT
 from kpi_lib.evaluation.outlook import load_config
-from kpi_lib.observations.actuals import default_files, read_actuals, write_template
+from kpi_lib.observations.actuals import default_files, read_actuals
+from kpi_lib.observations.template import write_template
 from kpi_lib.reporting import batch
 from kpi_lib.sources.ingest import read_public
 from tests.conftest import FIXTURES

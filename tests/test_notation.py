@@ -122,9 +122,11 @@ def test_placeholders(text, placeholder):
     assert q.value is None and q.placeholder == placeholder
 
 
-def test_unknown_units_are_refused():
-    with pytest.raises(NotationError, match="200頭"):
-        parse_quantity("200頭")
+def test_units_are_open_but_prose_is_refused():
+    assert (parse_quantity("200頭").value, parse_quantity("200頭").unit) == (200, "頭")
+    for prose in ("5年間でたくさん", "3人程度の増加", "10件以上の開催"):
+        with pytest.raises(NotationError, match=prose):
+            parse_quantity(prose)
 
 
 @pytest.mark.parametrize(

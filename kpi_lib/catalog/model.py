@@ -245,6 +245,10 @@ class Kpi(_Model):
     forecast_breaks: ForecastBreaks | None = None
     note_ja: str | None = None
     department: str | None = None  # 担当課: the section that reports it (free text)
+    # Written by `kpi catalog import`: what a person must still confirm (removed once checked);
+    # how the direction was inferred.
+    review: str | None = None
+    direction_inferred: str | None = None
 
     @field_validator("public_series", mode="before")
     @classmethod
@@ -311,9 +315,11 @@ class Kpi(_Model):
         if b is not None:
             written += [b.value, *((b.range.low, b.range.high) if b.range else ())]
         negative_written = any(v is not None and v < 0 for v in written)
+        # a rate written above 100 (a floor-area ratio, 前年比) may exceed 100
+        over_100 = any(v is not None and v > 100 for v in written)
         return (
             None if negative_written or (b is not None and b.from_series) else 0.0,
-            100.0 if self.unit == "%" else None,
+            100.0 if self.unit == "%" and not over_100 else None,
         )
 
     def resolve_target(self, baseline_value: float | None = None) -> float | None:

@@ -5,7 +5,8 @@ Three things are read here, each exactly or not at all:
 * years: era years (``H30``, ``平成30年度``, ``令和元年度``), Western years, fiscal (年度,
   April–March) kept apart from calendar (年);
 * quantities: ``1,234``, ``△100``/``▲5.1`` (negative), ``106,043千円`` (× 1,000 yen),
-  ``93%``, ``35,000件``, ranges ``▲5.1～▲10.5``, placeholders ``基準値なし``/``未策定``;
+  ``421万人``, ``93%``, ``35,000件``, ``60分``, any unit as written, ranges ``▲5.1～▲10.5``,
+  placeholders ``基準値なし``/``未策定``/``―``;
 * target rules: ``基準値を維持``, ``5年間で10%程度の増加``, ``5年後に基準値の6%削減``,
   ``5年間で200件``, ``5年後に△100人``, ``50%以上``, ``全国平均以上``,
   ``2024年度(令和6年度)中の計画策定``.
@@ -49,7 +50,16 @@ SCALED_UNITS = {
 }
 
 # Placeholders that stand where a value would be.
-PLACEHOLDERS = {"基準値なし": "none", "なし": "none", "未策定": "not_adopted", "-": "none"}
+PLACEHOLDERS = {
+    "基準値なし": "none",
+    "なし": "none",
+    "未策定": "not_adopted",
+    "-": "none",
+    "―": "none",  # the line lists' dash for "no baseline"
+    "—": "none",
+    "ー": "none",
+    "現状値なし": "none",
+}
 
 
 def normalize(text: str) -> str:
@@ -149,39 +159,22 @@ class Quantity:
 
 _NUMBER = r"[△▲\-+]?\d[\d,]*(?:\.\d+)?"
 _NUMBER_RE = re.compile(rf"^(?P<num>{_NUMBER})$")
-# Units a KPI is counted in. Latin units may hold digits ('kg-CO2'); anything else is
-# refused, so that prose such as '5年間でたくさん' is never read as '5 年間でたくさん'.
-KNOWN_UNITS = (
-    "千円",
-    "万円",
-    "百万円",
-    "億円",
-    "千人",
-    "円",
-    "人",
-    "名",
-    "件",
-    "戸",
-    "社",
-    "校",
-    "台",
-    "回",
-    "世帯",
-    "施設",
-    "事業",
-    "間口",
-    "団体",
-    "箇所",
-    "ポイント",
-    "点",
-    "%",
-)
-_UNIT = "|".join(sorted(map(re.escape, KNOWN_UNITS), key=len, reverse=True))
-_UNIT_RE = rf"(?:{_UNIT}|[a-zA-Z][a-zA-Z0-9\-]*)"
+# Units are open: any word after the number is its unit as written (分, 台, 倍, ポイント,
+# t-CO2, kg-CO2, 世帯 …), scaled where it starts with 千/万/億 (1150万t-CO2 is 11,500,000
+# t-CO2). A unit holds no digit (but a Latin one's chemical tail, CO2), no hiragana but
+# か所/ヶ所 and no rule word, so that prose such as '5年間でたくさん' is never read as
+# '5 年間でたくさん'.
+_RULE_WORDS = "以上|以下|未満|超|程度|増加|減少|削減|維持|年間|年後|累計|毎年|平均|まで"
+_WORD_UNIT = rf"(?:(?!{_RULE_WORDS})[^\W\d_]){{1,10}}"
+_UNIT_RE = rf"(?:%|‰|[A-Za-z]+\d?(?:-[A-Za-z0-9]+)*|{_WORD_UNIT}(?:-[A-Za-z0-9]+)*)"
+_HIRAGANA_OK = ("か所", "ヶ所", "ケ所", "カ所", "ヵ所")
 _QUANTITY_RE = re.compile(rf"^(?P<all>全)?(?P<num>{_NUMBER})(?P<unit>{_UNIT_RE})?(?P<per>/年)?$")
 _RANGE_RE = re.compile(
     rf"^(?P<a>{_NUMBER})(?P<ua>{_UNIT_RE})?~(?P<b>{_NUMBER})(?P<ub>{_UNIT_RE})?$"
 )
+# '4億3,000万円': 億 and 万 in one number (the 万 part below 10,000).
+_OKU_MAN_RE = re.compile(r"^(?P<oku>\d[\d,]*)億(?P<man>\d[\d,]*)万(?P<unit>[^\W\d_]*)$")
+_SCALES = {"百万": 1_000_000, "千": 1_000, "万": 10_000, "億": 100_000_000, "兆": 10**12}
 
 
 def parse_number(text: str | float | int) -> float:
@@ -205,28 +198,50 @@ def _to_float(num: str, original: str) -> float:
 
 
 def _scale_unit(unit: str | None) -> tuple[float, str | None]:
+    """'千円' is 円 × 1,000, '万人' 人 × 10,000, '万t-CO2' t-CO2 × 10,000; other units as
+    written."""
     unit = (unit or "").strip()
     if unit in SCALED_UNITS:
         return SCALED_UNITS[unit]
+    for prefix, scale in _SCALES.items():
+        if unit.startswith(prefix) and len(unit) > len(prefix):
+            return scale, unit[len(prefix) :]
     return 1, unit or None
+
+
+def _unit_ok(unit: str | None) -> bool:
+    """A unit, not prose: no hiragana except in か所."""
+    if not unit:
+        return True
+    if unit.startswith("年"):
+        return False  # '5年' is a span or a date, not a count
+    bare = unit
+    for ok in _HIRAGANA_OK:
+        bare = bare.replace(ok, "")
+    return not re.search(r"[\u3041-\u309f]", bare)
 
 
 def parse_quantity(text: str) -> Quantity:
     """A value cell: ``106,043千円``, ``93%``, ``全3校``, ``3人／年``, ``▲5.1～▲10.5``,
-    ``基準値なし``."""
+    ``421万人``, ``60分``, ``基準値なし``."""
     norm = normalize(text)
     if norm in PLACEHOLDERS:
         return Quantity(None, placeholder=PLACEHOLDERS[norm], text=text)
     m = _RANGE_RE.match(norm)
-    if m:
+    if m and _unit_ok(m["ua"]) and _unit_ok(m["ub"]):
         scale, unit = _scale_unit(m["ub"] or m["ua"])
         a, b = (_to_float(m[g], text) * scale for g in ("a", "b"))
         return Quantity(None, unit, low=min(a, b), high=max(a, b), text=text)
     m = _QUANTITY_RE.match(norm)
-    if m:
+    if m and _unit_ok(m["unit"]):
         scale, unit = _scale_unit(m["unit"])
-        value = _to_float(m["num"], text) * scale
+        value = float(f"{_to_float(m['num'], text) * scale:.12g}")
         return Quantity(value, unit, per_year=bool(m["per"]), text=text)
+    m = _OKU_MAN_RE.match(norm)
+    if m and _unit_ok(m["unit"]):
+        oku, man = _to_float(m["oku"], text), _to_float(m["man"], text)
+        if man < 10_000:
+            return Quantity(oku * 1e8 + man * 1e4, m["unit"] or None, text=text)
     raise NotationError(
         text, "a value such as 1,234件, △100人, 106,043千円, 93%, 全3校, ▲5.1～▲10.5 or 基準値なし"
     )
@@ -253,30 +268,53 @@ class TargetRule:
     per_year: bool = False  # '3人／年': a yearly rate
 
 
+_FROM = r"(?:(?P<y>\d+)年(?:間で|後に|後|間))?(?:基準値|現状値|現状)?(?:から|の|比|より|比で)?"
 _RULES: list[tuple[re.Pattern, TargetKind]] = [
-    (re.compile(r"^基準値(を|の)?維持$"), "maintain"),
+    (re.compile(r"^(基準値|現状値|現状)?(を|の)?維持(する)?$"), "maintain"),
     (
-        re.compile(r"^(?P<y>\d+)年(間で|後に)(?P<p>\d+(\.\d+)?)%(?P<approx>程度)?(の)?増加$"),
+        re.compile(rf"^{_FROM}(?P<p>\d+(\.\d+)?)%(?P<approx>程度)?(の)?(増加|増|向上|上昇)$"),
         "increase_pct",
     ),
     (
-        re.compile(
-            r"^(?P<y>\d+)年(間で|後に)基準値の(?P<p>\d+(\.\d+)?)%(?P<approx>程度)?(の)?(削減|減少)$"
-        ),
+        re.compile(rf"^{_FROM}(?P<p>\d+(\.\d+)?)%(?P<approx>程度)?(の)?(削減|減少|減|低減)$"),
         "decrease_pct",
     ),
-    (re.compile(rf"^(?P<y>\d+)年間で(?P<q>{_NUMBER}{_UNIT_RE}?)(?P<approx>程度)?$"), "cumulative"),
+    (
+        re.compile(
+            rf"^(?P<y>\d+)年間(で|の)?(累計)?(?P<q>{_NUMBER}{_UNIT_RE}?)(?P<approx>程度)?"
+            r"(?P<cmp>以上|以下)?$"
+        ),
+        "cumulative",
+    ),
+    (re.compile(rf"^累計(で)?(?P<q>{_NUMBER}{_UNIT_RE}?)(?P<cmp>以上|以下)?$"), "cumulative"),
     (
         re.compile(rf"^(?P<y>\d+)年後に(?P<q>{_NUMBER}{_UNIT_RE}?)(?P<cmp>以上|以下|超|未満)?$"),
         "level",
     ),
-    (re.compile(r"^全国平均(?P<cmp>以上|以下|超|未満)$"), "benchmark"),
+    (
+        re.compile(
+            r"^(?P<area>全国|全道|北海道|全県|県|府|都)平均(値)?(を)?(?P<cmp>以上|以下|超|未満)$"
+        ),
+        "benchmark",
+    ),
     (
         re.compile(r"^(?P<fy>\d{4})年度(\((令和|平成)(\d+|元)年度\))?(中)?(の|に)?計画(を)?策定$"),
         "milestone",
     ),
+    (
+        re.compile(
+            r"^(?P<when>\d{4}年度|(令和|平成|[RH])(\d+|元)年度)(\((令和|平成)(\d+|元)年度\))?"
+            r"(中|まで|末)?(の|に|までに)?.{0,40}?(策定|完了|完成|開始|実施|設置|導入|開設|整備)$"
+        ),
+        "milestone",
+    ),
+    (
+        re.compile(rf"^(年間|毎年)(?P<q>{_NUMBER}{_UNIT_RE}?)(?P<cmp>以上|以下|超|未満)?$"),
+        "level",
+    ),
     (re.compile(rf"^(?P<q>全?{_NUMBER}{_UNIT_RE}?(/年)?)(?P<cmp>以上|以下|超|未満)?$"), "level"),
 ]
+_AREAS = {"全国": "national_average"}  # any other area's average is the prefecture's
 
 
 def parse_target(text: str) -> TargetRule:
@@ -295,9 +333,10 @@ def parse_target(text: str) -> TargetRule:
         if kind in ("increase_pct", "decrease_pct"):
             return TargetRule(kind, percent=float(groups["p"]), years=years, approximate=approx)
         if kind == "benchmark":
-            return TargetRule("benchmark", benchmark="national_average", comparator=cmp)
+            area = _AREAS.get(groups["area"], "prefecture_average")
+            return TargetRule("benchmark", benchmark=area, comparator=cmp)
         if kind == "milestone":
-            fy = int(groups["fy"])
+            fy = int(groups["fy"]) if groups.get("fy") else parse_year(groups["when"]).year
             _check_era_gloss(norm, fy, text)
             return TargetRule("milestone", deadline=fy)
         q = parse_quantity(groups["q"])
@@ -310,7 +349,7 @@ def parse_target(text: str) -> TargetRule:
             years=years,
             comparator=cmp,
             approximate=approx,
-            per_year=q.per_year,
+            per_year=q.per_year or norm.startswith(("年間", "毎年")),
         )
     raise NotationError(
         text,

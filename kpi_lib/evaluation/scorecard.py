@@ -32,6 +32,7 @@ SCORECARD_COLUMNS = [
     "target_year",
     "target_resolved",
     "target_placeholder",
+    "review",
     "latest_year",
     "latest_value",
     "latest_relation",
@@ -75,6 +76,7 @@ HEADERS_JA = {
     "target_year": "目標年度",
     "target_resolved": "目標値",
     "target_placeholder": "仮の目標",
+    "review": "要確認",
     "latest_year": "実績年度",
     "latest_value": "実績値",
     "latest_relation": "実績値の統計",
@@ -209,6 +211,7 @@ def build_scorecard(
                 "target_kind": kpi.target.kind,
                 **{name: getattr(ev, name) for name in EVALUATION_FIELDS},
                 "target_placeholder": kpi.target.placeholder,
+                "review": kpi.review,  # an import's open question: reports mark 要確認
                 "latest_relation": _relation_of(used, ev.latest_year),
                 "n_points": ev.n_points,
                 "forecast_value": ol.forecast_value if ol else None,

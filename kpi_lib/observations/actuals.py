@@ -18,7 +18,13 @@ from pathlib import Path
 import pandas as pd
 
 from kpi_lib.catalog.model import Catalog
-from kpi_lib.catalog.notation import NotationError, parse_number, parse_year, to_era
+from kpi_lib.catalog.notation import (
+    NotationError,
+    parse_number,
+    parse_quantity,
+    parse_year,
+    to_era,
+)
 from kpi_lib.core.errors import InputError, InputErrors
 from kpi_lib.core.limits import (
     MAX_CSV_BYTES,
@@ -182,6 +188,19 @@ ENCODINGS = (
 )  # UTF-8 (with or without BOM), and Shift_JIS as Japanese Excel saves it
 
 
+def _entered_number(raw, unit: str) -> float:
+    """An entered value: a number in the KPI's unit, or a figure with a unit that scales to it
+    ('5,780億円' for a KPI in 円, '421万人' in 人), as the catalog scales its baseline and
+    target."""
+    try:
+        return parse_number(raw)
+    except NotationError:
+        q = parse_quantity(str(raw))
+        if q.value is None or q.per_year or q.unit != unit:
+            raise
+        return q.value
+
+
 def decode_csv(path: Path) -> str:
     """The CSV's text in UTF-8 or Shift_JIS (cp932); if neither, the error names the first row
     that fits neither."""
@@ -320,7 +339,7 @@ def read_returned(path: str | Path, catalog: Catalog) -> Returned:
             if raw is None or _text(raw) == "":
                 continue
             try:
-                value = parse_number(raw)
+                value = _entered_number(raw, kpi.unit)
             except NotationError:
                 err(
                     f"expected a number in {kpi.unit}, found {_text(raw)!r}",

@@ -184,6 +184,36 @@ def _number(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else repr(float(v))
 
 
+def yaml_flow(value) -> str:
+    """A value as one line of YAML flow style: strings as JSON (valid YAML, any text safe)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {yaml_flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(yaml_flow(v) for v in value) + "]"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return _number(value)
+    return _q(str(value))
+
+
+def kpi_yaml(fields: dict) -> str:
+    """One `kpis[]` entry as a block of flow-style fields, in the bundled catalog's layout."""
+    lines = [f"{k}: {yaml_flow(v)}" for k, v in fields.items() if v is not None or k == "baseline"]
+    return "- " + "\n  ".join(lines) + "\n"
+
+
+def write_catalog_text(text: str, out: str | Path):
+    """Write catalog YAML to `out` atomically, only if it loads as a valid catalog; return it."""
+    from kpi_lib.core.output import atomic_path
+
+    with atomic_path(out) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+        return load_catalog(tmp)  # written only if it validates
+
+
 def _notation(v: float, unit: str) -> str:
     text = f"{abs(v):,.0f}" if float(v).is_integer() else f"{abs(v):,}"
     return f"{'▲' if v < 0 else ''}{text}{unit}"
@@ -217,8 +247,8 @@ def _observed(kpi: StarterKpi, code: str, public_dir: str) -> pd.DataFrame:
     return choose_values(pd.concat(frames, ignore_index=True)).sort_values("year")
 
 
-def starter_catalog(code: str, start: int, end: int, data_dir: str | Path = DATA_DIR) -> str:
-    """The YAML text of a starter catalog for municipality `code`, period `start`–`end`."""
+def town_name(code: str, start: int, end: int, data_dir: str | Path = DATA_DIR) -> str:
+    """The name of municipality `code`, once the code and the period `start`–`end` are checked."""
     if not (len(code) == 6 and code.isdigit()):
         raise ArgumentError(
             "municipality", f"{code!r}: expected a 6-digit 団体コード such as 012165"
@@ -234,6 +264,12 @@ def starter_catalog(code: str, start: int, end: int, data_dir: str | Path = DATA
             f"{code}: unknown 団体コード (the bundled data covers Hokkaido's "
             "municipalities, and every municipality for ふるさと納税)",
         )
+    return name
+
+
+def starter_catalog(code: str, start: int, end: int, data_dir: str | Path = DATA_DIR) -> str:
+    """The YAML text of a starter catalog for municipality `code`, period `start`–`end`."""
+    name = town_name(code, start, end, data_dir)
     public_dir = str(Path(data_dir) / "public")
     prefecture = _prefecture(code, public_dir)
     blocks, goals = [], set()
@@ -330,10 +366,5 @@ def write_starter(
     code: str, out: str | Path, period: tuple[int, int], data_dir: str | Path = DATA_DIR
 ) -> int:
     """Write the starter catalog to `out` (atomically), check it loads, and return its KPI count."""
-    from kpi_lib.core.output import atomic_path
-
     text = starter_catalog(code, period[0], period[1], data_dir)
-    with atomic_path(out) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-        catalog = load_catalog(tmp)  # written only if it validates
-    return len(catalog.kpis)
+    return len(write_catalog_text(text, out).kpis)

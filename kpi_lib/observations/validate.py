@@ -53,11 +53,13 @@ def validate_file(path: str | Path, catalog: Catalog) -> str:
         if problems:
             raise InputErrors(problems)
         placeholders = sum(k.target.placeholder for k in cat.kpis)
+        reviews = len(review_warnings(cat, str(path)))
         return (
             f"{name}: KPI catalog for {cat.strategy.municipality_ja} "
             f"({cat.strategy.municipality_code}), {len(cat.kpis)} "
             "indicators, texts and public series checked"
             + (f"; {placeholders} placeholder target(s) still to replace" if placeholders else "")
+            + (f"; {reviews} open review item(s), listed as warnings" if reviews else "")
         )
     if path.suffix.lower() in ACTUALS_SUFFIXES:
         returned = read_returned(path, catalog)
@@ -77,6 +79,21 @@ def validate_file(path: str | Path, catalog: Catalog) -> str:
         "tourism_stat_report_YYYY_monthly.csv, "
         "R2_gain.xlsx, soumu_kakudantai_*.csv, soumu_detail_*.csv, ssds_*.csv)",
     )
+
+
+def review_warnings(catalog: Catalog | str | Path, file: str = "") -> list[str]:
+    """The open `review` items of a catalog (a path: only if it is a catalog), one line each:
+    warnings, not errors — the catalog is usable, a person must still confirm these."""
+    if not isinstance(catalog, Catalog):
+        path = Path(catalog)
+        if path.suffix not in (".yaml", ".yml"):
+            return []
+        file, catalog = str(path), load_catalog(path)
+    return [
+        f"{file}, KPI {k.kpi_id} ({k.name_ja}): review: {k.review}"
+        for k in catalog.kpis
+        if k.review
+    ]
 
 
 def _summary(name: str, what: str, df, column: str | None = None, noun: str = "bodies") -> str:

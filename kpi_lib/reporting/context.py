@@ -191,6 +191,9 @@ def _year_note(year, relation=None) -> str:
     return f"（{int(year)}{'・' + mark if mark else ''}）"
 
 
+REVIEW_MARK = "【要確認】"  # an imported indicator whose `review` is still open
+
+
 def reader_table(card: pd.DataFrame) -> pd.DataFrame:
     """The scorecard as readers see it: 基準値, 実績, 目標値, 達成率, 評価, and either the
     final verdict (from the target year on) or the outlook (before it)."""
@@ -208,7 +211,7 @@ def reader_table(card: pd.DataFrame) -> pd.DataFrame:
         row = {
             "ID": r["kpi_id"],
             "施策": r["measure"],
-            "指標": r["name_ja"],
+            "指標": r["name_ja"] + (REVIEW_MARK if isinstance(r.get("review"), str) else ""),
             "単位": r["unit"],
             "基準値": reader_number(r["baseline_value"])
             + (f"（{int(r['baseline_year'])}）" if pd.notna(r["baseline_value"]) else ""),

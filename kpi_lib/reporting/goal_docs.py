@@ -31,7 +31,7 @@ from kpi_lib.observations.judgements import (
     DIRECTION_HEADER,
     DIRECTIONS_NEXT,
 )
-from kpi_lib.reporting.context import RELATION_MARK, ReportContext
+from kpi_lib.reporting.context import RELATION_MARK, REVIEW_MARK, ReportContext
 
 CHART_VERSION = "1"  # bump when the chart's drawing changes: old cache entries then miss
 
@@ -108,8 +108,8 @@ def _page(
     e = html.escape
     s = ctx.catalog.strategy
     toc = "\n".join(
-        f'<li><a href="#kpi-{e(k.kpi_id)}">{e(k.measure_code)} {e(k.label)}</a> '
-        f"{_badge(card.loc[k.kpi_id])}</li>"
+        f'<li><a href="#kpi-{e(k.kpi_id)}">{e(k.measure_code)} {e(k.label)}'
+        f"{REVIEW_MARK if k.review else ''}</a> {_badge(card.loc[k.kpi_id])}</li>"
         for k in kpis
     )
     return f"""<!DOCTYPE html>
@@ -190,9 +190,10 @@ def _section(ctx: ReportContext, kpi: Kpi, r, charts: ChartCache) -> str:
         f'<p class="calc">注記: {e(" / ".join(ev.notes))}</p>' if ev.notes else ""
     )
     star = "★ " if kpi.numeric_goal else ""
+    review = f' <span class="review">{REVIEW_MARK}</span>' if kpi.review else ""
     return f"""
 <section class="kpi" id="kpi-{e(kpi.kpi_id)}">
-<h3>{star}{e(kpi.kpi_id)}　{e(kpi.label)}</h3>
+<h3>{star}{e(kpi.kpi_id)}　{e(kpi.label)}{review}</h3>
 {summary}
 {_judgement_html(ctx, r)}
 <div class="row"><table>{facts_html}</table>{chart}</div>
