@@ -151,9 +151,10 @@ def _settings(args):
 
 def cmd_scorecard(args) -> int:
     """`kpi scorecard`: every KPI judged as of a fiscal year, as a table, csv, json or xlsx."""
-    from kpi_lib.evaluation.scorecard import READER_COLUMNS, build_scorecard, write_scorecard_xlsx
+    from kpi_lib.evaluation.scorecard import READER_COLUMNS, build_scorecard
     from kpi_lib.observations.gather import load_inputs
     from kpi_lib.observations.values import freshness, freshness_for_readers, municipality_for
+    from kpi_lib.reporting.sheet import write_evaluation_workbook
 
     cat = catalog_mod.load_catalog(args.catalog)
     cat.check_evaluation_year(args.as_of)
@@ -161,7 +162,7 @@ def cmd_scorecard(args) -> int:
     returned = load_inputs(cat, args.data, municipality, args.actuals)
     obs = returned.observations
     settings = _settings(args)
-    card, _ = build_scorecard(
+    card, evaluations = build_scorecard(
         cat,
         obs,
         args.as_of,
@@ -177,7 +178,7 @@ def cmd_scorecard(args) -> int:
         from kpi_lib.core.output import fitted_table, terminal_width
         from kpi_lib.reporting.context import reader_table
 
-        table = reader_table(card)
+        table = reader_table(card, ids=True)
         optional = ("根拠", "注記", "単位", "基準値", "見通し（目標年度）")
         sys.stdout.write(fitted_table(table, terminal_width(), "指標", optional))
         print("すべての列: --format csv / json / xlsx", file=sys.stderr)
@@ -188,13 +189,14 @@ def cmd_scorecard(args) -> int:
         card,
         args.format,
         args.out,
-        xlsx_writer=lambda df, path: write_scorecard_xlsx(
-            df,
+        xlsx_writer=lambda df, path: write_evaluation_workbook(
             path,
-            as_of=args.as_of,
-            catalog=cat,
-            settings=settings,
-            freshness=freshness_for_readers(freshness(cat, args.data, municipality), args.as_of),
+            df,
+            evaluations,
+            cat,
+            args.as_of,
+            settings,
+            freshness_for_readers(freshness(cat, args.data, municipality), args.as_of),
         ),
     )
     return 0

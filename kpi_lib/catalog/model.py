@@ -295,6 +295,12 @@ class Kpi(_Model):
         return self.label_ja or self.name_ja
 
     @property
+    def heading(self) -> str:
+        """How readers find the KPI: the strategy's numbering and the name (★ for a numeric
+        goal), never the internal id: 「1-① 施設園芸作物の販売額」."""
+        return f"{'★' if self.numeric_goal else self.measure_code} {self.label}"
+
+    @property
     def measure_code(self) -> str:
         """The KPI's measure code (e.g. 2-2)."""
         return self.measure.code

@@ -41,5 +41,8 @@ def reader_number(v) -> str:
 
 
 def reader_percent(v) -> str:
-    """A share in a report: 27%; empty for a gap."""
-    return "" if _missing(v) else f"{float(v):.0%}"
+    """A share in a report: 27% / ▲60%; empty for a gap."""
+    if _missing(v):
+        return ""
+    text = f"{abs(float(v)):.0%}"
+    return ("▲" if float(v) < 0 and text != "0%" else "") + text

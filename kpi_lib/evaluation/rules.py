@@ -255,15 +255,21 @@ def _final_verdict(kpi: Kpi, ev: Evaluation) -> None:
             else "実績がない"
         )
     if not decided:
+        so_far = _without_grade(ev)  # the figures so far, without the grade they would earn
         ev.verdict, ev.met, ev.grade, ev.pace = "未確定", None, NO_GRADE, None
         ev.notes.insert(0, f"{why}ため最終評価は未確定")
-        if ev.calculation:  # the figures so far, without the grade they would earn mid-period
-            ev.calculation = (
-                f"最終評価は未確定。参考（最新の実績による）: {ev.calculation.rsplit(' → ', 1)[0]}"
-            )
+        if so_far:
+            ev.calculation = f"最終評価は未確定。参考（最新の実績による）: {so_far}"
         return
     ev.verdict = "達成" if ev.met else "未達成"
-    ev.calculation = f"最終評価（{t.year}年度）: {ev.verdict}。" + ev.calculation
+    # A pace grade beside a final verdict would contradict it (0.92 of the path → B, 未達成).
+    ev.calculation = f"最終評価（{t.year}年度）: {ev.verdict}。" + _without_grade(ev)
+
+
+def _without_grade(ev: Evaluation) -> str:
+    """The calculation without the grade it ends in (` → B`, ` → D（基準値より悪化）`)."""
+    head, arrow, grade = ev.calculation.rpartition(" → ")
+    return head if arrow and grade.startswith(ev.grade) else ev.calculation
 
 
 def _missing_window_years(kpi: Kpi, ev: Evaluation) -> list[int]:

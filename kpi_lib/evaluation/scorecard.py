@@ -9,7 +9,6 @@ from typing import cast
 import pandas as pd
 
 from kpi_lib.catalog.model import Catalog
-from kpi_lib.core.output import defuse_workbook, write_csv_for_people
 from kpi_lib.core.paths import DATA_DIR
 from kpi_lib.evaluation.outlook import ForecastConfig, hindsight, load_config, outlook
 from kpi_lib.evaluation.rules import PROGRESS_STATUSES, RuleSettings, evaluate
@@ -64,7 +63,7 @@ SCORECARD_COLUMNS = [
 
 # Japanese headers for people (xlsx, notebooks).
 HEADERS_JA = {
-    "kpi_id": "KPI ID",
+    "kpi_id": "ID",
     "goal": "基本目標",
     "measure": "施策",
     "name_ja": "指標",
@@ -107,6 +106,14 @@ HEADERS_JA = {
     "actions": "取組内容",
     "assessment": "評価・要因分析",
     "direction_next": "今後の方向性",
+}
+EVIDENCE_JA = {
+    "none": "データ不足",
+    "low": "弱い（2〜3点）",
+    "moderate": "中（4点）",
+    "sufficient": "十分（5点以上）",
+    "not_applicable": "対象外",
+    None: "",
 }
 DIRECTIONS_JA = {
     "increase": "増加が望ましい",
@@ -277,18 +284,16 @@ def grade_counts(card: pd.DataFrame, labels: list[str], column: str = "grade") -
     return counts.rename_axis(index="基本目標", columns=HEADERS_JA[column])
 
 
-def write_scorecard_xlsx(
+def add_scorecard_sheets(
+    wb,
+    ws,
     card: pd.DataFrame,
-    path: str | Path,
-    *,
     as_of: int,
     catalog: Catalog,
     settings: RuleSettings | None = None,
     freshness: pd.DataFrame | None = None,
 ) -> None:
-    """A workbook for people: Japanese headers, grouped by basic goal, rates as percentages;
-    `freshness` (observations.values.freshness_for_readers) becomes a second sheet."""
-    from openpyxl import Workbook
+    """Fill `ws` with the detailed scorecard and add the sheet of the data's as-of years."""
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
@@ -305,8 +310,6 @@ def write_scorecard_xlsx(
         "forecast_lower",
         "forecast_upper",
     }
-    wb = Workbook()
-    ws = wb.active
     ws.title = "スコアカード"
     ws.append([f"{catalog.strategy.title_ja} 効果検証スコアカード（{as_of}年度時点）"])
     ws["A1"].font = Font(bold=True, size=14)
@@ -314,9 +317,10 @@ def write_scorecard_xlsx(
         [
             "達成率の算定: "
             + ("(実績−基準値)÷(目標値−基準値)" if settings.formula == "progress" else "実績÷目標値")
-            + f"／評価: {settings.grades}（"
-            + "、".join(f"{k} ≥ {v:.0%}" for k, v in settings.scale.steps)
-            + f"、それ未満または基準値より悪化は {settings.scale.worst}、実績なしは −）"
+            + f"／評価（{settings.grades}）は達成率ではなく進捗（目安値に対する実績）で判定: "
+            + "、".join(f"{k} 進捗 {v:.0%}以上" for k, v in settings.scale.steps)
+            + f"、それ未満または基準値より悪化は {settings.scale.worst}、実績なしは −。"
+            + "目標年度からは最終評価（達成／未達成）"
         ]
     )
     ws.append([HEADERS_JA[c] for c in columns])
@@ -366,13 +370,6 @@ def write_scorecard_xlsx(
             fs.append(list(record))
         for letter, width in zip("ABCDE", (60, 24, 14, 10, 14), strict=True):
             fs.column_dimensions[letter].width = width
-    defuse_workbook(wb)
-    wb.save(path)
-
-
-def write_scorecard_csv(card: pd.DataFrame, path: str | Path) -> None:
-    """The scorecard as a CSV for people (BOM, formulas defused)."""
-    write_csv_for_people(card, path)
 
 
 def _xlsx_value(value, column: str):
@@ -382,6 +379,8 @@ def _xlsx_value(value, column: str):
         return PROGRESS_STATUSES.get(value, value)
     if column == "direction":
         return DIRECTIONS_JA.get(value, value)
+    if column == "evidence":
+        return EVIDENCE_JA.get(value, value)
     if hasattr(value, "item"):
         return value.item()
     return value

@@ -243,7 +243,8 @@ def freshness(
     used: dict[tuple, list[str]] = {}
     for kpi in catalog.kpis:
         for spec in kpi.public_series:
-            used.setdefault((spec.dataset, spec.measure, spec.year_basis), []).append(kpi.kpi_id)
+            key = (spec.dataset, spec.measure, spec.year_basis)
+            used.setdefault(key, []).append(kpi.heading)  # as readers know it, not by id
     rows = []
     for (dataset, measure, basis), kpis in used.items():
         table = public_table(dataset, public_dir)
@@ -258,7 +259,7 @@ def freshness(
             {
                 "source": source.iloc[0] if not source.empty else dataset,
                 "measure": measure,
-                "kpis": ", ".join(kpis),
+                "kpis": "、".join(kpis),
                 "year_basis": basis,
                 "latest_year": int(mine["year"].max()) if not mine.empty else None,
                 "as_of": str(mine["as_of"].max()) if not mine.empty else None,

@@ -17,7 +17,7 @@ from kpi_lib.catalog.notation import to_era
 from kpi_lib.core.numbers import reader_number, reader_percent
 from kpi_lib.core.paths import DATA_DIR
 from kpi_lib.evaluation.rules import PROGRESS_STATUSES, RuleSettings
-from kpi_lib.evaluation.scorecard import build_scorecard
+from kpi_lib.evaluation.scorecard import EVIDENCE_JA, build_scorecard
 from kpi_lib.observations.gather import load_inputs
 from kpi_lib.observations.judgements import Returned
 from kpi_lib.observations.status import kpi_status
@@ -28,15 +28,6 @@ from kpi_lib.observations.values import (
     mark_chosen,
     municipality_for,
 )
-
-EVIDENCE_JA = {
-    "none": "データ不足",
-    "low": "弱い（2〜3点）",
-    "moderate": "中（4点）",
-    "sufficient": "十分（5点以上）",
-    "not_applicable": "対象外",
-    None: "",
-}
 
 
 @dataclass
@@ -194,7 +185,7 @@ def _year_note(year, relation=None) -> str:
 REVIEW_MARK = "【要確認】"  # an imported indicator whose `review` is still open
 
 
-def reader_table(card: pd.DataFrame) -> pd.DataFrame:
+def reader_table(card: pd.DataFrame, ids: bool = False) -> pd.DataFrame:
     """The scorecard as readers see it: 基準値, 実績, 目標値, 達成率, 評価, and either the
     final verdict (from the target year on) or the outlook (before it)."""
     final = card["verdict"].notna().any()
@@ -209,7 +200,7 @@ def reader_table(card: pd.DataFrame) -> pd.DataFrame:
             mark = RELATION_MARK.get(str(r.get("latest_relation")))
             latest += f"・{mark}" if isinstance(mark, str) else ""
         row = {
-            "ID": r["kpi_id"],
+            **({"ID": r["kpi_id"]} if ids else {}),  # the terminal's: `kpi series ID`
             "施策": r["measure"],
             "指標": r["name_ja"] + (REVIEW_MARK if isinstance(r.get("review"), str) else ""),
             "単位": r["unit"],
@@ -283,8 +274,7 @@ def hindsight_table(ctx: ReportContext) -> pd.DataFrame:
             outcome = "未確定"
         rows.append(
             {
-                "ID": kpi.kpi_id,
-                "指標": kpi.label,
+                "指標": kpi.heading,
                 "見通しの根拠": (
                     f"{int(seen['year'].max())}{_year_word(seen)}までの実績"
                     if not seen.empty
@@ -301,7 +291,6 @@ def hindsight_table(ctx: ReportContext) -> pd.DataFrame:
     return pd.DataFrame(
         rows,
         columns=[
-            "ID",
             "指標",
             "見通しの根拠",
             "当時の見通し（目標年度）",
@@ -471,8 +460,9 @@ def sources_table(ctx: ReportContext) -> pd.DataFrame:
     """Which source each KPI's values came from, with year basis and licence."""
     used = ctx.chosen[ctx.chosen["year"] <= ctx.fiscal_year]
     if used.empty:
-        return pd.DataFrame(columns=["ID", "出典", "統計の種類", "年の区分", "ライセンス", "年"])
-    g = used.groupby("kpi_id")
+        return pd.DataFrame(columns=["指標", "出典", "統計の種類", "年の区分", "ライセンス", "年"])
+    headings = {k.kpi_id: k.heading for k in ctx.catalog.kpis}
+    g = used.assign(kpi=used["kpi_id"].map(headings)).groupby("kpi", sort=False)
     return (
         pd.DataFrame(
             {
@@ -498,6 +488,6 @@ def sources_table(ctx: ReportContext) -> pd.DataFrame:
                 "年": g["year"].agg(lambda s: f"{int(s.min())}〜{int(s.max())}"),
             }
         )
-        .rename_axis("ID")
+        .rename_axis("指標")
         .reset_index()
     )

@@ -31,11 +31,13 @@ from kpi_lib.observations.judgements import (
     DIRECTION_HEADER,
     DIRECTIONS_NEXT,
 )
+from kpi_lib.reporting import reading
 from kpi_lib.reporting.context import RELATION_MARK, REVIEW_MARK, ReportContext
 
 CHART_VERSION = "1"  # bump when the chart's drawing changes: old cache entries then miss
 
 CSS = """
+@page{size:A4;margin:14mm 12mm}
 body{font-family:"IPAexGothic","IPAPGothic","Noto Sans CJK JP",sans-serif;
 max-width:980px;margin:2em auto;
 line-height:1.6;color:#222;padding:0 1em}
@@ -47,19 +49,26 @@ page-break-inside:avoid}
 .badge{display:inline-block;padding:0 .5em;border-radius:3px;font-weight:bold;color:#fff;
 background:#757575}
 .badge.達成,.badge.A,.badge.S,.badge.◎{background:#2E7D32}.badge.未達成,.badge.D,.badge.×,.badge.C{background:#C62828}
-.badge.B,.badge.○{background:#7CB342}.badge.未確定,.badge.−{background:#9E9E9E}
+.badge.B,.badge.○{background:#7CB342}.badge.公表待ち,.badge.未入力,.badge.−{background:#9E9E9E}
 table{border-collapse:collapse;font-size:.85em;margin:.4em 0}
 td,th{border:1px solid #ddd;padding:2px 6px;text-align:left}
 .row{display:flex;gap:1em;flex-wrap:wrap;align-items:flex-start}.row img{max-width:460px;width:100%}
-.calc{font-size:.85em;color:#444}.muted{color:#666;font-size:.85em}
+.plain{margin:.3em 0}
+.calc{font-size:.85em;color:#444}.calc summary{cursor:pointer;color:#305496}
+.muted{color:#666;font-size:.85em}
 .judgement{background:#F3F8EE;border-left:4px solid #70AD47;padding:.2em .8em;margin:.4em 0}
 .judgement p{margin:.2em 0}.judgement th{white-space:nowrap;vertical-align:top}
 .dir{font-weight:bold}
 .summary{background:#F2F2F2;padding:.4em 1em;margin:.8em 0}
 .opinion{border-left:4px solid #305496;padding-left:.8em}
-@media print{nav{display:none}body{max-width:none;margin:0}
-.kpi{border:none;border-top:1px solid #999}
-a{color:inherit;text-decoration:none}}
+@media print{body{max-width:none;margin:0;padding:0;font-size:10.5pt}
+.noprint,.calc{display:none}
+.kpi{border:none;border-top:1px solid #999;border-radius:0;break-inside:auto;
+page-break-inside:auto}
+.kpi h3{break-after:avoid;page-break-after:avoid}
+.row,.judgement,.summary,.kpi table,.kpi img{break-inside:avoid;page-break-inside:avoid}
+.summary,.judgement,.badge{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+a{color:inherit;text-decoration:none}h2{break-after:avoid}}
 """
 
 
@@ -109,28 +118,33 @@ def _page(
     s = ctx.catalog.strategy
     toc = "\n".join(
         f'<li><a href="#kpi-{e(k.kpi_id)}">{e(k.measure_code)} {e(k.label)}'
-        f"{REVIEW_MARK if k.review else ''}</a> {_badge(card.loc[k.kpi_id])}</li>"
+        f"{REVIEW_MARK if k.review else ''}</a> {_badge(k, card.loc[k.kpi_id])}</li>"
         for k in kpis
     )
+    name = reading.evaluation_name(ctx.catalog, ctx.fiscal_year)
     return f"""<!DOCTYPE html>
 <html lang="ja"><head><meta charset="utf-8">
-<title>基本目標{goal} {e(title)}（{ctx.fiscal_year}年度）</title>
+<title>基本目標{goal} {e(title)}（{ctx.fiscal_year}年度 {name}）</title>
 <style>{CSS}</style></head><body>
-<p class="muted">{e(s.title_ja)}　効果検証報告（{ctx.fiscal_year}年度・{to_era(ctx.fiscal_year)}）
-　<a href="index.html">目次へ</a></p>
+<p class="muted">{e(s.title_ja)}　{name}（{ctx.fiscal_year}年度・{to_era(ctx.fiscal_year)}）
+<a class="noprint" href="index.html">目次へ</a></p>
 <h1>基本目標{goal}　{e(title)}</h1>
-<p>{len(kpis)}指標。各指標について、戦略の記載、評価（目標年度からは最終評価）、推移と目標への直線、
-使用した値と出典、評価の算定を示します。★は基本目標の数値目標です。</p>
 {_goal_summary(ctx, goal, kpis, card)}
-<nav><h2>指標の一覧</h2><ol>{toc}</ol></nav>
+<nav><h2>指標の一覧（{len(kpis)}指標）</h2><ol>{toc}</ol></nav>
+<p class="muted">各指標について、戦略の記載、評価、推移と目標への直線、使用した値と出典を示します。
+★は基本目標の数値目標です。{e(reading.grade_legend(ctx.settings))}</p>
 {"".join(sections)}
 </body></html>
 """
 
 
-def _badge(r) -> str:
-    label = r["verdict"] if isinstance(r["verdict"], str) else r["grade"]
-    return f'<span class="badge {html.escape(str(label))}">{html.escape(str(label))}</span>'
+def _badge(kpi: Kpi, r) -> str:
+    return badge_html(reading.status(kpi, r))
+
+
+def badge_html(label: str) -> str:
+    """A result as a coloured badge (達成 green, 未達成 red, 公表待ち grey …)."""
+    return f'<span class="badge {html.escape(label)}">{html.escape(label)}</span>'
 
 
 def _target_text(t) -> str:
@@ -169,32 +183,47 @@ def _section(ctx: ReportContext, kpi: Kpi, r, charts: ChartCache) -> str:
     )
     if t.kind == "cumulative" and ev.cumulative_value is not None:
         latest = f"累計 {reader_number(ev.cumulative_value)}（{t.span.start}〜{ev.latest_year}）"
-    judgement = (
-        f"最終評価 {_badge(r)}"
-        if ev.verdict
-        else f"評価 {_badge(r)}　進捗状況: {e(PROGRESS_STATUSES[ev.progress_status])}"
+    shown = reading.status(kpi, r)
+    placeholder = "（仮）" if t.placeholder else ""
+    label = "最終評価" if ev.verdict else "評価"
+    rate = reader_percent(ev.achievement_rate)
+    if rate and ev.verdict not in (reading.ACHIEVED, reading.MISSED, None):
+        rate = f"参考 {rate}（{ev.latest_year}年度の実績による）"  # no result yet
+    progress = (
+        f"　進捗状況: {e(PROGRESS_STATUSES[ev.progress_status])}"
+        if not ev.verdict and ev.progress_status != "unable_to_assess"
+        else ""
     )
     summary = (
-        f"<p>{judgement}　実績: {e(latest)}　目標値: "
-        f"{e(reader_number(ev.target_resolved))}{'（仮）' if t.placeholder else ''}　達成率:"
-        f" {e(reader_percent(ev.achievement_rate)) or '—'}</p>"
+        f"<p>{label} {badge_html(shown)}　実績: {e(latest)}　目標値: "
+        f"{e(reader_number(ev.target_resolved))}{placeholder}"
+        + (f"　達成率: {e(rate)}" if rate else "")
+        + f"{progress}</p>"
     )
+    sentence = reading.plain_sentence(kpi, ev, r)
+    reason = reading.open_reason(kpi, r, ctx.fiscal_year)
+    plain = " ".join(x for x in (sentence, f"（{reason}）" if reason else "") if x)
     chart = charts.image(kpi, ev, history) if not history.empty else ""
     values_html = (
         _values_html(history)
         if not history.empty
-        else '<p class="muted">実績はまだありません（担当課が実績入力シートに入力します）。</p>'
+        else f'<p class="muted">実績はまだありません（{e(reason or "入力待ち")}）。</p>'
     )
     outlook = _outlook_html(ctx, kpi, ev)
-    calc = (f'<p class="calc">算定: {e(ev.calculation)}</p>' if ev.calculation else "") + (
-        f'<p class="calc">注記: {e(" / ".join(ev.notes))}</p>' if ev.notes else ""
+    notes = f"<p>注記: {e(' / '.join(ev.notes))}</p>" if ev.notes else ""
+    calc = (
+        f'<details class="calc"><summary>算定式（分析担当者向け）</summary>'
+        f"<p>{e(ev.calculation)}</p>{notes}</details>"
+        if ev.calculation or notes
+        else ""
     )
-    star = "★ " if kpi.numeric_goal else ""
+    heading = "★ 数値目標" if kpi.numeric_goal else kpi.measure_code
     review = f' <span class="review">{REVIEW_MARK}</span>' if kpi.review else ""
     return f"""
 <section class="kpi" id="kpi-{e(kpi.kpi_id)}">
-<h3>{star}{e(kpi.kpi_id)}　{e(kpi.label)}{review}</h3>
+<h3>{e(heading)}　{e(kpi.label)}{review}</h3>
 {summary}
+{f'<p class="plain">{e(plain)}</p>' if plain else ""}
 {_judgement_html(ctx, r)}
 <div class="row"><table>{facts_html}</table>{chart}</div>
 {values_html}
@@ -240,7 +269,23 @@ def _goal_summary(ctx: ReportContext, goal: int, kpis: list[Kpi], card: pd.DataF
     missing = int(directions.isna().sum())
     if missing:
         tally += ("、" if tally else "") + f"未提出 {missing}"
-    parts = [f"<p><strong>{DIRECTION_HEADER}</strong>　{e(tally)}（指標数）</p>"]
+    statuses = [reading.status(k, card.loc[k.kpi_id]) for k in kpis]
+    order = [*reading.FINAL_STATUSES, *ctx.settings.scale.labels]
+    counts_line = "、".join(
+        f"{label} {statuses.count(label)}" for label in dict.fromkeys(order) if label in statuses
+    )
+    parts = [f"<p><strong>{len(kpis)}指標の評価</strong>　{e(counts_line)}</p>"]
+    for k in kpis:
+        if k.numeric_goal:
+            r = card.loc[k.kpi_id]
+            ev = ctx.evaluations[k.kpi_id]
+            sentence = reading.plain_sentence(k, ev, r)
+            reason = reading.open_reason(k, r, ctx.fiscal_year)
+            parts.append(
+                f"<p><strong>★ 数値目標</strong>　{e(k.label)} {_badge(k, r)}　"
+                f"{e(sentence)}{e(f'（{reason}）' if reason else '')}</p>"
+            )
+    parts.append(f"<p><strong>{DIRECTION_HEADER}</strong>　{e(tally)}（指標数）</p>")
     opinion = ctx.opinions.get(goal)
     if opinion:
         parts.append(

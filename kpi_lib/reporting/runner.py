@@ -12,7 +12,6 @@ the timeout fails its notebook.
 from __future__ import annotations
 
 import contextlib
-import html
 import json
 import os
 import platform
@@ -29,7 +28,6 @@ from importlib import metadata
 from pathlib import Path
 
 from kpi_lib.catalog.model import Catalog, load_catalog
-from kpi_lib.catalog.notation import to_era
 from kpi_lib.core.errors import ArgumentError, KpiError
 from kpi_lib.core.output import progress, sha256
 from kpi_lib.core.paths import DATA_DIR, DEFAULT_CATALOG, PROJECT_ROOT
@@ -42,15 +40,14 @@ from kpi_lib.core.publish import (
     swap_in,
     write_marker,
 )
-from kpi_lib.observations.status import department_status
 from kpi_lib.observations.values import measured
 from kpi_lib.reporting.context import (
     freshness_table,
-    freshness_warning,
     load_context,
     period_notice,
     save_context,
 )
+from kpi_lib.reporting.index_page import index_html
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 REPORTS_DIR = PROJECT_ROOT / "reports"
@@ -315,122 +312,6 @@ def _data_as_of(observations) -> list[dict]:
     return rows
 
 
-def _index_html(
-    fiscal_year: int,
-    catalog,
-    jobs: list[Job],
-    sources: list[dict],
-    municipality: str,
-    warning: str = "",
-    fresh=None,
-    verdicts: dict | None = None,
-    before_period: str = "",
-    submissions=None,
-    opinions: dict[int, str] | None = None,
-) -> str:
-    e = html.escape
-    links = "\n".join(
-        f'<li><a href="{e(Path(j.output_name).with_suffix(".html").name)}">{e(j.title)}</a> '
-        f'（<a href="{e(j.output_name)}">ノートブック</a>）</li>'
-        for j in jobs
-    )
-    goals = "\n".join(
-        f'<li><a href="goal{g.goal}.html">基本目標{g.goal}　{e(g.title_ja)}</a></li>'
-        for g in catalog.goals
-        if any(k.goal == g.goal for k in catalog.kpis)
-    )
-    src = "\n".join(
-        f"<tr><td>{e(s['source'])}</td><td>{e(s['years'])}（{e(s['year_basis'])}）"
-        f"</td><td>{e(s['as_of'])}</td><td>{e(s['licence'])}</td></tr>"
-        for s in sources
-    )
-    notice = (
-        f'<p class="notice"><strong>データの時点について</strong>　{e(warning)}</p>'
-        if warning
-        else ""
-    )
-    if before_period:
-        notice = (
-            f'<p class="notice"><strong>戦略の期間の前の年度です</strong>　{e(before_period)}</p>'
-            + notice
-        )
-    summary = ""
-    if verdicts:
-        summary = (
-            "<p><strong>最終評価</strong>　"
-            + "、".join(f"{e(k)} {v}指標" for k, v in verdicts.items())
-            + "（目標年度の実績で判定。目標年度の値がない指標は未確定）</p>"
-        )
-    submitted = ""
-    if submissions is not None and len(submissions):
-        shown = submissions.drop(columns=["未提出の指標"])
-        submitted = (
-            f"<h2>担当課の提出状況（{fiscal_year}年度）</h2>\n<table><tr>"
-            + "".join(f"<th>{e(c)}</th>" for c in shown.columns)
-            + "</tr>\n"
-            + "\n".join(
-                "<tr>" + "".join(f"<td>{e(str(v))}</td>" for v in row) + "</tr>"
-                for row in shown.itertuples(index=False)
-            )
-            + "\n</table>"
-            + (
-                "<p>有識者会議の意見: "
-                + "、".join(
-                    f'<a href="goal{g}.html">基本目標{g}</a>' for g in sorted(opinions or {})
-                )
-                + "（各基本目標の文書の冒頭に掲載）</p>"
-                if opinions
-                else ""
-            )
-        )
-    fresh_rows = ""
-    if fresh is not None and len(fresh):
-        fresh_rows = (
-            "<h2>公表統計の最新の年</h2>\n<table><tr>"
-            + "".join(f"<th>{e(c)}</th>" for c in fresh.columns)
-            + "</tr>\n"
-            + "\n".join(
-                "<tr>" + "".join(f"<td>{e(str(v))}</td>" for v in row) + "</tr>"
-                for row in fresh.itertuples(index=False)
-            )
-            + "\n</table>"
-        )
-    return f"""<!DOCTYPE html>
-<html lang="ja"><head><meta charset="utf-8">
-<title>{e(catalog.strategy.title_ja)} 効果検証 {fiscal_year}年度</title>
-<style>body{{font-family:sans-serif;max-width:960px;margin:2em auto;line-height:1.6}}
-table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;font-size:90%}}
-.notice{{background:#FFF4E5;border-left:4px solid #ED7D31;padding:8px 12px}}</style></head>
-<body>
-<h1>{e(catalog.strategy.title_ja)}<br>効果検証報告（{fiscal_year}年度）</h1>
-<p>団体: {e(catalog.strategy.municipality_ja)}（{e(municipality)}）
-　評価年度: {fiscal_year}年度（{to_era(fiscal_year)}）
-　戦略期間: {catalog.strategy.period.start}〜{catalog.strategy.period.end}年度</p>
-{notice}
-{summary}
-<h2>基本目標別の指標（全指標の評価・推移・出典・算定）</h2>
-<ul>
-{goals}
-</ul>
-<h2>集計と分析</h2>
-<ul>
-{links}
-<li><a href="scorecard.xlsx">スコアカード（Excel）</a>・<a href="scorecard.csv">CSV</a></li>
-<li><a href="manifest.json">作成記録（manifest.json:
-パラメータ、入力ファイルのハッシュ、所要時間）</a></li>
-</ul>
-{submitted}
-{fresh_rows}
-<h2>データの出典と時点</h2>
-<table><tr><th>出典</th><th>使用した年（区分）</th><th>データの時点</th><th>ライセンス</th></tr>
-{src}
-</table>
-<p>実績のない指標は評価「−」です。各指標の算定式・基準値・目標値はスコアカードに記載しています。
-暦年の統計（住民基本台帳）は年度の目標の代用です。</p>
-</body></html>
-"""
-
-
 def run_report(
     fiscal_year: int,
     out: str | Path | None = None,
@@ -692,38 +573,15 @@ def _write_summary(
     started: float,
 ) -> None:
     """scorecard.xlsx/.csv, index.html and manifest.json beside the executed notebooks."""
-    from kpi_lib.evaluation.scorecard import write_scorecard_csv, write_scorecard_xlsx
     from kpi_lib.observations.actuals import default_files
+    from kpi_lib.reporting.sheet import write_evaluation_workbook, write_sheet_csv
 
     fresh = freshness_table(ctx)  # the xlsx sheet and the index show the same table
-    write_scorecard_xlsx(
-        ctx.card,
-        staging / "scorecard.xlsx",
-        as_of=ctx.fiscal_year,
-        catalog=ctx.catalog,
-        freshness=fresh,
-    )
-    write_scorecard_csv(ctx.card, staging / "scorecard.csv")
+    args = (ctx.card, ctx.evaluations, ctx.catalog, ctx.fiscal_year)
+    write_evaluation_workbook(staging / "scorecard.xlsx", *args, ctx.settings, fresh)
+    write_sheet_csv(staging / "scorecard.csv", *args)
     sources = _data_as_of(ctx.observations)
-    verdicts = (
-        ctx.card["verdict"].value_counts().reindex(["達成", "未達成", "未確定"], fill_value=0)
-    )
-    (staging / "index.html").write_text(
-        _index_html(
-            ctx.fiscal_year,
-            ctx.catalog,
-            plan,
-            sources,
-            ctx.municipality_code,
-            freshness_warning(ctx),
-            fresh,
-            verdicts.to_dict() if ctx.card["verdict"].notna().any() else None,
-            period_notice(ctx.catalog, ctx.fiscal_year),
-            department_status(ctx.status),
-            ctx.opinions,
-        ),
-        encoding="utf-8",
-    )
+    (staging / "index.html").write_text(index_html(ctx, plan, sources), encoding="utf-8")
     manifest = {
         "fiscal_year": ctx.fiscal_year,
         "municipality_code": ctx.municipality_code,

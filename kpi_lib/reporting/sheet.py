@@ -1,0 +1,165 @@
+"""The 効果検証 sheet: the evaluation as the city hands it over in Excel.
+
+One row per KPI in the strategy's order: 基本目標, 施策 (the strategy's numbering), 指標, 担当課,
+単位, 基準値, the 実績 of every year of the period, 目標値, 達成率, 評価 (最終評価 from the target
+year on), and the department's 取組内容, 評価・要因分析, 今後の方向性. Japanese headers and values
+only; numbers rounded as the report prints them, negatives shown with ▲ by a number format
+(the cells stay numbers); wrapped text, an autofilter, A4 landscape one page wide with the
+header rows on every page. The detailed scorecard for analysts follows as further sheets.
+The report's CSV for readers has the same columns (`sheet_frame`).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from kpi_lib.catalog.model import Catalog
+from kpi_lib.catalog.notation import to_era
+from kpi_lib.core.output import defuse_workbook, write_csv_for_people
+from kpi_lib.evaluation.rules import RuleSettings
+from kpi_lib.evaluation.scorecard import add_scorecard_sheets
+from kpi_lib.reporting import reading
+
+SHEET = "効果検証"
+TEXT_COLUMNS = {"指標": 34, "取組内容": 40, "評価・要因分析": 40}
+
+
+def _year_label(year: int) -> str:
+    return f"{to_era(year)}実績"
+
+
+def sheet_frame(
+    card: pd.DataFrame, evaluations: dict, catalog: Catalog, fiscal_year: int
+) -> pd.DataFrame:
+    """The sheet's rows: one per KPI, in Japanese columns, numbers rounded as the report prints
+    them (actuals only up to `fiscal_year`)."""
+    period = catalog.strategy.period
+    years = range(period.start, period.end + 1)
+    final = fiscal_year >= period.end
+    by_id = card.set_index("kpi_id")
+    rows = []
+    for kpi in catalog.kpis:
+        r, ev = by_id.loc[kpi.kpi_id], evaluations[kpi.kpi_id]
+        values = dict(ev.history)
+        row = {
+            "基本目標": kpi.goal,
+            "施策": "★" if kpi.numeric_goal else kpi.measure_code,
+            "指標": kpi.label,
+            "担当課": kpi.department or "",
+            "単位": kpi.unit,
+            "基準年度": ev.baseline_year,
+            "基準値": _rounded(ev.baseline_value),
+            **{
+                _year_label(y): _rounded(values.get(y)) if y <= fiscal_year else None for y in years
+            },
+            "目標値": _rounded(ev.target_resolved),
+            "達成率": None if ev.achievement_rate is None else round(ev.achievement_rate, 4),
+            ("最終評価" if final else "評価"): reading.status(kpi, r),
+            "取組内容": _text(r.get("actions")),
+            "評価・要因分析": _text(r.get("assessment")),
+            "今後の方向性": _text(r.get("direction_next")),
+        }
+        rows.append(row)
+    return pd.DataFrame(rows, dtype=object)  # whole numbers stay 30, not 30.0
+
+
+def _rounded(v) -> float | int | None:
+    """A figure rounded as reader_number prints it: whole from 100 on, one decimal from 1, two
+    below."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    x = float(v)
+    if x.is_integer() or abs(x) >= 100:
+        return int(round(x))
+    return round(x, 1 if abs(x) >= 1 else 2)
+
+
+def _text(v) -> str:
+    return v if isinstance(v, str) else ""
+
+
+def _number_format(v: float) -> str:
+    """Thousands separators, the decimals reader_number shows, ▲ for negatives."""
+    decimals = "" if float(v).is_integer() else (".0" if abs(v) >= 1 else ".00")
+    body = f"#,##0{decimals}"
+    return f'{body};"▲"{body}'
+
+
+def write_evaluation_workbook(
+    path: str | Path,
+    card: pd.DataFrame,
+    evaluations: dict,
+    catalog: Catalog,
+    fiscal_year: int,
+    settings: RuleSettings | None = None,
+    freshness: pd.DataFrame | None = None,
+) -> None:
+    """The workbook: the 効果検証 sheet first, then the detailed scorecard and the data's
+    as-of years."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    settings = settings or RuleSettings()
+    frame = sheet_frame(card, evaluations, catalog, fiscal_year)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = SHEET
+    name = reading.evaluation_name(catalog, fiscal_year)
+    ws.append([f"{catalog.strategy.title_ja} {name}（{fiscal_year}年度）"])
+    ws["A1"].font = Font(bold=True, size=13)
+    ws.append([reading.grade_legend(settings)])
+    ws.append(list(frame.columns))
+    header_row = ws.max_row
+    for cell in ws[header_row]:
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = PatternFill("solid", fgColor="305496")
+        cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for record in frame.itertuples(index=False):
+        ws.append([None if _gap(v) else v for v in record])
+        for j, column in enumerate(frame.columns, start=1):
+            cell = ws.cell(ws.max_row, j)
+            cell.alignment = wrap
+            if column == "達成率" and cell.value is not None:
+                cell.number_format = '0%;"▲"0%'
+            elif isinstance(cell.value, int | float) and column not in ("基本目標", "基準年度"):
+                cell.number_format = _number_format(cell.value)
+    last = get_column_letter(len(frame.columns))
+    ws.auto_filter.ref = f"A{header_row}:{last}{ws.max_row}"
+    ws.freeze_panes = ws.cell(header_row + 1, 4)
+    for j, column in enumerate(frame.columns, start=1):
+        width = TEXT_COLUMNS.get(column, 14 if column in ("担当課", "今後の方向性") else 9.5)
+        ws.column_dimensions[get_column_letter(j)].width = width
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    add_scorecard_sheets(wb, wb.create_sheet(), card, fiscal_year, catalog, settings, freshness)
+    defuse_workbook(wb)
+    wb.save(path)
+
+
+def _gap(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def write_sheet_csv(
+    path: str | Path, card: pd.DataFrame, evaluations: dict, catalog: Catalog, fiscal_year: int
+) -> None:
+    """The report's CSV for readers: the 効果検証 sheet's Japanese columns (BOM, formulas
+    defused). `kpi scorecard --format csv` keeps the machine-readable columns."""
+    frame = sheet_frame(card, evaluations, catalog, fiscal_year)
+    rates = frame.pop("達成率")  # a CSV has no number formats: the percentage as a number
+    frame.insert(
+        list(frame.columns).index("目標値") + 1,
+        "達成率（%）",
+        [None if _gap(v) else round(100 * v) for v in rates],
+    )
+    write_csv_for_people(frame, path)

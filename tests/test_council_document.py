@@ -1,0 +1,115 @@
+"""The words of a result as the council reads them (issue 23): statuses that say why a result
+is open, plain sentences, one reading of grades, the 効果検証 sheet. The whole FY2024 report is
+read in tests/test_report.py (council_reads_the_final_evaluation), built once there."""
+
+import pytest
+from openpyxl import load_workbook
+
+from kpi_lib.catalog.model import load_catalog
+from kpi_lib.core.numbers import reader_percent
+from kpi_lib.evaluation.rules import RuleSettings
+from kpi_lib.evaluation.scorecard import build_scorecard
+from kpi_lib.observations.gather import load_observations
+from kpi_lib.reporting import reading
+from kpi_lib.reporting.sheet import sheet_frame
+from tests.conftest import scorecard_xlsx
+
+
+@pytest.fixture(scope="module")
+def judged():
+    catalog = load_catalog()
+    obs = load_observations(catalog)
+    out = {}
+    for year in (2022, 2024):
+        card, evaluations = build_scorecard(catalog, obs, year, forecast=False)
+        out[year] = (catalog, card.set_index("kpi_id"), evaluations)
+    return out
+
+
+def test_a_final_result_says_what_it_waits_for(judged):
+    catalog, card, _ = judged[2024]
+    furusato, migration, hires = (catalog.get(i) for i in ("G2-2-3", "G2-0", "G1-0"))
+    assert reading.status(furusato, card.loc["G2-2-3"]) == "未達成"  # 11,899 against 35,000
+    assert reading.status(migration, card.loc["G2-0"]) == "公表待ち"
+    assert reading.open_reason(migration, card.loc["G2-0"], 2024) == (
+        "住民基本台帳または社会・人口統計体系の2024年の値の公表待ち"
+    )
+    assert reading.status(hires, card.loc["G1-0"]) == "未入力"  # no department has entered it
+    assert (
+        reading.open_reason(hires, card.loc["G1-0"], 2024) == "担当課による2024年度の実績の入力待ち"
+    )
+    statuses = [reading.status(k, card.loc[k.kpi_id]) for k in catalog.kpis]
+    assert {s: statuses.count(s) for s in set(statuses)} == {
+        "未達成": 1,
+        "公表待ち": 4,
+        "未入力": 60,
+    }
+
+
+def test_plain_sentences_from_the_figures(judged):
+    catalog, card, evaluations = judged[2024]
+    migration = catalog.get("G2-0")
+    sentence = reading.plain_sentence(migration, evaluations["G2-0"], card.loc["G2-0"])
+    # SSDS 2023: 301 − 426 = −125; baseline H30 −153; target −100: 28 of 53 = 53 %
+    assert sentence == (
+        "目標 ▲100人 に対し実績 ▲125人（2023年）。基準値 ▲153人から目標までの53%まで進みました。"
+    )
+    furusato = catalog.get("G2-2-3")
+    sentence = reading.plain_sentence(furusato, evaluations["G2-2-3"], card.loc["G2-2-3"])
+    assert sentence == (
+        "目標 35,000件 に対し実績 11,899件（2024年度）。"
+        "基準値 3,366件から目標までの27%まで進みました。"
+    )
+    marriages = catalog.get("G3-0")
+    sentence = reading.plain_sentence(marriages, evaluations["G3-0"], card.loc["G3-0"])
+    assert sentence == (
+        "目標（2020〜2024年度の累計）150件に対し、2020〜2022年度の累計は91件（目標の61%）。"
+    )
+    assert reading.plain_sentence(catalog.get("G1-0"), evaluations["G1-0"], card.loc["G1-0"]) == (
+        "実績なし。"
+    )
+
+
+def test_before_the_target_year_the_grade_is_the_result(judged):
+    catalog, card, _ = judged[2022]
+    migration = catalog.get("G2-0")
+    assert reading.status(migration, card.loc["G2-0"]) == card.loc["G2-0", "grade"] != "−"
+
+
+def test_one_reading_of_grades():
+    legend = reading.grade_legend(RuleSettings())
+    assert "進捗" in legend and "A 100%以上、B 80%以上、C 50%以上" in legend
+    assert "最終評価（達成／未達成）" in legend and "進捗による評価は示しません" in legend
+    assert "◎ 100%以上" in reading.grade_legend(RuleSettings(grades="symbols"))
+
+
+def test_the_evaluation_is_named_by_its_year():
+    catalog = load_catalog()
+    assert reading.evaluation_name(catalog, 2024) == "最終評価"
+    assert reading.evaluation_name(catalog, 2021) == "中間評価"  # the year the final looks back to
+    assert reading.evaluation_name(catalog, 2022) == "効果検証"
+
+
+def test_negative_shares_carry_the_triangle():
+    assert reader_percent(-0.6) == "▲60%" and reader_percent(0.27) == "27%"
+    assert reader_percent(-0.001) == "0%"
+
+
+def test_the_sheet_before_the_target_year(judged):
+    catalog, card, evaluations = judged[2022]
+    frame = sheet_frame(card.reset_index(), evaluations, catalog, 2022)
+    assert "評価" in frame.columns and "最終評価" not in frame.columns
+    furusato = frame.set_index("指標").loc["ふるさと納税の寄附件数"]
+    assert furusato["R4実績"] == 24_829 and furusato["R5実績"] is None  # nothing after the year
+    assert furusato["施策"] == "2-③" and isinstance(furusato["R4実績"], int)
+
+
+def test_kpi_scorecard_xlsx_is_the_evaluation_sheet(tmp_path):
+    wb = load_workbook(scorecard_xlsx(tmp_path, 2024))
+    assert wb.sheetnames == ["効果検証", "スコアカード", "データの時点"]
+    ws = wb["効果検証"]
+    values = [c.value for row in ws.iter_rows(min_row=3) for c in row if isinstance(c.value, str)]
+    for code in ("sufficient", "not_applicable", "unable_to_assess", "KPI ID", "increase"):
+        assert code not in values
+    detail = [c.value for row in wb["スコアカード"].iter_rows(min_row=3) for c in row]
+    assert "sufficient" not in detail and "not_applicable" not in detail
