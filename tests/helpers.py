@@ -102,8 +102,8 @@ def council_reads_the_final_evaluation(out) -> None:
         "R2実績", "R3実績", "R4実績", "R5実績", "R6実績",
         "目標値", "達成率", "最終評価", "取組内容", "評価・要因分析", "今後の方向性",
     ]  # fmt: skip
-    assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == "9"
-    assert ws.page_setup.fitToWidth == 1 and ws.print_title_rows == "3:3"
+    assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9  # A4
+    assert ws.page_setup.fitToWidth == 1 and ws.print_title_rows in ("3:3", "$3:$3")
     assert ws.auto_filter.ref == f"A3:R{ws.max_row}"
     rows = {r[2]: r for r in ws.iter_rows(min_row=4, values_only=True)}
     furusato_row = rows["ふるさと納税の寄附件数"]

@@ -387,7 +387,10 @@ def test_an_overlong_cell_is_not_read_as_a_number(tmp_path):
     source.write_text("移住者数:" + "1" * 100_000 + "人（R1） → 40人\n", encoding="utf-8")
     cat, _ = imported(source, tmp_path / "c.yaml")
     k = cat.kpis[0]
-    assert k.baseline.value is None and "longer than a value cell" in k.review
+    # no value read from it; the schema's bound on texts (32,767 characters) drops the cell too
+    assert (
+        k.baseline is None or k.baseline.value is None
+    ) and "longer than a value cell" in k.review
     assert len(k.review) < 1000  # the cell is quoted, not copied
 
 

@@ -269,7 +269,11 @@ def read_returned(path: str | Path, catalog: Catalog) -> Returned:
         )
     header = [_text(h) for h in rows[header_index]]
     errors: list[InputError] = []
-    named = [*FIXED_HEADERS, OVERRIDE_HEADER, CONFIRM_HEADER, SOURCE_HEADER, NOTE_HEADER]
+    named = [
+        *FIXED_HEADERS,
+        *(OVERRIDE_HEADER, CONFIRM_HEADER, SOURCE_HEADER, LEGACY_SOURCE_HEADER, NOTE_HEADER),
+        *JUDGEMENT_HEADERS,
+    ]
     twice = sorted({h for h in header if h in named and header.count(h) > 1}, key=named.index)
     if twice:  # the reader would take one of them and drop the other without a word
         raise InputError(

@@ -128,8 +128,10 @@ def plan_jobs(
     deep_dive: list[str],
     figures: Path,
     context_file: str = "",
+    headings: dict[str, str] | None = None,
 ) -> list[Job]:
-    """The notebooks to run and their papermill parameters."""
+    """The notebooks to run and their papermill parameters; `headings` name the deep dives'
+    KPIs for readers (the strategy's numbering and name, not the id)."""
     base = {
         "fiscal_year": fiscal_year,
         "municipality_code": municipality_code,
@@ -148,7 +150,7 @@ def plan_jobs(
                         nb,
                         f"{stem}_{kpi_id}.ipynb",
                         {**base, "kpi_id": kpi_id, "output_dir": str(figures)},
-                        f"{title}: {kpi_id}",
+                        f"{title}: {(headings or {}).get(kpi_id, kpi_id)}",
                     )
                 )
         else:
@@ -451,6 +453,7 @@ def _execute(
         deep_dive,
         staging / "figures",
         str(context_file),
+        {k.kpi_id: k.heading for k in ctx.catalog.kpis},
     )
     progress(
         "report",
