@@ -72,16 +72,16 @@ def tick_number(v, _pos=None) -> str:
     return number_text(v, decimals=2, negative="▲")
 
 
-def year_axis(axis) -> None:
-    """Whole years only, written 2005 (not 2005.0, no 2007.5)."""
-    axis.set_major_locator(ticker.MaxNLocator(integer=True))
+def year_axis(axis, nbins: int | str = "auto") -> None:
+    """Whole years only, written 2005 (not 2005.0, no 2007.5); `nbins` for a narrow panel."""
+    axis.set_major_locator(ticker.MaxNLocator(nbins=nbins, integer=True))
     axis.set_major_formatter(ticker.FuncFormatter(lambda v, _pos=None: f"{v:.0f}"))
 
 
 def number_axis(axis, *, counts: bool = False) -> None:
     """Thousands separators and ▲ negatives; `counts` keeps the ticks on whole numbers."""
     if counts:
-        axis.set_major_locator(ticker.MaxNLocator(integer=True))
+        axis.set_major_locator(ticker.MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
     axis.set_major_formatter(ticker.FuncFormatter(tick_number))
 
 
@@ -379,7 +379,6 @@ def mix_areas(shares: pd.DataFrame, groups: list[list[str]], titles: list[str]):
             data.index, *(data[c].fillna(0) for c in cols), labels=cols, colors=MUTED[: len(cols)]
         )
         ax.set(title=title, xlabel="年度", ylabel="構成比（%）", ylim=(0, 1))
-        ax.margins(x=0)
         year_axis(ax.xaxis)
         percent_axis(ax.yaxis)
         handles, labels = ax.get_legend_handles_labels()
@@ -467,6 +466,6 @@ def furusato_overview(gifts: pd.DataFrame):
     axes[2].set(title="平均寄附額", xlabel="年度", ylabel="円")
     number_axis(axes[2].yaxis)
     for ax in axes:
-        year_axis(ax.xaxis)
+        year_axis(ax.xaxis, nbins=5)
     fig.tight_layout()
     return fig
