@@ -345,7 +345,7 @@ class ChartCache:
         alt = html.escape(chart_alt(kpi, ev, history))
         w, h = CHART_PX
         return (
-            f'<img alt="{alt}" width="{w}" height="{h}" style="max-width:100%;height:auto" '
+            f'<img alt="{alt}" width="{w}" height="{h}" style="width:{w}px;max-width:100%;height:auto" '
             f'src="data:image/png;base64,{base64.b64encode(png).decode()}">'
         )
 
