@@ -72,9 +72,11 @@ def tick_number(v, _pos=None) -> str:
     return number_text(v, decimals=2, negative="▲")
 
 
-def year_axis(axis, nbins: int | str = "auto") -> None:
+def year_axis(axis, nbins: int | None = None) -> None:
     """Whole years only, written 2005 (not 2005.0, no 2007.5); `nbins` for a narrow panel."""
-    axis.set_major_locator(ticker.MaxNLocator(nbins=nbins, integer=True, steps=[1, 2, 5, 10]))
+    axis.set_major_locator(
+        ticker.MaxNLocator(nbins=nbins or "auto", integer=True, steps=[1, 2, 5, 10])
+    )
     axis.set_major_formatter(ticker.FuncFormatter(lambda v, _pos=None: f"{v:.0f}"))
 
 

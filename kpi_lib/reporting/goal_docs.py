@@ -345,7 +345,8 @@ class ChartCache:
         alt = html.escape(chart_alt(kpi, ev, history))
         w, h = CHART_PX
         return (
-            f'<img alt="{alt}" width="{w}" height="{h}" style="width:{w}px;max-width:100%;height:auto" '
+            f'<img alt="{alt}" width="{w}" height="{h}" '
+            f'style="width:{w}px;max-width:100%;height:auto" '
             f'src="data:image/png;base64,{base64.b64encode(png).decode()}">'
         )
 
@@ -391,10 +392,12 @@ def chart_alt(kpi: Kpi, ev, history: pd.DataFrame) -> str:
     if not years.empty:
         span = f"{years.min()}〜{years.max()}" if years.min() != years.max() else f"{years.min()}"
         said.append(f"実績 {span}（{len(years)}点）")
+    cumulative = kpi.target.kind == "cumulative"
     if ev.latest_year is not None and ev.latest_value is not None:
-        said.append(f"最新 {ev.latest_year}: {reader_number(ev.latest_value)}{unit}")
+        one_year = "（単年）" if cumulative else ""
+        said.append(f"最新 {ev.latest_year}: {reader_number(ev.latest_value)}{unit}{one_year}")
     if ev.target_resolved is not None:
-        total = "累計" if kpi.target.kind == "cumulative" else ""
+        total = "累計" if cumulative else ""
         said.append(f"目標 {kpi.target.year}年度: {total}{reader_number(ev.target_resolved)}{unit}")
     return "。".join(said)
 
