@@ -76,6 +76,8 @@ def test_a_log_axis_is_labelled_in_plain_numbers(ctx2024):
     assert not [t for t in labels if "$" in t or "mathdefault" in t], labels
     # the series runs from 19 (FY2008) to 55,000 (FY2021): the decades in between
     assert {"100", "1,000", "10,000"} <= set(labels), labels
+    # and the fix is not mathtext back on: a '$' in a KPI name stays text
+    assert plt.rcParams["text.parse_math"] is False
 
 
 def test_year_ticks_are_whole_years(ctx2024):
