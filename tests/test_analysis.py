@@ -16,7 +16,7 @@ def test_migration_matches_the_strategy_baselines():
 def test_ssds_movers_extend_migration_with_the_gap_shown():
     movers = analysis.ssds_migration(ASHIBETSU)
     assert movers.loc[2022, "転入−転出"] == -144 and movers.loc[2023, "転入−転出"] == -125
-    assert movers.loc[2021, "差（SSDS−住民基本台帳）"] == 1  # −102 vs −103
+    assert movers.loc[2021, "統計の差（社会・人口統計体系 − 住民基本台帳）"] == 1  # −102 vs −103
     assert (
         movers.loc[2022, "住民基本台帳の社会増減"] != movers.loc[2022, "住民基本台帳の社会増減"]
     )  # NaN: no file

@@ -242,6 +242,10 @@ def peak_and_latest(series: pd.Series) -> dict:
     }
 
 
+# The difference between the two statistics of the same moves, named for readers.
+GAP_COLUMN = "統計の差（社会・人口統計体系 − 住民基本台帳）"
+
+
 def ssds_migration(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
     """Japanese movers (SSDS) by calendar year beside the 住民基本台帳 社会増減, where both exist.
 
@@ -264,5 +268,5 @@ def ssds_migration(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
     )
     jumin = migration(code, data_dir)
     out["住民基本台帳の社会増減"] = jumin["社会増減"].reindex(out.index)
-    out["差（SSDS−住民基本台帳）"] = out["転入−転出"] - out["住民基本台帳の社会増減"]
+    out[GAP_COLUMN] = out["転入−転出"] - out["住民基本台帳の社会増減"]
     return out.rename_axis(index="年")

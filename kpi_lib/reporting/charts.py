@@ -7,13 +7,16 @@ from one to the other, and the forecast fan.
 
 from __future__ import annotations
 
-import matplotlib
+import io
+
 import matplotlib.pyplot as plt
 import matplotlib_fontja  # noqa: F401  (registers the Japanese font)
 import pandas as pd
 from cycler import cycler
+from matplotlib import ticker
 
 from kpi_lib.core.glyphs import drawable
+from kpi_lib.core.numbers import number_text
 
 PALETTE = {
     "history": "#305496",
@@ -54,6 +57,98 @@ def use_style() -> None:
     plt.rcParams["text.parse_math"] = False  # a '$' in a KPI name is text, not mathtext
     plt.rcParams["figure.dpi"] = 100
     plt.rcParams["figure.figsize"] = (8, 4.2)
+    plt.rcParams["legend.fontsize"] = 9
+
+
+# ── axes as people read them ──────────────────────────────────────────────────
+# Every chart goes through these: years as 2005 (never 2007.5), 1,234 and ▲153 as in the
+# tables (kpi_lib.core.numbers), shares in %, counts on whole ticks, log axes in plain numbers
+# (text.parse_math stays off so a '$' in a KPI name is text; the log axis must not rely on
+# mathtext for its 10^4).
+
+
+def tick_number(v, _pos=None) -> str:
+    """A tick label as the tables write the number: 1,000 / 2.5 / ▲150."""
+    return number_text(v, decimals=2, negative="▲")
+
+
+def year_axis(axis, nbins: int | None = None) -> None:
+    """Whole years only, written 2005 (not 2005.0, no 2007.5); `nbins` for a narrow panel."""
+    axis.set_major_locator(
+        ticker.MaxNLocator(nbins=nbins or "auto", integer=True, steps=[1, 2, 5, 10])
+    )
+    axis.set_major_formatter(ticker.FuncFormatter(lambda v, _pos=None: f"{v:.0f}"))
+
+
+def number_axis(axis, *, counts: bool = False) -> None:
+    """Thousands separators and ▲ negatives; `counts` keeps the ticks on whole numbers."""
+    if counts:
+        axis.set_major_locator(ticker.MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+    axis.set_major_formatter(ticker.FuncFormatter(tick_number))
+
+
+def percent_axis(axis, whole: float = 1.0) -> None:
+    """A share axis in %: `whole` is what 100% is (1.0 for fractions, 100 for percents)."""
+    axis.set_major_formatter(
+        ticker.FuncFormatter(lambda v, _pos=None: tick_number(v * 100 / whole) + "%")
+    )
+
+
+def log_axis(ax, which: str = "y") -> None:
+    """A log scale labelled 100 / 1,000 / 10,000 (matplotlib's default is mathtext 10^4)."""
+    (ax.set_yscale if which == "y" else ax.set_xscale)("log")
+    axis = ax.yaxis if which == "y" else ax.xaxis
+    axis.set_major_locator(ticker.LogLocator(base=10))
+    axis.set_major_formatter(ticker.FuncFormatter(tick_number))
+    axis.set_minor_formatter(ticker.NullFormatter())
+
+
+# The forecast methods (kpi_lib.forecasting) as a legend names them for readers.
+METHOD_JA = {
+    "naive": "最新の値が続く場合",
+    "drift": "これまでの平均的な増減が続く場合",
+    "weather": "直近5年の平均的な増減が続く場合",
+    "linear": "直線の傾向が続く場合",
+    "loglinear": "一定の率で増減が続く場合",
+    "mean": "直近5年の平均の水準",
+    "holt": "最近の傾向を重く見た延長",
+}
+
+
+def forecast_label(method: str | None) -> str:
+    """「見通し（…）」 with the method in words; an unknown method is not shown as a code."""
+    words = METHOD_JA.get(method or "")
+    return f"見通し（{words}）" if words else "見通し"
+
+
+def describe(fig) -> str:
+    """The figure in words for a reader who cannot see it (an image's alt text)."""
+    parts = []
+    if fig.get_suptitle():
+        parts.append(fig.get_suptitle())
+    for ax in fig.axes:
+        title = ax.get_title()
+        if not title:
+            continue  # a colour bar
+        axes = "、".join(
+            f"{name}: {label}"
+            for name, label in (("横軸", ax.get_xlabel()), ("縦軸", ax.get_ylabel()))
+            if label
+        )
+        parts.append(f"{title}（{axes}）" if axes else title)
+    return "。".join(parts) + "のグラフ" if parts else "グラフ"
+
+
+def show(fig) -> None:
+    """Display the figure in the notebook with its description as alt text (the HTML export
+    reads it from the output's metadata) and close it."""
+    from IPython.display import Image, display
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    alt = describe(fig)
+    plt.close(fig)
+    display(Image(data=buf.getvalue(), format="png", metadata={"alt": alt}))
 
 
 def _year_word(history: pd.DataFrame | None) -> str:
@@ -105,7 +200,7 @@ def kpi_chart(kpi, evaluation, outlook=None, history: pd.DataFrame | None = None
             [p[1] for p in path],
             ls="--",
             color=PALETTE["forecast"],
-            label=f"見通し（{outlook.method}）",
+            label=forecast_label(outlook.method),
         )
         if outlook.path[0][2] is not None:
             ax.fill_between(
@@ -119,9 +214,9 @@ def kpi_chart(kpi, evaluation, outlook=None, history: pd.DataFrame | None = None
     ax.set_title(drawable(kpi.label))
     ax.set_xlabel(yw)
     ax.set_ylabel(drawable(kpi.unit))
-    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax.legend(loc="best", fontsize=8)
+    year_axis(ax.xaxis)
+    number_axis(ax.yaxis)
+    ax.legend(loc="best")
     return ax
 
 
@@ -201,8 +296,9 @@ def cumulative_chart(kpi, evaluation, outlook=None, history: pd.DataFrame | None
     ax.set_title(drawable(f"{kpi.label}（{w.start}〜{w.end}{yw}の累計）"))
     ax.set_xlabel(yw)
     ax.set_ylabel(drawable(kpi.unit))
-    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    ax.legend(loc="best", fontsize=8)
+    year_axis(ax.xaxis)
+    number_axis(ax.yaxis)
+    ax.legend(loc="best")
     return ax
 
 
@@ -222,10 +318,10 @@ def grade_bar(counts: pd.DataFrame, ax=None):
         left += data[grade]
     ax.invert_yaxis()
     ax.set_xlabel("指標数")
+    number_axis(ax.xaxis, counts=True)
     ax.legend(
         title=counts.columns.name or "評価",
         ncols=len(data.columns),
-        fontsize=8,
         loc="upper center",
         bbox_to_anchor=(0.5, -0.22),
     )
@@ -253,10 +349,10 @@ def cost_structure_chart(
         lw=1.2,
         label=f"経費全体の上限（{cost_cap:.0%}）",
     )
-    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
-    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    ax.set(xlabel="年度", ylabel="受入額に対する割合")
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    percent_axis(ax.yaxis)
+    year_axis(ax.xaxis)
+    ax.set(xlabel="年度", ylabel="受入額に対する割合（%）")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
     return ax
 
 
@@ -264,7 +360,8 @@ def month_heatmap(monthly: pd.DataFrame, title: str, unit: str = "千人", ax=No
     """Fiscal year × month values as a heatmap (April first)."""
     ax = ax or plt.subplots(figsize=(9, 5))[1]
     image = ax.imshow(monthly.to_numpy(float), cmap="Blues", aspect="auto")
-    ax.figure.colorbar(image, ax=ax, label=unit)
+    bar = ax.figure.colorbar(image, ax=ax, label=unit)
+    number_axis(bar.ax.yaxis)
     ax.set_xticks(range(monthly.shape[1]), [f"{m}月" for m in monthly.columns])
     ax.set_yticks(range(monthly.shape[0]), [str(y) for y in monthly.index])
     ax.grid(False)
@@ -273,12 +370,21 @@ def month_heatmap(monthly: pd.DataFrame, title: str, unit: str = "千人", ax=No
 
 
 def mix_areas(shares: pd.DataFrame, groups: list[list[str]], titles: list[str]):
-    """One stacked-area panel per group of shares (each group sums to 1); returns the last axes."""
+    """One stacked-area panel per group of shares (each group sums to 1); returns the last axes.
+
+    Drawn with stackplot (pandas' area legend showed the first band without a swatch); the
+    legend lists the bands top first, as they are stacked."""
     fig, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 3.8), squeeze=False)
     for ax, cols, title in zip(axes[0], groups, titles, strict=True):
-        shares[cols].plot.area(ax=ax, title=title)
-        ax.set(xlabel="年度", ylabel="構成比")
-        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
+        data = shares[cols].dropna(how="all")
+        ax.stackplot(
+            data.index, *(data[c].fillna(0) for c in cols), labels=cols, colors=MUTED[: len(cols)]
+        )
+        ax.set(title=title, xlabel="年度", ylabel="構成比（%）", ylim=(0, 1))
+        year_axis(ax.xaxis)
+        percent_axis(ax.yaxis)
+        handles, labels = ax.get_legend_handles_labels()
+        ax.legend(handles[::-1], labels[::-1], loc="lower left", frameon=True)
     return axes[0][-1]
 
 
@@ -297,6 +403,71 @@ def peer_lines(indexed: pd.DataFrame, highlight: str, title: str, ylabel: str, a
         )
     ax.axhline(100, color="black", lw=0.8)
     ax.set(title=title, xlabel="年度", ylabel=ylabel)
-    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    ax.legend(fontsize=8)
+    year_axis(ax.xaxis)
+    number_axis(ax.yaxis)
+    ax.legend()
     return ax
+
+
+def migration_chart(mig: pd.DataFrame, title: str, ax=None):
+    """転入 and 転出 as lines, 社会増減 as bars around zero, by calendar year."""
+    ax = ax or plt.subplots()[1]
+    for col in ("転入", "転出"):
+        ax.plot(mig.index, mig[col], marker="o", label=col)
+    ax.bar(mig.index, mig["社会増減"], color="#BDBDBD", label="社会増減")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set(title=title, xlabel="年", ylabel="人")
+    year_axis(ax.xaxis)
+    number_axis(ax.yaxis)
+    ax.legend()
+    return ax
+
+
+def rate_bars(rates: pd.Series, highlight: str, title: str, xlabel: str, ax=None):
+    """Horizontal bars of a rate in % (▲ for a fall), the highlighted row red."""
+    ax = ax or plt.subplots(figsize=(8, max(3, 0.3 * len(rates))))[1]
+    colors = [PALETTE["target"] if i == highlight else PALETTE["history"] for i in rates.index]
+    ax.barh(list(rates.index), rates.to_numpy(float), color=colors)
+    ax.invert_yaxis()
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set(title=title, xlabel=xlabel)
+    percent_axis(ax.xaxis, whole=100)
+    return ax
+
+
+def seasonal_bars(profile: pd.Series, title: str, ax=None):
+    """Each month's mean share of the fiscal year (April first), in %."""
+    ax = ax or plt.subplots()[1]
+    ax.bar([f"{m}月" for m in profile.index], profile.to_numpy(float), color=PALETTE["history"])
+    ax.set(title=title, xlabel="月", ylabel="構成比（%）")
+    percent_axis(ax.yaxis)
+    ax.grid(axis="x", visible=False)
+    return ax
+
+
+def share_line(share: pd.Series, title: str, ylabel: str, ax=None):
+    """A share (a fraction) by fiscal year, in %."""
+    ax = ax or plt.subplots()[1]
+    ax.plot(share.index, share.to_numpy(float), marker="o", color=PALETTE["history"])
+    ax.set(title=title, xlabel="年度", ylabel=ylabel)
+    year_axis(ax.xaxis)
+    percent_axis(ax.yaxis)
+    return ax
+
+
+def furusato_overview(gifts: pd.DataFrame):
+    """受入件数, 受入額 (億円) and the mean gift (円) side by side; returns the figure."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    axes[0].bar(gifts.index, gifts["受入件数"], color=PALETTE["history"])
+    axes[0].set(title="受入件数", xlabel="年度", ylabel="件")
+    number_axis(axes[0].yaxis, counts=True)
+    axes[1].bar(gifts.index, gifts["受入額(円)"] / 1e8, color=PALETTE["forecast"])
+    axes[1].set(title="受入額", xlabel="年度", ylabel="億円")
+    number_axis(axes[1].yaxis)
+    axes[2].plot(gifts.index, gifts["平均寄附額(円)"], marker="o", color="#2E7D32")
+    axes[2].set(title="平均寄附額", xlabel="年度", ylabel="円")
+    number_axis(axes[2].yaxis)
+    for ax in axes:
+        year_axis(ax.xaxis, nbins=5)
+    fig.tight_layout()
+    return fig

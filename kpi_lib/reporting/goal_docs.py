@@ -34,7 +34,7 @@ from kpi_lib.observations.judgements import (
 from kpi_lib.reporting import reading
 from kpi_lib.reporting.context import RELATION_MARK, REVIEW_MARK, ReportContext
 
-CHART_VERSION = "1"  # bump when the chart's drawing changes: old cache entries then miss
+CHART_VERSION = "2"  # bump when the chart's drawing changes: old cache entries then miss
 
 CSS = """
 @page{size:A4;margin:14mm 12mm}
@@ -388,8 +388,13 @@ class ChartCache:
                 tmp = path.with_suffix(".tmp")
                 tmp.write_bytes(png)
                 tmp.replace(path)
-        alt = html.escape(f"{kpi.label}の推移と目標")
-        return f'<img alt="{alt}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+        alt = html.escape(chart_alt(kpi, ev, history))
+        w, h = CHART_PX
+        return (
+            f'<img alt="{alt}" width="{w}" height="{h}" '
+            f'style="width:{w}px;max-width:100%;height:auto" '
+            f'src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+        )
 
     @staticmethod
     def _key(kpi: Kpi, ev, history: pd.DataFrame) -> str:
@@ -419,21 +424,45 @@ class ChartCache:
         ).hexdigest()
 
 
+# The chart's size in the page: 720×400 px at 100 %, which prints about 19 cm wide on A4.
+CHART_PX = (720, 400)
+CHART_DPI = 90  # drawn at the size it is shown: 8 pt legend text is 10 px, 10 pt ticks 12.5 px
+
+
+def chart_alt(kpi: Kpi, ev, history: pd.DataFrame) -> str:
+    """What the chart shows, in words (its alt text): the span of the figures, the latest and
+    the target."""
+    unit = kpi.unit or ""
+    years = history["year"].dropna().astype(int) if not history.empty else pd.Series(dtype=int)
+    said = [f"{kpi.label}の推移のグラフ"]
+    if not years.empty:
+        span = f"{years.min()}〜{years.max()}" if years.min() != years.max() else f"{years.min()}"
+        said.append(f"実績 {span}（{len(years)}点）")
+    cumulative = kpi.target.kind == "cumulative"
+    if ev.latest_year is not None and ev.latest_value is not None:
+        one_year = "（単年）" if cumulative else ""
+        said.append(f"最新 {ev.latest_year}: {reader_number(ev.latest_value)}{unit}{one_year}")
+    if ev.target_resolved is not None:
+        total = "累計" if cumulative else ""
+        said.append(f"目標 {kpi.target.year}年度: {total}{reader_number(ev.target_resolved)}{unit}")
+    return "。".join(said)
+
+
 def draw_png(kpi: Kpi, ev, history: pd.DataFrame) -> bytes:
-    """A small chart (about 460×240 px) without pyplot's global state."""
+    """The KPI's chart (720×400 px, legend 8 pt) without pyplot's global state."""
     from matplotlib.figure import Figure
 
     from kpi_lib.reporting import charts
 
     charts.use_style()
-    fig = Figure(figsize=(5.2, 2.7), dpi=90)
+    fig = Figure(figsize=(CHART_PX[0] / CHART_DPI, CHART_PX[1] / CHART_DPI), dpi=CHART_DPI)
     ax = fig.add_subplot()
     draw = charts.cumulative_chart if kpi.target.kind == "cumulative" else charts.kpi_chart
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)  # a missing glyph is an error, not a tofu box
         draw(kpi, ev, ev.outlook, history, ax=ax)
-        ax.title.set_fontsize(9)
-        ax.legend(fontsize=6, loc="best")
+        ax.title.set_fontsize(11)
+        ax.legend(fontsize=8, loc="best", framealpha=0.9)
         fig.tight_layout()
         buf = io.BytesIO()
         fig.savefig(buf, format="png")

@@ -259,10 +259,49 @@ def _html(executed: Path, out: Path) -> None:
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(
-        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        language_code="ja",
     )
-    body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
-    out.write_text(body, encoding="utf-8")
+    nb = nbformat.read(executed, as_version=4)
+    nb.metadata["title"] = page_title(executed.stem)  # the template's <title>
+    body, _ = exporter.from_notebook_node(nb)
+    out.write_text(_with_alt_text(body, nb), encoding="utf-8")
+
+
+def page_title(stem: str) -> str:
+    """The Japanese title of an exported notebook ('05_kpi_deep_dive_G2-0' → 'KPI 詳細 G2-0')."""
+    for name, title in sorted(TITLES.items(), key=lambda kv: -len(kv[0])):
+        if stem == name:
+            return title
+        if stem.startswith(name + "_"):
+            return f"{title} {stem[len(name) + 1 :]}"
+    return stem
+
+
+def _with_alt_text(body: str, nb) -> str:
+    """Each chart's alt text from its output's metadata (charts.show puts the figure's
+    description there; nbconvert's template does not read it and would write "No description
+    has been provided for this image"). A chart without one is named by its section."""
+    from bs4 import BeautifulSoup
+
+    alts = [
+        (o.get("metadata", {}).get("image/png") or {}).get("alt")
+        for cell in nb.cells
+        for o in cell.get("outputs", [])
+        if "image/png" in o.get("data", {})
+    ]
+    soup = BeautifulSoup(body, features="html.parser")
+    images = soup.select(".jp-RenderedImage img")
+    for i, img in enumerate(images):
+        alt = alts[i] if i < len(alts) and len(images) == len(alts) else None
+        if not alt:
+            heading = img.find_previous(["h1", "h2", "h3"])
+            section = heading.get_text(strip=True).rstrip("¶") if heading else ""
+            alt = f"{section}のグラフ" if section else "グラフ"
+        img["alt"] = alt
+    return str(soup)
 
 
 def _versions() -> dict:
