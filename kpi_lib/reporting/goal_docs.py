@@ -52,7 +52,7 @@ background:#757575}
 .badge.B,.badge.○{background:#7CB342}.badge.公表待ち,.badge.未入力,.badge.−{background:#9E9E9E}
 table{border-collapse:collapse;font-size:.85em;margin:.4em 0}
 td,th{border:1px solid #ddd;padding:2px 6px;text-align:left}
-.row{display:flex;gap:1em;flex-wrap:wrap;align-items:flex-start}.row img{max-width:460px;width:100%}
+.row{display:flex;gap:1em;flex-wrap:wrap;align-items:flex-start}.row img{max-width:100%;height:auto}
 .plain{margin:.3em 0}
 .calc{font-size:.85em;color:#444}.calc summary{cursor:pointer;color:#305496}
 .muted{color:#666;font-size:.85em}
@@ -169,7 +169,7 @@ def _section(ctx: ReportContext, kpi: Kpi, r, charts: ChartCache) -> str:
         facts.append((f"公表統計（{spec.relation_ja}）", f"{spec.measure}。{spec.note_ja or ''}"))
     facts_html = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in facts)
     latest = (
-        "実績なし"
+        "なし"
         if ev.latest_value is None
         else (
             f"{reader_number(r['latest_value'])}（{int(r['latest_year'])}"
