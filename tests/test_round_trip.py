@@ -319,6 +319,7 @@ def test_the_index_shows_the_submission_status(report):
     for department in [*DEPARTMENTS.values(), "未割当"]:
         assert f"<td>{department}</td>" in index
     assert '有識者会議の意見: <a href="goal1.html">基本目標1</a>' in index
+    assert "今後の方向性</strong>（担当課の評価）　拡充 1、継続 1、改善 2、未提出 61" in index
 
 
 def test_a_missing_judgement_year_is_refused(returned, tmp_path):

@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 from kpi_lib.catalog.notation import to_era
+from kpi_lib.observations.judgements import DIRECTIONS_NEXT
 from kpi_lib.observations.status import department_status
 from kpi_lib.reporting import reading
 from kpi_lib.reporting.context import (
@@ -159,7 +160,15 @@ def _open_results(ctx: ReportContext) -> str:
             awaited.append(f"{k.label}（{reason}）")
         elif shown == reading.NOT_ENTERED:
             entering[k.department or "担当課の記載なし"] += 1
+    directions = ctx.card["direction_next"].dropna()
     parts = []
+    if len(directions):
+        counts = directions.value_counts()
+        tally = "、".join(f"{d} {int(counts[d])}" for d in DIRECTIONS_NEXT if d in counts)
+        parts.append(
+            f"<p><strong>今後の方向性</strong>（担当課の評価）　{e(tally)}、"
+            f"未提出 {len(ctx.card) - len(directions)}（指標数。理由は各基本目標の文書に）</p>"
+        )
     if awaited:
         parts.append(f"<p><strong>{reading.AWAITED}</strong>　{e('、'.join(awaited))}</p>")
     if entering:
