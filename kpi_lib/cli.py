@@ -24,12 +24,49 @@ def _add_catalog_arg(p: argparse.ArgumentParser) -> None:
 def _add_format_args(p: argparse.ArgumentParser, formats=("table", "csv", "json")) -> None:
     p.add_argument("--format", choices=formats, default="table")
     p.add_argument("--out", help="write to this file instead of standard output")
+    _add_force_arg(p)
+
+
+def _add_force_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--force", action="store_true", help="replace an existing --out file (never an input)"
+    )
+
+
+def _check_out(args, *extra: str | None, feeds_actuals: bool = False) -> None:
+    """Refuse --out before any work: an input of the run (catalog, data files, `extra`), an
+    existing file without --force, or (`feeds_actuals`) a new file in the actuals folder that
+    the next run would read as analysts' figures."""
+    from kpi_lib.core.output import check_out
+    from kpi_lib.core.paths import DEFAULT_CATALOG
+
+    if not args.out:
+        return
+    data = Path(getattr(args, "data", None) or DATA_DIR)
+    inputs = [Path(args.catalog or DEFAULT_CATALOG), *map(Path, filter(None, extra))]
+    inputs += [Path(a) for a in getattr(args, "actuals", None) or []]
+    for folder in (data / "public", data / "actuals", data / "kpis"):
+        inputs += sorted(folder.glob("*")) if folder.is_dir() else []
+    inputs.append(data / "forecast.yaml")
+    check_out(args.out, inputs, args.force)
+    actuals = (data / "actuals").resolve()
+    if (
+        feeds_actuals
+        and getattr(args, "actuals", None) is None
+        and Path(args.out).resolve().parent == actuals
+    ):
+        raise ArgumentError(
+            "out",
+            f"{args.out} is in {actuals}, whose files every run reads as analysts' "
+            "figures; write it elsewhere",
+        )
 
 
 def cmd_catalog(args) -> int:
     """`kpi catalog [list|init|schema]`."""
     if args.action == "init":
         return _catalog_init(args)
+    _check_out(args, feeds_actuals=True)
     if args.action == "schema":
         import json
 
@@ -95,6 +132,7 @@ def cmd_scorecard(args) -> int:
     from kpi_lib.observations.gather import load_observations
     from kpi_lib.observations.values import freshness, freshness_for_readers, municipality_for
 
+    _check_out(args, feeds_actuals=True)
     cat = catalog_mod.load_catalog(args.catalog)
     cat.check_evaluation_year(args.as_of)
     municipality = municipality_for(cat, args.municipality, args.data)
@@ -152,6 +190,7 @@ def cmd_series(args) -> int:
     from kpi_lib.observations.gather import load_observations
     from kpi_lib.observations.values import mark_chosen, measured, municipality_for
 
+    _check_out(args, feeds_actuals=True)
     cat = catalog_mod.load_catalog(args.catalog)
     kpi = cat.get(args.kpi_id)
     municipality = municipality_for(cat, args.municipality, args.data)
@@ -184,6 +223,7 @@ def cmd_template(args) -> int:
     from kpi_lib.core.output import atomic_path
     from kpi_lib.observations.actuals import write_template
 
+    _check_out(args)
     cat = catalog_mod.load_catalog(args.catalog)
     with atomic_path(args.out) as tmp:
         write_template(cat, tmp)
@@ -213,9 +253,10 @@ def _read_series_csv(path: str) -> pd.DataFrame:
 
 def cmd_forecast_panel(args) -> int:
     """`kpi forecast-panel`: forecast every series of a CSV panel (and `p_meet` for targets)."""
-    from kpi_lib.core.output import write_csv_for_people
+    from kpi_lib.core.output import check_out, write_csv_for_people
     from kpi_lib.forecasting.panel import forecast_panel, panel_from_long, read_targets
 
+    check_out(args.out, [p for p in (args.input, args.targets) if p], args.force)
     panel = panel_from_long(_read_series_csv(args.input), args.input)
     print(
         f"[forecast-panel] {len(panel.ids)} series, {panel.years.min()}–{panel.years.max()}; "
@@ -373,6 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("template", help="write the analysts' entry workbook")
     p.add_argument("--out", required=True, help="FILE.xlsx")
+    _add_force_arg(p)
     _add_catalog_arg(p)
     p.set_defaults(func=cmd_template)
 
@@ -427,6 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="output CSV: series_id, year, forecast, lower, upper, method, note "
         "(with --targets also target, direction, p_meet)",
     )
+    _add_force_arg(p)
     p.set_defaults(func=cmd_forecast_panel)
 
     p = sub.add_parser("bench", help="benchmarks: forecast speed and quality, or report time")
@@ -464,6 +507,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a read-only or full disk, a denied permission: the user's to fix
+        from kpi_lib.core.output import os_error_message
+
+        print(f"kpi {args.command}: error: {os_error_message(exc, doing='')}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
