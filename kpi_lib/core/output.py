@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import hashlib
 import io
 import json
@@ -13,6 +14,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,7 +64,20 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
         finally:
             tmp_path.unlink(missing_ok=True)
     except OSError as exc:
+        _drop_half_written(exc)
         raise KpiError(os_error_message(exc, path)) from None
+
+
+def _drop_half_written(exc: OSError) -> None:
+    """Close now, quietly, what the failed writer left open (an xlsx's zip file would otherwise
+    print a traceback from its finaliser when it retries the write at exit)."""
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: None
+    try:
+        traceback.clear_frames(exc.__traceback__)
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
 
 
 def os_error_message(exc: OSError, path: str | Path | None = None, doing: str = "write") -> str:
@@ -88,10 +103,10 @@ def _stream_target(path: Path) -> int | None:
     """How to write `path` in place instead of replacing it: a descriptor of this process
     (`/dev/stdout`, `/dev/fd/N`), -1 for a FIFO or character device, None for a file."""
     link = Path(os.readlink(path)) if path.is_symlink() else path
-    named = link if link.is_absolute() else path.parent / link
     own_fds = os.path.realpath(f"/proc/{os.getpid()}/fd")
-    if os.path.realpath(named.parent) == own_fds and named.name.isdigit():
-        return int(named.name)
+    for named in (path, link if link.is_absolute() else path.parent / link):
+        if os.path.realpath(named.parent) == own_fds and named.name.isdigit():
+            return int(named.name)
     try:
         mode = os.stat(path).st_mode
     except OSError:

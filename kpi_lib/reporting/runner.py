@@ -24,7 +24,7 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed, wait
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -620,8 +620,10 @@ def _run_all(
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             kernels.stop_all()
-            if not wait(futures, timeout=0.1).not_done:
+            # done(), not wait(): wait() counts a cancelled future still queued as running
+            if all(f.done() for f in futures):
                 break
+            time.sleep(0.1)
         raise ReportInterrupted(
             "interrupted; no report was written and the staging folder was removed"
         ) from None
