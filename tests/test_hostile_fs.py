@@ -22,7 +22,7 @@ import pytest
 from kpi_lib import cli
 from kpi_lib.core.errors import KpiError
 from kpi_lib.core.paths import DATA_DIR, DEFAULT_CATALOG, PROJECT_ROOT
-from kpi_lib.core.publish import REPORT_MARKER, STAGING_MARKER, locked, recover
+from kpi_lib.core.publish import REPORT_MARKER, STAGING_MARKER, locked, recover, write_marker
 from kpi_lib.reporting.goal_docs import CACHE_TAG, ChartCache
 from kpi_lib.reporting.runner import KernelPool, _deep_dive_ids, remove_dead_ipc_folders
 from tests.test_hostile import KPI, kpi, no_traceback
@@ -119,6 +119,19 @@ def test_a_stale_lock_of_a_killed_run_is_taken_over_and_removed_at_the_end(tmp_p
     with locked(tmp_path / "FY2021"):
         assert f"process {os.getpid()} on {socket.gethostname()}" in lock.read_text()
     assert not lock.exists()
+
+
+def test_a_marker_link_is_replaced_not_written_through(tmp_path):
+    notes = victim(tmp_path)
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    (folder / REPORT_MARKER).symlink_to(notes)
+    write_marker(folder, REPORT_MARKER, fiscal_year=2021)
+    write_marker(folder, REPORT_MARKER, fiscal_year=2021)  # a re-run over its own folder
+    assert not (folder / REPORT_MARKER).is_symlink()
+    assert '"written_by": "kpi"' in (folder / REPORT_MARKER).read_text(encoding="utf-8")
+    assert notes.read_text(encoding="utf-8") == VICTIM_TEXT
+    assert sorted(p.name for p in folder.iterdir()) == [REPORT_MARKER]
 
 
 def test_a_held_lock_names_the_process_and_its_host(tmp_path):
@@ -594,8 +607,10 @@ def test_duplicate_deep_dive_ids_make_one_notebook(japanese_report):
     assert deep == [f"05_kpi_deep_dive_{KPI_ID}.ipynb"]
 
 
-def interrupt_after(out: Path, phase_line: str, delay: float) -> tuple[int, float, str]:
-    """Start a rebuild of `out`, send SIGINT `delay` s after the progress line `phase_line`;
+def interrupt_after(
+    out: Path, phase_line: str, delay: float, signum: int
+) -> tuple[int, float, str]:
+    """Start a rebuild of `out`, send `signum` `delay` s after the progress line `phase_line`;
     the exit status, the seconds it took to stop, and the rest of stderr."""
     proc = subprocess.Popen(
         [*KPI, "report", "--fiscal-year", "2021", "--out", str(out)],
@@ -609,21 +624,27 @@ def interrupt_after(out: Path, phase_line: str, delay: float) -> tuple[int, floa
             break
     time.sleep(delay)
     sent = time.monotonic()
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     rest = proc.communicate(timeout=120)[1]
     took = time.monotonic() - sent
-    print(f"SIGINT {delay} s after {phase_line!r}: stopped in {took:.2f} s", file=sys.stderr)
+    name = signal.Signals(signum).name
+    print(f"{name} {delay} s after {phase_line!r}: stopped in {took:.2f} s", file=sys.stderr)
     return proc.returncode, took, rest
 
 
 @pytest.mark.parametrize(
-    "phase_line, delay",
-    [("evaluating the KPIs", 1.0), ("notebooks with", 2.0), ("goal documents written", 0.5)],
-    ids=["evaluation", "kernels-starting", "notebooks"],
+    "phase_line, delay, signum",
+    [
+        ("evaluating the KPIs", 1.0, signal.SIGINT),
+        ("evaluating the KPIs", 1.0, signal.SIGTERM),
+        ("notebooks with", 2.0, signal.SIGINT),
+        ("goal documents written", 0.5, signal.SIGINT),
+    ],
+    ids=["evaluation", "evaluation-sigterm", "kernels-starting", "notebooks"],
 )
-def test_ctrl_c_stops_every_phase_within_seconds(japanese_report, phase_line, delay):
+def test_ctrl_c_stops_every_phase_within_seconds(japanese_report, phase_line, delay, signum):
     before = (japanese_report / "index.html").read_bytes()
-    rc, took, rest = interrupt_after(japanese_report, phase_line, delay)
+    rc, took, rest = interrupt_after(japanese_report, phase_line, delay, signum)
     assert rc == 130 and "interrupted" in rest, rest[-2000:]
     assert took < 10, f"took {took:.1f} s to stop"  # the measured figure is ~0.3–2 s
     assert (japanese_report / "index.html").read_bytes() == before

@@ -107,11 +107,13 @@ def _is_real_dir(path: Path) -> bool:
 
 
 def write_marker(folder: Path, marker: str, **facts) -> None:
-    """Mark `folder` as written by kpi, with facts about the run (a new file, never through a
-    link)."""
-    write_new(
-        folder / marker, json.dumps({"written_by": "kpi", **facts}, ensure_ascii=False) + "\n"
-    )
+    """Mark `folder` as written by kpi, with facts about the run: a new file renamed into place
+    (a link at the marker's name is replaced, never written through)."""
+    tmp = folder / f".{marker}.{os.getpid()}.tmp"
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    write_new(tmp, json.dumps({"written_by": "kpi", **facts}, ensure_ascii=False) + "\n")
+    os.replace(tmp, folder / marker)
 
 
 def write_new(path: Path, text: str) -> None:
