@@ -314,40 +314,32 @@ def test_template_refuses_to_replace_an_existing_file_without_force(tmp_path):
     assert notes.read_bytes().startswith(b"PK")  # an xlsx now
 
 
+def refused_as_input(read: Path, out: Path, *args) -> None:
+    """`kpi ARGS --out OUT --force` is refused because OUT is the input READ, left as it was."""
+    before = read.read_bytes()
+    proc = kpi(*args, "--out", out, "--force")
+    assert proc.returncode == 2 and "is an input of this run" in proc.stderr
+    assert read.read_bytes() == before
+
+
 def test_scorecard_never_writes_over_the_actuals_it_reads_even_with_force(tmp_path):
     actuals = tmp_path / "actuals.csv"
     actuals.write_text("kpi_id,year,value\n", encoding="utf-8")
-    before = actuals.read_bytes()
-    proc = kpi(
-        "scorecard", "--as-of", 2021, "--actuals", actuals, "--format", "csv", "--out", actuals,
-        "--force",
-    )  # fmt: skip
-    assert proc.returncode == 2 and "is an input of this run" in proc.stderr
-    assert actuals.read_bytes() == before
+    refused_as_input(actuals, actuals, "scorecard", "--as-of", 2021, "--actuals", actuals)
 
 
 def test_a_hard_link_to_the_catalog_is_refused_as_out(tmp_path):
     catalog = tmp_path / "town.yaml"
     catalog.write_bytes(DEFAULT_CATALOG.read_bytes())
     os.link(catalog, tmp_path / "list.csv")
-    proc = kpi(
-        "catalog", "--catalog", catalog, "--format", "csv", "--out", tmp_path / "list.csv",
-        "--force",
-    )  # fmt: skip
-    assert proc.returncode == 2 and "is an input of this run" in proc.stderr
-    assert catalog.read_bytes() == DEFAULT_CATALOG.read_bytes()
+    refused_as_input(catalog, tmp_path / "list.csv", "catalog", "--catalog", catalog)
 
 
 def test_forecast_panel_never_writes_over_its_input(tmp_path):
     panel = tmp_path / "panel.csv"
     panel.write_text("series_id,year,value\na,2018,1\na,2019,2\na,2020,3\n", encoding="utf-8")
-    before = panel.read_bytes()
-    proc = kpi(
-        "forecast-panel", "--input", panel, "--through", 2020, "--horizon", 1, "--out", panel,
-        "--force",
-    )  # fmt: skip
-    assert proc.returncode == 2 and "is an input of this run" in proc.stderr
-    assert panel.read_bytes() == before
+    args = ("forecast-panel", "--input", panel, "--through", 2020, "--horizon", 1)
+    refused_as_input(panel, panel, *args)
 
 
 def test_a_scorecard_into_the_actuals_folder_is_refused(tmp_path):

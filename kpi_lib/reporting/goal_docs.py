@@ -35,7 +35,7 @@ from kpi_lib.reporting.context import RELATION_MARK, ReportContext
 
 CACHE_TAG = "CACHEDIR.TAG"  # the standard tag (backup tools skip the folder); kpi's mark on it
 _TAG_TEXT = b"Signature: 8a477f597d28d172789f06886806bc55\n# kpi chart cache (docs/report.md)\n"
-_CACHED = re.compile(r"[0-9a-f]{64}\.png")
+_CACHED = re.compile(r"[0-9a-f]{64}\.(png|tmp)")  # an earlier version's entries
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _MAX_PNG_BYTES = 4 * 1024 * 1024  # a chart is about 30 kB
 
