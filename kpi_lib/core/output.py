@@ -135,6 +135,7 @@ def check_out(out: str | Path | None, inputs=(), force: bool = False) -> None:
     if not out:
         return
     path = Path(out)
+    check_target(path)
     if not os.path.lexists(path) or path.is_dir():
         return  # a folder is refused by atomic_path with its own message
     if _stream_target(path) is not None:
