@@ -24,7 +24,13 @@ from kpi_lib.core.errors import KpiError
 from kpi_lib.core.paths import DATA_DIR, DEFAULT_CATALOG, PROJECT_ROOT
 from kpi_lib.core.publish import REPORT_MARKER, STAGING_MARKER, locked, recover, write_marker
 from kpi_lib.reporting.goal_docs import CACHE_TAG, ChartCache
-from kpi_lib.reporting.runner import KernelPool, _deep_dive_ids, remove_dead_ipc_folders
+from kpi_lib.reporting.runner import (
+    KernelPool,
+    ReportInterrupted,
+    _deep_dive_ids,
+    _interruptible,
+    remove_dead_ipc_folders,
+)
 from tests.test_hostile import KPI, kpi, no_traceback
 
 VICTIM_TEXT = "the user's notes: never overwritten\n"
@@ -597,6 +603,16 @@ def test_executed_notebooks_name_the_final_folder_of_a_japanese_out(japanese_rep
 def test_duplicate_deep_dive_ids_make_one_notebook(japanese_report):
     deep = sorted(p.name for p in japanese_report.glob("05_*.ipynb"))
     assert deep == [f"05_kpi_deep_dive_{KPI_ID}.ipynb"]
+
+
+def test_an_interrupt_a_library_turned_into_its_own_error_still_exits_130():
+    """pandas' C reader turns a Ctrl-C during read_csv into a ParserError: still an interrupt."""
+    with pytest.raises(ReportInterrupted), _interruptible():
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        except KeyboardInterrupt:
+            raise ValueError("Calling read(nbytes) on source failed") from None
 
 
 def interrupt_after(

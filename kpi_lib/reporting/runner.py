@@ -624,15 +624,14 @@ def _run_all(
             if all(f.done() for f in futures):
                 break
             time.sleep(0.1)
-        raise ReportInterrupted(
-            "interrupted; no report was written and the staging folder was removed"
-        ) from None
+        raise ReportInterrupted(_STOPPED) from None
     finally:
         pool.shutdown(wait=True)
         kernels.close()
 
 
 def _raise_interrupt(signum, frame):
+    _INTERRUPTED.set()
     raise KeyboardInterrupt
 
 
@@ -647,15 +646,26 @@ def _interruptible():
     if not _in_main_thread():
         yield
         return
+    _INTERRUPTED.clear()
     previous = {
-        signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+        signal.SIGINT: signal.signal(signal.SIGINT, _raise_interrupt),
         signal.SIGTERM: signal.signal(signal.SIGTERM, _raise_interrupt),
     }
     try:
         yield
+    except Exception as exc:
+        # A library that caught the KeyboardInterrupt and raised its own error instead (pandas'
+        # C reader turns it into a ParserError) must not turn Ctrl-C into a crash.
+        if _INTERRUPTED.is_set() and not isinstance(exc, ReportInterrupted):
+            raise ReportInterrupted(_STOPPED) from None
+        raise
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+_INTERRUPTED = threading.Event()
+_STOPPED = "interrupted; no report was written and the staging folder was removed"
 
 
 def _ignore_interrupts() -> None:
