@@ -30,6 +30,42 @@ def _add_catalog_arg(p: argparse.ArgumentParser) -> None:
 def _add_format_args(p: argparse.ArgumentParser, formats=("table", "csv", "json")) -> None:
     p.add_argument("--format", choices=formats, default="table")
     p.add_argument("--out", help="write to this file instead of standard output")
+    _add_force_arg(p)
+
+
+def _add_force_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--force", action="store_true", help="replace an existing --out file (never an input)"
+    )
+
+
+def _check_out(args, *extra: str | None, feeds_actuals: bool = False) -> None:
+    """Refuse --out before any work: an input of the run (catalog, data files, `extra`), an
+    existing file without --force, or (`feeds_actuals`) a new file in the actuals folder that
+    the next run would read as analysts' figures."""
+    from kpi_lib.core.output import check_out
+    from kpi_lib.core.paths import DEFAULT_CATALOG
+
+    if not args.out:
+        return
+    data = Path(getattr(args, "data", None) or DATA_DIR)
+    inputs = [Path(args.catalog or DEFAULT_CATALOG), *map(Path, filter(None, extra))]
+    inputs += [Path(a) for a in getattr(args, "actuals", None) or []]
+    for folder in (data / "public", data / "actuals", data / "kpis"):
+        inputs += sorted(folder.glob("*")) if folder.is_dir() else []
+    inputs.append(data / "forecast.yaml")
+    check_out(args.out, inputs, args.force)
+    actuals = (data / "actuals").resolve()
+    if (
+        feeds_actuals
+        and getattr(args, "actuals", None) is None
+        and Path(args.out).resolve().parent == actuals
+    ):
+        raise ArgumentError(
+            "out",
+            f"{args.out} is in {actuals}, whose files every run reads as analysts' "
+            "figures; write it elsewhere",
+        )
 
 
 def cmd_catalog(args) -> int:
@@ -42,6 +78,7 @@ def cmd_catalog(args) -> int:
         return _catalog_import(args)
     if args.action == "diff":
         return _catalog_diff(args)
+    _check_out(args, feeds_actuals=True)
     if args.action == "schema":
         import json
 
@@ -156,6 +193,7 @@ def cmd_scorecard(args) -> int:
     from kpi_lib.observations.values import freshness, freshness_for_readers, municipality_for
     from kpi_lib.reporting.sheet import write_evaluation_workbook
 
+    _check_out(args, feeds_actuals=True)
     cat = catalog_mod.load_catalog(args.catalog)
     cat.check_evaluation_year(args.as_of)
     municipality = municipality_for(cat, args.municipality, args.data)
@@ -216,6 +254,7 @@ def cmd_series(args) -> int:
     from kpi_lib.observations.gather import load_observations
     from kpi_lib.observations.values import mark_chosen, measured, municipality_for
 
+    _check_out(args, feeds_actuals=True)
     cat = catalog_mod.load_catalog(args.catalog)
     kpi = cat.get(args.kpi_id)
     municipality = municipality_for(cat, args.municipality, args.data)
@@ -253,6 +292,8 @@ def cmd_template(args) -> int:
         write_template,
     )
 
+    if not args.by_department:  # a folder of workbooks: write_department_templates checks it
+        _check_out(args)
     cat = catalog_mod.load_catalog(args.catalog)
     year = args.fiscal_year or default_year(cat)
     cat.check_evaluation_year(year, "fiscal_year")
@@ -287,6 +328,7 @@ def cmd_status(args) -> int:
         write_status_xlsx,
     )
 
+    _check_out(args, feeds_actuals=True)
     cat = catalog_mod.load_catalog(args.catalog)
     cat.check_evaluation_year(args.fiscal_year, "fiscal_year")
     returned = load_inputs(cat, args.data, None, args.actuals)
@@ -338,9 +380,10 @@ def _read_series_csv(path: str) -> pd.DataFrame:
 
 def cmd_forecast_panel(args) -> int:
     """`kpi forecast-panel`: forecast every series of a CSV panel (and `p_meet` for targets)."""
-    from kpi_lib.core.output import write_csv_for_people
+    from kpi_lib.core.output import check_out, write_csv_for_people
     from kpi_lib.forecasting.panel import forecast_panel, panel_from_long, read_targets
 
+    check_out(args.out, [p for p in (args.input, args.targets) if p], args.force)
     panel = panel_from_long(_read_series_csv(args.input), args.input)
     first, last = int(panel.years.min()), int(panel.years.max())
     if not first <= args.through <= last:
@@ -529,6 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="the committee's workbook: one row per basic goal for 有識者会議の意見",
     )
+    _add_force_arg(p)
     _add_catalog_arg(p)
     p.set_defaults(func=cmd_template)
 
@@ -598,6 +642,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="output CSV: series_id, year, forecast, lower, upper, method, note "
         "(with --targets also target, direction, p_meet)",
     )
+    _add_force_arg(p)
     p.set_defaults(func=cmd_forecast_panel)
 
     p = sub.add_parser("bench", help="benchmarks: forecast speed and quality, or report time")
@@ -639,6 +684,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a read-only or full disk, a denied permission: the user's to fix
+        from kpi_lib.core.output import os_error_message
+
+        print(f"kpi {args.command}: error: {os_error_message(exc, doing='')}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

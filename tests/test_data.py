@@ -36,9 +36,7 @@ def test_a_bad_source_changes_nothing_already_ingested(tmp_path):
     with pytest.raises(InputError, match="1903ssjin.xls"):
         ingest(bad, out)
     assert sorted(p.name for p in out.iterdir()) == ["MANIFEST.json", "keep.txt"]
-    assert [p.name for p in tmp_path.glob(".public.*")] == [
-        ".public.lock"
-    ]  # no staging folder left behind
+    assert [p.name for p in tmp_path.glob(".public.*")] == []  # no staging folder, no lock
 
 
 def test_every_bundled_row_carries_source_licence_and_as_of():

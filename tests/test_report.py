@@ -123,9 +123,7 @@ def test_kpi_report_end_to_end(tmp_path):
         for i in manifest["inputs"]
     )
     assert manifest["packages"]["papermill"] and "[report]" in progress
-    assert [p.name for p in tmp_path.glob(".FY2021.*")] == [
-        ".FY2021.lock"
-    ]  # no staging left behind
+    assert [p.name for p in tmp_path.glob(".FY2021.*")] == []  # no staging, no lock left behind
 
 
 def test_a_failing_notebook_leaves_the_previous_report_untouched(tmp_path):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import gc
 import hashlib
 import io
 import json
@@ -10,8 +12,10 @@ import math
 import os
 import re
 import shutil
+import stat
 import sys
 import tempfile
+import traceback
 import unicodedata
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -20,6 +24,7 @@ import pandas as pd
 
 from kpi_lib.core.errors import ArgumentError, KpiError
 from kpi_lib.core.numbers import number_text
+from kpi_lib.core.publish import check_target
 
 FORMATS = ("table", "csv", "json", "xlsx")
 _UMASK = os.umask(0o022)  # read once (os.umask can only be read by setting it)
@@ -31,25 +36,124 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside `path`; move it into place only on success.
 
     Readers never see a half-written file, and a failure leaves any old file as it was.
-    A folder at `path` is refused: a file output never replaces a directory.
+    A folder at `path` is refused: a file output never replaces a directory. A FIFO, a
+    terminal or another character device (`/dev/stdout`, `>(…)`) is written to, never
+    replaced: the whole output is built first, then streamed into it.
     """
     path = Path(path)
     if path.is_dir():
         raise ArgumentError(
             "out", f"{path} is a folder; it needs a file name such as {path / 'out.csv'}"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent
-    )
-    os.close(fd)
-    tmp_path = Path(tmp)
     try:
-        yield tmp_path
-        os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes it private; outputs are for everyone
-        os.replace(tmp_path, path)
+        if _stream_target(path) is not None:
+            with tempfile.TemporaryDirectory(prefix="kpi-out-") as folder:
+                tmp_path = Path(folder) / f"out{suffix or path.suffix}"
+                yield tmp_path
+                _stream(tmp_path, path)
+            return
+        check_target(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent
+        )
+        os.close(fd)
+        tmp_path = Path(tmp)
+        try:
+            yield tmp_path
+            os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes it private; outputs are for all
+            os.replace(tmp_path, path)
+        finally:
+            tmp_path.unlink(missing_ok=True)
+    except OSError as exc:
+        _drop_half_written(exc)
+        raise KpiError(os_error_message(exc, path)) from None
+
+
+def _drop_half_written(exc: OSError) -> None:
+    """Close now, quietly, what the failed writer left open (an xlsx's zip file would otherwise
+    print a traceback from its finaliser when it retries the write at exit)."""
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: None
+    try:
+        traceback.clear_frames(exc.__traceback__)
+        gc.collect()
     finally:
-        tmp_path.unlink(missing_ok=True)
+        sys.unraisablehook = hook
+
+
+def os_error_message(exc: OSError, path: str | Path | None = None, doing: str = "write") -> str:
+    """What a failed file operation means for the user, naming the file. Nothing is half-written
+    (every writer builds beside its target and removes what it built on failure)."""
+    where = exc.filename or path
+    why = {
+        errno.EROFS: "the file system is read-only",
+        errno.ENOSPC: "the disk is full",
+        errno.EDQUOT: "the disk quota is used up",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "operation not permitted",
+        errno.ENAMETOOLONG: "the name is too long for the file system",
+        errno.ENOTDIR: "a part of the path is a file, not a folder",
+        errno.ENXIO: "no program is reading from it",
+    }.get(exc.errno or 0, exc.strerror or str(exc))
+    if doing:
+        return f"cannot {doing} {where}: {why}; nothing was changed"
+    return f"{where}: {why}; nothing that existed was changed"
+
+
+def _stream_target(path: Path) -> int | None:
+    """How to write `path` in place instead of replacing it: a descriptor of this process
+    (`/dev/stdout`, `/dev/fd/N`), -1 for a FIFO or character device, None for a file."""
+    link = Path(os.readlink(path)) if path.is_symlink() else path
+    own_fds = os.path.realpath(f"/proc/{os.getpid()}/fd")
+    for named in (path, link if link.is_absolute() else path.parent / link):
+        if os.path.realpath(named.parent) == own_fds and named.name.isdigit():
+            return int(named.name)
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISBLK(mode) or stat.S_ISSOCK(mode):
+        raise KpiError(f"{path} is a disk or a socket; kpi writes only files, FIFOs and terminals")
+    return -1 if (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)) else None
+
+
+def _stream(tmp: Path, path: Path) -> None:
+    """Copy the finished output into the special file `path` (opened without blocking on a
+    FIFO nobody reads)."""
+    target = _stream_target(path)
+    if target is not None and target >= 0:
+        fd = os.dup(target)
+    else:
+        fd = os.open(path, os.O_WRONLY | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC)
+        os.set_blocking(fd, True)
+    with os.fdopen(fd, "wb") as out, open(tmp, "rb") as src:
+        shutil.copyfileobj(src, out)
+
+
+def check_out(out: str | Path | None, inputs=(), force: bool = False) -> None:
+    """Refuse an `--out` that is one of the inputs (even with --force: the run would destroy
+    what it reads) or an existing file without --force. FIFOs and terminals are written to."""
+    if not out:
+        return
+    path = Path(out)
+    check_target(path)
+    if not os.path.lexists(path) or path.is_dir():
+        return  # a folder is refused by atomic_path with its own message
+    if _stream_target(path) is not None:
+        return
+    for inp in inputs:
+        with contextlib.suppress(OSError):
+            if os.path.samefile(path, inp):
+                raise ArgumentError(
+                    "out", f"{path} is an input of this run ({inp}); choose another file"
+                )
+    if not force:
+        raise ArgumentError(
+            "out",
+            f"{path} exists; add ‹force› to replace it, or choose another file (nothing was "
+            "changed)",
+        )
 
 
 def progress(tag: str, message: str) -> None:

@@ -61,6 +61,7 @@ def run_batch(
         cat.check_evaluation_year(fiscal_year, "fiscal_year", f" (for {path.name})")
     final = Path(out).resolve() if out else Path("reports").resolve() / f"FY{fiscal_year}_towns"
     rows, failures = [], []
+    claim(final, REPORT_MARKER, "batch report folder")  # refused before the lock is created
     with locked(final):
         claim(final, REPORT_MARKER, "batch report folder")
         final.mkdir(parents=True, exist_ok=True)

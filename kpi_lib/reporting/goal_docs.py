@@ -10,10 +10,15 @@ no kernel per KPI. Charts are cached by the hash of what they show (docs/report.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import html
 import io
 import json
+import os
+import re
+import secrets
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +28,7 @@ import pandas as pd
 from kpi_lib.catalog.model import Kpi
 from kpi_lib.catalog.notation import to_era
 from kpi_lib.core.numbers import reader_number, reader_percent
+from kpi_lib.core.output import progress
 from kpi_lib.evaluation.rules import PROGRESS_STATUSES
 from kpi_lib.evaluation.scorecard import DIRECTIONS_JA, KINDS_JA
 from kpi_lib.observations.judgements import (
@@ -33,6 +39,17 @@ from kpi_lib.observations.judgements import (
 )
 from kpi_lib.reporting import reading
 from kpi_lib.reporting.context import RELATION_MARK, REVIEW_MARK, ReportContext
+
+CACHE_TAG = "CACHEDIR.TAG"  # the standard tag (backup tools skip the folder); kpi's mark on it
+_TAG_TEXT = b"Signature: 8a477f597d28d172789f06886806bc55\n# kpi chart cache (docs/report.md)\n"
+_CACHED = re.compile(r"[0-9a-f]{64}\.(png|tmp)")  # an earlier version's entries
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_MAX_PNG_BYTES = 4 * 1024 * 1024  # a chart is about 30 kB
+
+
+class _NotOurs(Exception):
+    """The cache folder is not one kpi made."""
+
 
 CHART_VERSION = "2"  # bump when the chart's drawing changes: old cache entries then miss
 
@@ -86,6 +103,13 @@ class GoalDocument:
 def goal_documents(ctx: ReportContext, cache_dir: Path | None = None) -> list[GoalDocument]:
     """The HTML of every basic goal's document."""
     charts = ChartCache(cache_dir)
+    try:
+        return _documents(ctx, charts)
+    finally:
+        charts.close()
+
+
+def _documents(ctx: ReportContext, charts: ChartCache) -> list[GoalDocument]:
     card = ctx.card.set_index("kpi_id")
     docs = []
     for g in ctx.catalog.goals:
@@ -365,29 +389,111 @@ def _outlook_html(ctx: ReportContext, kpi: Kpi, ev) -> str:
 
 class ChartCache:
     """PNG charts keyed by the hash of everything they show; a re-run after one changed value
-    redraws only the charts whose inputs changed."""
+    redraws only the charts whose inputs changed.
+
+    The folder is used only if kpi made it (it holds CACHEDIR.TAG) and is a real folder of this
+    user; entries are opened relative to it without following links, written under a fresh
+    name and renamed into place. A planted link, folder or odd file is never read or written
+    through: it counts as a miss and is replaced. A folder that cannot be used (a file, a link,
+    a read-only or full disk) gives a warning and charts drawn without the cache."""
 
     def __init__(self, folder: Path | None):
         self.folder = folder
         self.drawn = self.reused = 0
+        self.fd: int | None = None
         if folder is not None:
-            folder.mkdir(parents=True, exist_ok=True)
+            self.fd = self._open(folder)
+
+    def _open(self, folder: Path) -> int | None:
+        try:
+            created = False
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(folder, 0o755)
+                created = True
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as exc:
+            self._without(f"{folder} cannot be the chart cache ({exc.strerror})")
+            return None
+        try:
+            if os.fstat(fd).st_uid != os.getuid():
+                raise _NotOurs("it belongs to another user")
+            if not created and not self._is_entry(fd, CACHE_TAG):
+                if any(not _CACHED.fullmatch(name) for name in os.listdir(fd)):
+                    raise _NotOurs(f"kpi did not make it (no {CACHE_TAG})")
+                created = True  # an earlier version's cache: only chart files in it
+            if created:
+                self._write(fd, CACHE_TAG, _TAG_TEXT)
+        except (OSError, _NotOurs) as exc:
+            os.close(fd)
+            self._without(f"{folder} is not used as the chart cache: {exc}")
+            return None
+        return fd
+
+    @staticmethod
+    def _without(why: str) -> None:
+        progress("report", f"warning: {why}; the charts are drawn without the cache")
+
+    def close(self) -> None:
+        """Release the cache folder."""
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    @staticmethod
+    def _is_entry(fd: int, name: str) -> bool:
+        try:
+            return stat.S_ISREG(os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode)
+        except OSError:
+            return False
+
+    @staticmethod
+    def _write(fd: int, name: str, data: bytes) -> None:
+        """`data` into the entry `name`: a new file of this run renamed over it (a link there
+        is replaced, not followed)."""
+        tmp = f".{name}.{secrets.token_hex(8)}.tmp"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        out = os.open(tmp, flags, 0o644, dir_fd=fd)
+        try:
+            with os.fdopen(out, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp, dir_fd=fd)
+
+    def _read(self, name: str) -> bytes | None:
+        """The cached PNG, or None: missing, or anything but a regular PNG file of sane size."""
+        assert self.fd is not None
+        try:
+            fd = os.open(
+                name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=self.fd
+            )
+        except OSError:
+            return None
+        with os.fdopen(fd, "rb") as fh:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_PNG_BYTES:
+                return None
+            png = fh.read()
+        return png if png.startswith(_PNG_SIGNATURE) else None
 
     def image(self, kpi: Kpi, ev, history: pd.DataFrame) -> str:
         """The KPI's chart as a data URI, drawn or taken from the cache by the hash of what it
         shows."""
         key = self._key(kpi, ev, history)
-        path = self.folder / f"{key}.png" if self.folder is not None else None
-        if path is not None and path.exists():
-            png = path.read_bytes()
+        name = f"{key}.png"
+        png = self._read(name) if self.fd is not None else None
+        if png is not None:
             self.reused += 1
         else:
             png = draw_png(kpi, ev, history)
             self.drawn += 1
-            if path is not None:
-                tmp = path.with_suffix(".tmp")
-                tmp.write_bytes(png)
-                tmp.replace(path)
+            if self.fd is not None:
+                try:
+                    self._write(self.fd, name, png)
+                except OSError as exc:  # a full or read-only disk: go on without the cache
+                    self.close()
+                    self._without(f"{self.folder}: {exc.strerror}")
         alt = html.escape(chart_alt(kpi, ev, history))
         w, h = CHART_PX
         return (

@@ -18,6 +18,7 @@ import platform
 import re
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import threading
@@ -33,9 +34,12 @@ from kpi_lib.core.output import progress, sha256
 from kpi_lib.core.paths import DATA_DIR, DEFAULT_CATALOG, PROJECT_ROOT
 from kpi_lib.core.publish import (
     REPORT_MARKER,
+    check_target,
     claim,
     locked,
+    pid_alive,
     recover,
+    refuse_overlap,
     staging_dir,
     swap_in,
     write_marker,
@@ -167,7 +171,10 @@ class KernelPool:
 
     def __init__(self, kernel: str):
         self.kernel = kernel
-        self.folder = Path(tempfile.mkdtemp(prefix="kpi-ipc-"))  # short: socket paths are limited
+        remove_dead_ipc_folders()
+        # Short (socket paths are limited) and named for this process, so that the next run
+        # removes it if this one is killed.
+        self.folder = Path(tempfile.mkdtemp(prefix=f"{IPC_PREFIX}{os.getpid()}-"))
         self.live: dict[int, object] = {}
         self.stopping = False
         self._lock = threading.Lock()
@@ -183,7 +190,11 @@ class KernelPool:
                 raise ReportInterrupted("interrupted")
             self._count += 1
             km = AsyncKernelManager(
-                kernel_name=self.kernel, transport="ipc", ip=str(self.folder / f"k{self._count}")
+                kernel_name=self.kernel,
+                transport="ipc",
+                ip=str(self.folder / f"k{self._count}"),
+                # Its HMAC key stays in the private folder, removed with it (not /tmp/tmp*.json).
+                connection_file=str(self.folder / f"k{self._count}.json"),
             )
             self.live[id(km)] = km
             return km
@@ -192,24 +203,56 @@ class KernelPool:
         """Kill the kernel's process group (kernels start their own session)."""
         with self._lock:
             self.live.pop(id(km), None)
+        self._kill(km)
+
+    @staticmethod
+    def _kill(km) -> bool:
+        """Kill the kernel if its process has started; False if it has not yet."""
         process = getattr(getattr(km, "provisioner", None), "process", None)
-        if process is not None and process.poll() is None:
+        if process is None:
+            return False
+        if process.poll() is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)
             with contextlib.suppress(Exception):
                 process.wait(timeout=5)
+        return True
 
     def stop_all(self) -> None:
-        """Stop every live kernel (on Ctrl-C, SIGTERM or a failure)."""
+        """Stop every live kernel (on Ctrl-C, SIGTERM or a failure). A kernel still starting
+        has no process yet: it stays listed, for the next call to kill."""
         with self._lock:
             self.stopping = True
             kms = list(self.live.values())
         for km in kms:
-            self.end(km)
+            if self._kill(km):
+                with self._lock:
+                    self.live.pop(id(km), None)
 
     def close(self) -> None:
         """Remove the pool's private folder of connection files."""
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+IPC_PREFIX = "kpi-ipc-"
+
+
+def remove_dead_ipc_folders(tmp: Path | None = None) -> list[Path]:
+    """Remove the private IPC folders (sockets, connection files with their keys) of runs that
+    were killed: a real folder of this user, named kpi-ipc-PID-…, whose process is gone."""
+    removed = []
+    for p in Path(tmp or tempfile.gettempdir()).glob(f"{IPC_PREFIX}*"):
+        m = re.fullmatch(rf"{IPC_PREFIX}(\d+)-\w+", p.name)
+        try:
+            info = p.lstat()
+        except OSError:
+            continue
+        if not m or not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+            continue
+        if not pid_alive(int(m[1])):
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+    return removed
 
 
 def _run(job: Job, staging: Path, pool: KernelPool, timeout: int) -> Job:
@@ -383,8 +426,20 @@ def run_report(
     catalog.check_evaluation_year(int(fiscal_year), "fiscal_year")
     if notice := period_notice(catalog, fiscal_year):
         progress("report", f"注意: {notice}")
+    check_target(final)
+    refuse_overlap(
+        final,
+        {
+            "the public data": data / "public",
+            "the actuals": data / "actuals",
+            "the notebooks": nb_dir,
+        },
+        {"the data folder": data, "the catalog": catalog_file},
+    )
+    # Refused here, before the lock file is created beside the user's folder.
+    claim(final, REPORT_MARKER, "report folder", also_ours=_report_of_earlier_version)
 
-    with locked(final):
+    with _interruptible(), locked(final):
         for line in recover(final):
             progress("report", line)
         claim(final, REPORT_MARKER, "report folder", also_ours=_report_of_earlier_version)
@@ -459,7 +514,7 @@ def _report_of_earlier_version(folder: Path) -> bool:
 def _deep_dive_ids(ctx, deep_dive: list[str] | None) -> list[str]:
     """The KPIs whose deep-dive notebook runs: only those asked for, since every KPI has its
     section in its goal's document."""
-    deep_dive = deep_dive or []
+    deep_dive = list(dict.fromkeys(deep_dive or []))  # each once: one notebook per KPI
     for kpi_id in deep_dive:
         ctx.catalog.get(kpi_id)
     return deep_dive
@@ -535,11 +590,7 @@ def _run_all(
     SIGTERM stops every kernel within seconds."""
     kernels = KernelPool(kernel)
     pool = ThreadPoolExecutor(max_workers=jobs)
-    previous = (
-        signal.signal(signal.SIGTERM, _raise_interrupt)
-        if threading.current_thread() is threading.main_thread()
-        else None
-    )
+    futures: list = []
     try:
         futures = [pool.submit(_run, job, staging, kernels, timeout) for job in plan]
         if while_running is not None:
@@ -551,22 +602,66 @@ def _run_all(
                 "report", f"[{done}/{len(plan)}] {job.output_name} {mark} ({job.seconds:.1f} s)"
             )
     except KeyboardInterrupt:
+        _ignore_interrupts()  # a second Ctrl-C must not cut the clean-up short
         progress("report", "interrupted: stopping the kernels")
         pool.shutdown(wait=False, cancel_futures=True)
-        kernels.stop_all()
-        pool.shutdown(wait=True)
-        raise ReportInterrupted(
-            "interrupted; no report was written and the staging folder was removed"
-        ) from None
+        # A kernel still starting has no process to kill yet: try again until every
+        # notebook has ended (each ends as soon as its kernel is gone).
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            kernels.stop_all()
+            # done(), not wait(): wait() counts a cancelled future still queued as running
+            if all(f.done() for f in futures):
+                break
+            time.sleep(0.1)
+        raise ReportInterrupted(_STOPPED) from None
     finally:
         pool.shutdown(wait=True)
         kernels.close()
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
 
 
 def _raise_interrupt(signum, frame):
+    _INTERRUPTED.set()
     raise KeyboardInterrupt
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextlib.contextmanager
+def _interruptible():
+    """Ctrl-C and SIGTERM raise KeyboardInterrupt in every phase of the run, even when the
+    caller's shell started kpi with SIGINT ignored (a background job of a script)."""
+    if not _in_main_thread():
+        yield
+        return
+    _INTERRUPTED.clear()
+    previous = {
+        signal.SIGINT: signal.signal(signal.SIGINT, _raise_interrupt),
+        signal.SIGTERM: signal.signal(signal.SIGTERM, _raise_interrupt),
+    }
+    try:
+        yield
+    except Exception as exc:
+        # A library that caught the KeyboardInterrupt and raised its own error instead (pandas'
+        # C reader turns it into a ParserError) must not turn Ctrl-C into a crash.
+        if _INTERRUPTED.is_set() and not isinstance(exc, ReportInterrupted):
+            raise ReportInterrupted(_STOPPED) from None
+        raise
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+_INTERRUPTED = threading.Event()
+_STOPPED = "interrupted; no report was written and the staging folder was removed"
+
+
+def _ignore_interrupts() -> None:
+    if _in_main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _relocated_parameters(params: dict, staging: Path, final: Path) -> dict:
@@ -598,9 +693,19 @@ def _relocate(executed: Path, staging: Path, final: Path) -> None:
             for line in cell.source.splitlines():
                 if line.startswith("context_file = "):
                     line = 'context_file = ""'
-                lines.append(line.replace(str(staging), str(final)))
+                # papermill writes strings with non-ASCII characters escaped (\u5831): both forms
+                for old, new in ((staging, final), (_escaped(staging), _escaped(final))):
+                    line = line.replace(str(old), str(new))
+                lines.append(line)
             cell.source = "\n".join(lines)
     nbformat.write(nb, executed)
+
+
+def _escaped(path: Path) -> str:
+    """The path as papermill writes it inside a Python string literal."""
+    from papermill.translators import PythonTranslator
+
+    return PythonTranslator.translate_escaped_str(str(path))[1:-1]
 
 
 def _write_summary(

@@ -11,7 +11,6 @@ import gzip
 import json
 import re
 import shutil
-import tempfile
 import zlib
 from pathlib import Path
 
@@ -20,7 +19,15 @@ import pandas as pd
 from kpi_lib.core.errors import InputError
 from kpi_lib.core.output import progress, sha256
 from kpi_lib.core.paths import DEFAULT_PUBLIC_DIR, DEFAULT_SHARED_DATA
-from kpi_lib.core.publish import claim, locked, recover, swap_in
+from kpi_lib.core.publish import (
+    claim,
+    glob_escape,
+    locked,
+    recover,
+    refuse_overlap,
+    staging_dir,
+    swap_in,
+)
 from kpi_lib.sources.loaders import furusato, jumin, ssds, tourism
 from kpi_lib.sources.tidy import TIDY_COLUMNS
 
@@ -35,6 +42,10 @@ SORT_KEYS = [
     "month",
     "source_file",
 ]
+
+
+# The tables `kpi ingest` writes (data/public/NAME.csv.gz).
+TABLE_NAMES = ("jumin", "furusato", "furusato_r2", "furusato_detail", "ssds", "tourism", "regions")
 
 
 def build_tables(source: Path) -> dict[str, pd.DataFrame]:
@@ -115,8 +126,10 @@ def ingest(source: Path | None = None, out: Path | None = None) -> dict:
     """Rebuild `out` (default data/public) from `source` (default ../shared/data)."""
     source = Path(source or DEFAULT_SHARED_DATA).resolve()
     out = Path(out or DEFAULT_PUBLIC_DIR).resolve()
+    refuse_overlap(out, {"the source folder": source})
+    claim(out, "MANIFEST.json", "bundled-data folder")  # refused before any lock is created
     with locked(out):
-        for line in recover(out):
+        for line in [*recover(out), *_remove_old_staging(out)]:
             progress("ingest", line)
         claim(
             out, "MANIFEST.json", "bundled-data folder"
@@ -124,11 +137,25 @@ def ingest(source: Path | None = None, out: Path | None = None) -> dict:
         return _ingest(source, out)
 
 
+def _remove_old_staging(out: Path) -> list[str]:
+    """Staging folders of killed runs of earlier versions (`.public.xxxxxxxx`, from mkdtemp):
+    removed only if they hold nothing but the files ingest writes."""
+    ours = {f"{name}.csv.gz" for name in TABLE_NAMES} | {"MANIFEST.json"}
+    pattern = re.compile(rf"^\.{re.escape(out.name)}\.[a-z0-9_]{{8}}$")
+    done = []
+    for p in out.parent.glob(f".{glob_escape(out.name)}.*"):
+        if not pattern.match(p.name) or p.is_symlink() or not p.is_dir():
+            continue
+        entries = list(p.iterdir())
+        if all(e.name in ours and e.is_file() and not e.is_symlink() for e in entries):
+            shutil.rmtree(p, ignore_errors=True)
+            done.append(f"removed {p.name}, left by a run that was killed")
+    return done
+
+
 def _ingest(source: Path, out: Path) -> dict:
     tables = build_tables(source)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    staging.chmod(0o755)  # mkdtemp makes it private; the data is for everyone
+    staging = staging_dir(out)  # .public.building-PID, marked: the next run removes it if killed
     try:
         outputs = []
         for name, df in tables.items():
