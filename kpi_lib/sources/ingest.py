@@ -114,8 +114,18 @@ def _csv_gz(df: pd.DataFrame) -> bytes:
     return gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
 
 
+# In the source folder but never bundled: the forecasts' validation region, which tests and
+# benchmarks read from ../shared (the product's SSDS stays Hokkaido).
+NOT_BUNDLED = {"ssds/ssds_tohoku_osaka_municipal.csv"}
+
+
 def _input_files(source: Path) -> list[dict]:
-    files = sorted(p for p in source.rglob("*") if p.is_file())
+    """The source files the bundled data is built from (the validation region left out)."""
+    files = sorted(
+        p
+        for p in source.rglob("*")
+        if p.is_file() and p.relative_to(source).as_posix() not in NOT_BUNDLED
+    )
     return [
         {"path": str(p.relative_to(source)), "sha256": sha256(p), "bytes": p.stat().st_size}
         for p in files
