@@ -1,5 +1,6 @@
 import csv
 import io
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,17 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 KPI = [sys.executable, "-m", "kpi_lib.cli"]
+
+
+def kpi(*args, cwd=None) -> subprocess.CompletedProcess:
+    """`kpi ARGS` as a user runs it, with this checkout's kpi_lib; output captured as text."""
+    return subprocess.run(
+        [*KPI, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
 
 
 def cli_csv(*args: str) -> list[dict]:

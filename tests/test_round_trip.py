@@ -7,7 +7,6 @@ import io
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,25 +15,15 @@ from openpyxl import load_workbook
 
 from kpi_lib.catalog.model import Catalog, load_catalog
 from kpi_lib.core.errors import InputErrors
-from kpi_lib.core.paths import DATA_DIR, DEFAULT_CATALOG, PROJECT_ROOT
+from kpi_lib.core.paths import DATA_DIR, DEFAULT_CATALOG
 from kpi_lib.observations.actuals import SHEET
 from kpi_lib.observations.gather import load_inputs
 from kpi_lib.observations.judgements import REVIEW_SHEET
-from tests.conftest import KPI
+from tests.conftest import kpi
 
 DEPARTMENTS = {1: "商工観光課", 2: "企画課", 3: "子育て支援課", 4: "総務課"}
 HOSTILE = '<script>alert("x")</script> =1+1 人手不足で伸び悩んだ'
 FORMULA = '=HYPERLINK("http://example.invalid","click")'
-
-
-def kpi(*args, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*KPI, *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
-    )
 
 
 def _catalog_with_departments(folder: Path, unassigned: str = "G4-5-2") -> Path:

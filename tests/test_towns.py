@@ -1,10 +1,7 @@
 """Any town, any strategy: starter catalogs, reports for other towns, the schema and its checks."""
 
 import json
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 import yaml
@@ -14,20 +11,9 @@ from kpi_lib.core.paths import DEFAULT_CATALOG, PROJECT_ROOT
 from kpi_lib.observations.catalog_checks import check_catalog
 from kpi_lib.reporting.runner import NOTEBOOK_DIR
 from kpi_lib.sources.ingest import read_public
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, kpi
 
-KPI = [sys.executable, "-m", "kpi_lib.cli"]
 ASHIBETSU = "012165"
-
-
-def kpi(*args, cwd=None):
-    return subprocess.run(
-        [*KPI, *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
-    )
 
 
 def _towns(n=3) -> list[str]:
