@@ -130,6 +130,7 @@ def test_forecast_panel_with_targets(tmp_path):
             "3",
             "--out",
             out,
+            "--force",  # the second run replaces the first one's output
         ]
         return subprocess.run(
             [*KPI, "forecast-panel", *map(str, args)], capture_output=True, text=True
