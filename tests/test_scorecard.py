@@ -91,7 +91,7 @@ def test_cli_xlsx_is_for_people(tmp_path):
     ws = load_workbook(out)["スコアカード"]
     header = [c.value for c in ws[3]]
     assert (
-        header[:4] == ["KPI ID", "施策", "指標", "単位"] and "達成率" in header and "評価" in header
+        header[:4] == ["ID", "施策", "指標", "単位"] and "達成率" in header and "評価" in header
     )
     goal_rows = [
         r for r in range(4, ws.max_row + 1) if str(ws.cell(r, 1).value).startswith("基本目標")
