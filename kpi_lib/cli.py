@@ -167,11 +167,15 @@ def _catalog_diff(args) -> int:
 
     if len(args.paths) != 2:
         raise KpiError("kpi catalog diff needs two catalogs: OLD.yaml NEW.yaml")
+    _check_out(args, *args.paths)
     old, new = (catalog_mod.load_catalog(p) for p in args.paths)
     rows = diff_catalogs(old, new)
-    emit(pd.DataFrame(rows, columns=DIFF_COLUMNS), args.format, args.out)
     if args.out is None and args.format == "table":
+        if rows:
+            emit(pd.DataFrame(rows, columns=DIFF_COLUMNS), args.format, None)
         print(f"{len(rows)} difference(s)", file=sys.stderr)
+        return 0
+    emit(pd.DataFrame(rows, columns=DIFF_COLUMNS), args.format, args.out)
     return 0
 
 
@@ -319,7 +323,7 @@ def cmd_template(args) -> int:
 
 def cmd_status(args) -> int:
     """`kpi status`: per department, which KPIs have the year's figure and judgement."""
-    from kpi_lib.core.output import atomic_path, fitted_table, terminal_width
+    from kpi_lib.core.output import atomic_path, clip_text, fitted_table, terminal_width
     from kpi_lib.observations.gather import load_inputs
     from kpi_lib.observations.status import (
         department_status,
@@ -344,6 +348,7 @@ def cmd_status(args) -> int:
         emit(per_kpi, args.format, args.out)
         return 0
     width = terminal_width()
+    per_kpi = per_kpi.assign(担当課=per_kpi["担当課"].map(lambda d: clip_text(d, 24)))
     summary = department_status(per_kpi)
     print(f"{cat.strategy.municipality_ja} {args.fiscal_year}年度の提出状況（担当課別）")
     sys.stdout.write(fitted_table(summary, width, "未提出の指標"))

@@ -114,3 +114,9 @@ def council_reads_the_final_evaluation(out) -> None:
     assert migration.number_format == '#,##0;"▲"#,##0'  # ▲ by the format, the value a number
     csv_head = (out / "scorecard.csv").read_text(encoding="utf-8-sig").splitlines()[0]
     assert csv_head.startswith("基本目標,施策,指標,担当課") and "達成率（%）" in csv_head
+    readers_csv = (out / "scorecard.csv").read_text(encoding="utf-8-sig")
+    assert (
+        "社会移動数（転入者数－転出者数）,,人,2018,-153,-189,-103,-144,-125,,-100,53,"
+        in readers_csv
+    )
+    assert not re.search(r"\d\.0(,|$)", readers_csv, re.M)  # 2018, not 2018.0

@@ -16,8 +16,12 @@ from kpi_lib.catalog.model import load_catalog
 from kpi_lib.catalog.notation import NotationError, parse_quantity, parse_target
 from kpi_lib.core.paths import PROJECT_ROOT
 from kpi_lib.observations.actuals import SHEET
-from tests.conftest import FIXTURES, STRATEGY, need_shared
-from tests.test_towns import kpi  # `kpi ARGS` in a subprocess, as a user runs it
+from tests.conftest import (
+    FIXTURES,
+    STRATEGY,
+    kpi,  # `kpi ARGS` in a subprocess, as a user runs it
+    need_shared,
+)
 
 KPI = [sys.executable, "-m", "kpi_lib.cli"]
 ASHIBETSU = "012165"
@@ -544,3 +548,40 @@ def test_an_imported_catalog_reports_with_its_reviews_marked(small_import, tmp_p
     assert "都心の区域内実容積率 <span" not in goal2  # no review, no mark
     card = (out / "01_scorecard.html").read_text(encoding="utf-8")
     assert "移住相談件数【要確認】" in card and "芦別市" in card
+
+
+# ── found by a hostile review ────────────────────────────────────────────────
+
+
+def test_a_control_character_in_the_source_is_refused_with_its_line(tmp_path):
+    source = tmp_path / "m.txt"
+    source.write_text(
+        "基本目標 1 雇用\n1. 事業\n① 施策\n観光客\x1b[31m数:1,000人 → 1,200人\n", encoding="utf-8"
+    )
+    _refused(tmp_path, source, "line 4", "U+001B")
+    source.write_text(
+        "基本目標 1 雇用\n1. 事業\n① 施策\n観光\u202e客数:1人 → 2人\n", encoding="utf-8"
+    )
+    _refused(tmp_path, source, "line 4", "U+202E")
+
+
+def test_a_line_that_reads_like_an_indicator_is_never_dropped_silently(tmp_path):
+    source = tmp_path / "m.txt"
+    source.write_text(
+        "基本目標 1 雇用\n1. 事業\n① 施策\n★ 新規雇用者数：5年間で200人\n件数:100件 → 120件\n",
+        encoding="utf-8",
+    )
+    cat, said = imported(source, tmp_path / "c.yaml")
+    assert [k.name_ja for k in cat.kpis] == ["件数"]
+    assert "line 4: 「★ 新規雇用者数：5年間で200人」 has no 「基準値 → 目標値」, left out" in said
+
+
+def test_diff_never_replaces_a_file_and_says_when_nothing_differs(tmp_path):
+    bundled = PROJECT_ROOT / "data" / "kpis" / "ashibetsu_2nd_strategy.yaml"
+    proc = kpi("catalog", "diff", bundled, bundled)
+    assert proc.returncode == 0 and proc.stdout == "" and "0 difference(s)" in proc.stderr
+    out = tmp_path / "d.csv"
+    out.write_text("mine", encoding="utf-8")
+    proc = kpi("catalog", "diff", bundled, bundled, "--format", "csv", "--out", out)
+    assert proc.returncode == 2 and "exists" in proc.stderr
+    assert out.read_text(encoding="utf-8") == "mine"

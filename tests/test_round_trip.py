@@ -320,3 +320,30 @@ def test_a_missing_judgement_year_is_refused(returned, tmp_path):
     )
     with pytest.raises(InputErrors, match="評価年度"):
         load_inputs(load_catalog(returned["catalog"]), actuals=[path])
+
+
+def test_department_names_windows_or_the_unassigned_file_cannot_take(tmp_path):
+    raw = yaml.safe_load(DEFAULT_CATALOG.read_text(encoding="utf-8"))
+    names = {1: "未割当", 2: "CON", 3: "..", 4: None}
+    for k in raw["kpis"]:
+        k["department"] = names[k["goal"]]
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    proc = kpi("template", "--by-department", "--catalog", path, "--out", tmp_path / "wb")
+    assert proc.returncode == 0, proc.stderr
+    files = sorted(p.name for p in (tmp_path / "wb").iterdir())
+    assert files == sorted(["未割当_担当課.xlsx", "CON_担当課.xlsx", "担当課.xlsx", "未割当.xlsx"])
+    lone = load_workbook(tmp_path / "wb" / "未割当.xlsx")[SHEET]  # only the KPIs with none
+    ids = {lone.cell(r, 1).value for r in range(4, lone.max_row + 1)}
+    assert ids == {k["kpi_id"] for k in raw["kpis"] if k["goal"] == 4}
+
+
+def test_one_judgement_with_two_departments_is_refused(returned, tmp_path):
+    data = _data_folder(tmp_path)
+    src = returned["out"] / "商工観光課.xlsx"
+    same = {"取組内容": "説明会", "今後の方向性": "継続"}
+    fill(src, data / "actuals" / "a.xlsx", {"G1-1-3": same})
+    fill(src, data / "actuals" / "b.xlsx", {"G1-1-3": {**same, "担当課": "農林課"}})
+    proc = kpi("status", "--fiscal-year", 2024, "--catalog", returned["catalog"], "--data", data)
+    assert proc.returncode == 2 and "「農林課」" in proc.stderr
+    assert "a.xlsx" in proc.stderr and "b.xlsx" in proc.stderr

@@ -90,9 +90,7 @@ def test_cli_xlsx_is_for_people(tmp_path):
     out = scorecard_xlsx(tmp_path, 2021)
     ws = load_workbook(out)["スコアカード"]
     header = [c.value for c in ws[3]]
-    assert (
-        header[:4] == ["ID", "施策", "指標", "単位"] and "達成率" in header and "評価" in header
-    )
+    assert header[:4] == ["ID", "施策", "指標", "単位"] and "達成率" in header and "評価" in header
     goal_rows = [
         r for r in range(4, ws.max_row + 1) if str(ws.cell(r, 1).value).startswith("基本目標")
     ]

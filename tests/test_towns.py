@@ -277,6 +277,7 @@ def test_batch_run_over_a_folder_of_catalogs(tmp_path):
         name = load_catalog(folder / f"{code}.yaml").strategy.municipality_ja
         assert name in index and f'href="{code}/index.html"' in index
         assert (out / code / "01_scorecard.html").exists()
+    assert "<th>公表待ち</th>" in index and "<th>未入力</th>" in index  # results, not 未確定
     (folder / "broken.yaml").write_text("schema_version: 1\n", encoding="utf-8")
     proc = kpi(
         "report", "--fiscal-year", 2024, "--catalog-dir", folder, "--out", tmp_path / "again"

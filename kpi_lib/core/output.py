@@ -178,7 +178,8 @@ def defuse_frame(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(defuse)
+            # element by element, kept as objects: map() would turn 2018 and None into 2018.0
+            out[col] = pd.Series([defuse(v) for v in out[col]], index=out.index, dtype=object)
     return out
 
 
@@ -284,7 +285,8 @@ def display_width(text: str) -> int:
     )
 
 
-def _clip(text: str, width: int) -> str:
+def clip_text(text: str, width: int) -> str:
+    """`text` cut with … to at most `width` terminal columns."""
     if display_width(text) <= width:
         return text
     out, used = "", 0
@@ -334,7 +336,7 @@ def fitted_table(
             cells, dropped = cells.drop(columns=[col]), [*dropped, col]
             widths = widths_of(cells)
     widths[shrink] = max(min(widths[shrink], room(widths)), display_width(shrink), 4)
-    cells[shrink] = cells[shrink].map(lambda v: _clip(v, widths[shrink]))
+    cells[shrink] = cells[shrink].map(lambda v: clip_text(v, widths[shrink]))
 
     def line(values) -> str:
         pairs = zip(widths, values, strict=True)

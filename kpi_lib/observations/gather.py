@@ -71,7 +71,7 @@ def returned_together(parts: list[Returned]) -> Returned:
         *conflicts(
             together.judgements,
             ["kpi_id", "fiscal_year"],
-            ["actions", "assessment", "direction_next"],
+            ["department", "actions", "assessment", "direction_next"],
             "the judgement",
         ),
         *conflicts(together.opinions, ["goal", "fiscal_year"], ["opinion"], "the opinion"),

@@ -69,6 +69,21 @@ class Imported:
     notices: list[str] = field(default_factory=list)
 
 
+def source_text(path: Path) -> str:
+    """A text source (strategy text, line list, CSV) as text, in UTF-8 or Shift_JIS; a control
+    character or a bidirectional override is refused with its line (a catalog may hold none)."""
+    from kpi_lib.core.limits import control_character
+    from kpi_lib.observations.actuals import decode_csv
+
+    text = decode_csv(path)
+    for number, line in enumerate(text.splitlines(), start=1):
+        if found := control_character(line):
+            raise InputError(
+                str(path), f"line {number}: the control character {found}; remove it and retry"
+            )
+    return text
+
+
 def read_bounded(path: Path) -> bytes:
     """The file's bytes, refused if missing, too large or binary."""
     try:

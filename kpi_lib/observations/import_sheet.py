@@ -20,8 +20,7 @@ from pathlib import Path
 
 from kpi_lib.catalog.notation import NotationError, parse_year
 from kpi_lib.core.errors import InputError
-from kpi_lib.observations.actuals import decode_csv
-from kpi_lib.observations.import_build import Imported, RawKpi, read_bounded, squash
+from kpi_lib.observations.import_build import Imported, RawKpi, read_bounded, source_text, squash
 
 MAX_UNZIPPED = 100_000_000  # an xlsx is a zip: bound what it can decompress to
 MAX_ROWS = 20_000
@@ -229,7 +228,7 @@ def _rows(path: Path) -> list[list]:
     if path.suffix.lower() == ".csv":
         if b"\x00" in raw[:65536]:
             raise InputError(str(path), "binary data, not a CSV text file")
-        text = decode_csv(path)
+        text = source_text(path)
         rows = list(csv.reader(io.StringIO(text, newline="")))
         return rows[:MAX_ROWS]
     return _xlsx_rows(path)

@@ -21,8 +21,14 @@ from pathlib import Path
 from kpi_lib.catalog.model import CIRCLED
 from kpi_lib.catalog.notation import NotationError, parse_year
 from kpi_lib.core.errors import InputError
-from kpi_lib.observations.actuals import decode_csv
-from kpi_lib.observations.import_build import Imported, RawKpi, read_bounded, squash, strip_html
+from kpi_lib.observations.import_build import (
+    Imported,
+    RawKpi,
+    read_bounded,
+    source_text,
+    squash,
+    strip_html,
+)
 
 _DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 _ROMAN = {r: str(i) for i, r in enumerate("ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ", start=1)}  # 基本目標Ⅱ
@@ -55,7 +61,7 @@ def read_text_layouts(path: Path) -> Imported:
             "binary data, not text: give the strategy's text (a PDF's text as extracted, "
             "UTF-8 or Shift_JIS), a line list or an .xlsx/.csv KPI list",
         )
-    text = decode_csv(path)
+    text = source_text(path)
     lines = text.splitlines()
     if any("\t" in line and BASE_HEAD.search(line) for line in lines):
         return read_strategy_text(lines, str(path))
@@ -257,6 +263,10 @@ def read_line_list(lines: list[str], file: str) -> Imported:
         if not m or not ARROW.search(m["rest"]):
             if ARROW.search(plain):
                 found.notices.append(f"line {no}: no 「指標名:」 before the values, left out")
+            elif m or plain.startswith("★"):  # it reads like an indicator: say it was not taken
+                found.notices.append(
+                    f"line {no}: 「{plain[:40]}」 has no 「基準値 → 目標値」, left out"
+                )
             continue
         base, target = ARROW.split(m["rest"], maxsplit=1)
         base, by = _side_year(base, file, no)

@@ -38,7 +38,6 @@ from kpi_lib.observations.judgements import (
     JUDGEMENT_HEADERS,
     JUDGEMENT_YEAR_HEADER,
     UNASSIGNED,
-    department_of,
 )
 
 HELP_LINES = [
@@ -202,11 +201,20 @@ def _entry_rules(ws, year_cols: list[int], column: dict[str, int], first: int, l
             ws.cell(r, column[name]).alignment = Alignment(wrap_text=True, vertical="top")
 
 
-def department_file_name(department: str) -> str:
+# Names Windows cannot give a file (the workbooks go to municipal staff on Windows).
+_RESERVED = re.compile(r"(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])", re.IGNORECASE)
+
+
+def department_file_name(department: str | None) -> str:
     """A file name for a department's workbook: its name kept to letters, digits and ・ー－
-    (a department name is free text from the catalog and may be hostile)."""
-    name = re.sub(r"[^\w・ー－]", "_", department).strip("_.")[:60]
-    return f"{name or UNASSIGNED}.xlsx"
+    (a department name is free text from the catalog and may be hostile). 未割当.xlsx is only
+    ever the KPIs without a department (None)."""
+    if department is None:
+        return f"{UNASSIGNED}.xlsx"
+    name = re.sub(r"[^\w・ー－]", "_", department).strip("_.")[:60] or "担当課"
+    if _RESERVED.fullmatch(name) or name == UNASSIGNED:
+        name += "_担当課"
+    return f"{name}.xlsx"
 
 
 def write_department_templates(
@@ -223,10 +231,10 @@ def write_department_templates(
         raise ArgumentError(
             "out", f"{out} exists and is not an empty folder; name a new folder for the workbooks"
         )
-    groups: dict[str, list[Kpi]] = {}
+    groups: dict[str | None, list[Kpi]] = {}  # None: the KPIs the catalog assigns to none
     for kpi in catalog.kpis:
-        groups.setdefault(department_of(kpi), []).append(kpi)
-    files: dict[str, str] = {}
+        groups.setdefault((kpi.department or "").strip() or None, []).append(kpi)
+    files: dict[str | None, str] = {}
     for department in groups:
         name = department_file_name(department)
         if name in files.values():  # two departments whose names differ only in punctuation
@@ -244,4 +252,4 @@ def write_department_templates(
         staging.rename(out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return {department: len(kpis) for department, kpis in groups.items()}
+    return {d or UNASSIGNED: len(kpis) for d, kpis in groups.items()}

@@ -34,7 +34,8 @@ SUMMARY_COLUMNS = [
     "実績のある指標",
     "達成",
     "未達成",
-    "未確定",
+    "公表待ち",
+    "未入力",
     "報告",
 ]
 
@@ -116,8 +117,11 @@ def _check_names(catalogs: list[Path]) -> None:
 
 
 def _summary_row(cat, target: Path, fiscal_year: int) -> dict:
+    # the report's readers' CSV (the 効果検証 sheet): one row per KPI with its result
     card = pd.read_csv(io.StringIO((target / "scorecard.csv").read_text(encoding="utf-8-sig")))
-    verdicts = card["verdict"].value_counts() if "verdict" in card else pd.Series(dtype=int)
+    result = "最終評価" if "最終評価" in card else "評価"
+    verdicts = card[result].value_counts()
+    actuals = [c for c in card.columns if c.endswith("実績")]
     s = cat.strategy
     return {
         "団体": s.municipality_ja,
@@ -125,10 +129,11 @@ def _summary_row(cat, target: Path, fiscal_year: int) -> dict:
         "戦略": s.title_ja,
         "期間": f"{s.period.start}〜{s.period.end}年度",
         "指標数": len(card),
-        "実績のある指標": int((card["n_points"] > 0).sum()),
+        "実績のある指標": int(card[actuals].notna().any(axis=1).sum()),
         "達成": int(verdicts.get("達成", 0)),
         "未達成": int(verdicts.get("未達成", 0)),
-        "未確定": int(verdicts.get("未確定", 0)),
+        "公表待ち": int(verdicts.get("公表待ち", 0)),
+        "未入力": int(verdicts.get("未入力", 0)),
         "報告": f"{quote(target.name, safe='')}/index.html",  # relative: ':' encoded, no scheme
     }
 

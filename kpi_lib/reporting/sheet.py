@@ -50,7 +50,7 @@ def sheet_frame(
             "指標": kpi.label,
             "担当課": kpi.department or "",
             "単位": kpi.unit,
-            "基準年度": ev.baseline_year,
+            "基準年度": None if ev.baseline_year is None else int(ev.baseline_year),
             "基準値": _rounded(ev.baseline_value),
             **{
                 _year_label(y): _rounded(values.get(y)) if y <= fiscal_year else None for y in years
@@ -160,6 +160,6 @@ def write_sheet_csv(
     frame.insert(
         list(frame.columns).index("目標値") + 1,
         "達成率（%）",
-        [None if _gap(v) else round(100 * v) for v in rates],
+        pd.Series([None if _gap(v) else round(100 * v) for v in rates], dtype=object),
     )
     write_csv_for_people(frame, path)
