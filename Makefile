@@ -38,7 +38,7 @@ report: $(STAMP)  ## build the annual report on the bundled data (FY=2024)
 	$(BIN)/kpi report --fiscal-year $(FY)
 
 test: $(TEST_STAMP)  ## format check, ruff, type check, every test and the notebooks (what CI runs)
-	@echo "kpi: format, lint and type checks, then every test (about 20 minutes on 2 cores)"
+	@echo "kpi: format, lint and type checks, then every test (about 15 minutes on 2 cores)"
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
