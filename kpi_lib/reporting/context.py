@@ -331,7 +331,7 @@ def freshness_warning(ctx: ReportContext) -> str:
         + "、".join(parts)
         + "。これらは最新の値で示し、"
         + (
-            "目標年度の値がないものは最終評価を「未確定」としています。"
+            "目標年度の値がないものは最終評価を未確定（公表待ち）としています。"
             if final
             else "評価もその値によります。"
         )
