@@ -208,8 +208,10 @@ def test_catalog_names_that_are_no_folder_are_refused(tmp_path, name):
 def test_a_javascript_catalog_name_is_a_relative_link(tmp_path):
     target = tmp_path / "out" / "javascript:alert(document.cookie)"  # from that catalog's stem
     target.mkdir(parents=True)
-    (target / "scorecard.csv").write_text("kpi_id,n_points,verdict\nx,1,達成\n", encoding="utf-8")
+    # the report's readers' CSV (the 効果検証 sheet's columns)
+    (target / "scorecard.csv").write_text("指標,R6実績,最終評価\nx,1,達成\n", encoding="utf-8")
     row = batch._summary_row(load_catalog(), target, 2024)
+    assert row["達成"] == 1 and row["実績のある指標"] == 1
     assert row["報告"] == "javascript%3Aalert%28document.cookie%29/index.html"
     html = batch._summary_html(2024, [row], [])
     assert 'href="javascript%3Aalert%28document.cookie%29/index.html"' in html
