@@ -9,6 +9,8 @@ counts and what is still missing.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from kpi_lib.catalog.model import Catalog
@@ -42,7 +44,7 @@ def kpi_status(catalog: Catalog, returned: Returned, fiscal_year: int) -> pd.Dat
             filled = [bool(str(j[f] or "").strip()) for f in TEXT_FIELDS]
             judgement = ENTERED if all(filled) else PARTLY
             department = str(j["department"] or department)
-            files.append(_file_name(j["file"]))
+            files.append(Path(str(j["file"])).name)
         rows.append(
             {
                 "担当課": department,
@@ -77,10 +79,6 @@ def department_status(per_kpi: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=DEPARTMENT_COLUMNS)
-
-
-def _file_name(file) -> str:
-    return str(file).replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def write_status_xlsx(per_kpi: pd.DataFrame, path, fiscal_year: int, title: str) -> None:

@@ -35,7 +35,6 @@ from kpi_lib.observations.judgements import (
     ACTIONS_HEADER,
     ASSESSMENT_HEADER,
     DIRECTION_HEADER,
-    DIRECTIONS_NEXT,
 )
 from kpi_lib.reporting import reading
 from kpi_lib.reporting.context import RELATION_MARK, REVIEW_MARK, ReportContext
@@ -53,7 +52,16 @@ class _NotOurs(Exception):
 
 CHART_VERSION = "2"  # bump when the chart's drawing changes: old cache entries then miss
 
-CSS = """
+# The colours of a result, beside badge_html: the same on every page of the report.
+BADGE_CSS = """.badge{display:inline-block;padding:0 .5em;border-radius:3px;font-weight:bold;
+color:#fff;background:#9E9E9E;white-space:nowrap}
+.badge.達成,.badge.A,.badge.S,.badge.◎{background:#2E7D32}
+.badge.未達成,.badge.D,.badge.×,.badge.C{background:#C62828}.badge.B,.badge.○{background:#7CB342}
+"""
+
+CSS = (
+    BADGE_CSS
+    + """
 @page{size:A4;margin:14mm 12mm}
 body{font-family:"IPAexGothic","IPAPGothic","Noto Sans CJK JP",sans-serif;
 max-width:980px;margin:2em auto;
@@ -63,10 +71,6 @@ nav ol{columns:2;font-size:.9em}nav a{text-decoration:none}
 .kpi{border:1px solid #ccc;border-radius:4px;padding:.6em 1em;margin:1.2em 0;break-inside:avoid;
 page-break-inside:avoid}
 .kpi h3{margin:.2em 0 .4em;font-size:1.05em}
-.badge{display:inline-block;padding:0 .5em;border-radius:3px;font-weight:bold;color:#fff;
-background:#757575}
-.badge.達成,.badge.A,.badge.S,.badge.◎{background:#2E7D32}.badge.未達成,.badge.D,.badge.×,.badge.C{background:#C62828}
-.badge.B,.badge.○{background:#7CB342}.badge.公表待ち,.badge.未入力,.badge.−{background:#9E9E9E}
 table{border-collapse:collapse;font-size:.85em;margin:.4em 0}
 td,th{border:1px solid #ddd;padding:2px 6px;text-align:left}
 .row{display:flex;gap:1em;flex-wrap:wrap;align-items:flex-start}.row img{max-width:100%;height:auto}
@@ -87,6 +91,7 @@ page-break-inside:auto}
 .summary,.judgement,.badge{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 a{color:inherit;text-decoration:none}h2{break-after:avoid}}
 """
+)
 
 
 @dataclass
@@ -224,9 +229,8 @@ def _section(ctx: ReportContext, kpi: Kpi, r, charts: ChartCache) -> str:
         + (f"　達成率: {e(rate)}" if rate else "")
         + f"{progress}</p>"
     )
-    sentence = reading.plain_sentence(kpi, ev, r)
+    plain = reading.result_words(kpi, ev, r, ctx.fiscal_year)
     reason = reading.open_reason(kpi, r, ctx.fiscal_year)
-    plain = " ".join(x for x in (sentence, f"（{reason}）" if reason else "") if x)
     chart = charts.image(kpi, ev, history) if not history.empty else ""
     values_html = (
         _values_html(history)
@@ -287,27 +291,20 @@ def _judgement_html(ctx: ReportContext, r) -> str:
 def _goal_summary(ctx: ReportContext, goal: int, kpis: list[Kpi], card: pd.DataFrame) -> str:
     """The committee's opinion and 今後の方向性 tallied, at the top of a goal's document."""
     e = html.escape
-    directions = card.loc[[k.kpi_id for k in kpis], "direction_next"]
-    counts = directions.value_counts()
-    tally = "、".join(f"{d} {int(counts[d])}" for d in DIRECTIONS_NEXT if d in counts)
-    missing = int(directions.isna().sum())
-    if missing:
-        tally += ("、" if tally else "") + f"未提出 {missing}"
+    tally = reading.direction_tally(card.loc[[k.kpi_id for k in kpis], "direction_next"])
     statuses = [reading.status(k, card.loc[k.kpi_id]) for k in kpis]
-    order = [*reading.FINAL_STATUSES, *ctx.settings.scale.labels]
     counts_line = "、".join(
-        f"{label} {statuses.count(label)}" for label in dict.fromkeys(order) if label in statuses
+        f"{label} {statuses.count(label)}"
+        for label in reading.status_order(ctx.settings)
+        if label in statuses
     )
     parts = [f"<p><strong>{len(kpis)}指標の評価</strong>　{e(counts_line)}</p>"]
     for k in kpis:
         if k.numeric_goal:
             r = card.loc[k.kpi_id]
-            ev = ctx.evaluations[k.kpi_id]
-            sentence = reading.plain_sentence(k, ev, r)
-            reason = reading.open_reason(k, r, ctx.fiscal_year)
+            words = reading.result_words(k, ctx.evaluations[k.kpi_id], r, ctx.fiscal_year)
             parts.append(
-                f"<p><strong>★ 数値目標</strong>　{e(k.label)} {_badge(k, r)}　"
-                f"{e(sentence)}{e(f'（{reason}）' if reason else '')}</p>"
+                f"<p><strong>★ 数値目標</strong>　{e(k.label)} {_badge(k, r)}　{e(words)}</p>"
             )
     parts.append(f"<p><strong>{DIRECTION_HEADER}</strong>　{e(tally)}（指標数）</p>")
     opinion = ctx.opinions.get(goal)

@@ -13,7 +13,6 @@ from collections import Counter
 from pathlib import Path
 
 from kpi_lib.catalog.notation import to_era
-from kpi_lib.observations.judgements import DIRECTIONS_NEXT
 from kpi_lib.observations.status import department_status
 from kpi_lib.reporting import reading
 from kpi_lib.reporting.context import (
@@ -22,23 +21,22 @@ from kpi_lib.reporting.context import (
     freshness_warning,
     period_notice,
 )
-from kpi_lib.reporting.goal_docs import badge_html
+from kpi_lib.reporting.goal_docs import BADGE_CSS, badge_html
 
-STYLE = """body{font-family:"IPAexGothic","Noto Sans CJK JP",sans-serif;max-width:960px;
+STYLE = (
+    BADGE_CSS
+    + """body{font-family:"IPAexGothic","Noto Sans CJK JP",sans-serif;max-width:960px;
 margin:2em auto;line-height:1.6;padding:0 1em;color:#222}
 @page{size:A4;margin:14mm 12mm}
 table{border-collapse:collapse;margin:.4em 0}td,th{border:1px solid #ccc;padding:4px 8px;
 font-size:90%;text-align:left;vertical-align:top}
 th.n,td.n{text-align:right}.stars td:nth-child(1),.stars td:nth-child(3){white-space:nowrap}
 .notice{background:#FFF4E5;border-left:4px solid #ED7D31;padding:8px 12px}
-.badge{display:inline-block;padding:0 .5em;border-radius:3px;font-weight:bold;color:#fff;
-background:#9E9E9E;white-space:nowrap}
-.badge.達成,.badge.A,.badge.S,.badge.◎{background:#2E7D32}
-.badge.未達成,.badge.D,.badge.×,.badge.C{background:#C62828}.badge.B,.badge.○{background:#7CB342}
 .muted{color:#666;font-size:.85em}
 @media print{body{max-width:none;margin:0;padding:0;font-size:10.5pt}.noprint{display:none}
 a{color:inherit;text-decoration:none}
 .badge,.notice{-webkit-print-color-adjust:exact;print-color-adjust:exact}}"""
+)
 
 
 def index_html(ctx: ReportContext, jobs: list, sources: list[dict]) -> str:
@@ -97,8 +95,7 @@ def _numeric_goals(ctx: ReportContext) -> str:
             continue
         r, ev = card.loc[k.kpi_id], ctx.evaluations[k.kpi_id]
         shown = reading.status(k, r)
-        reason = reading.open_reason(k, r, ctx.fiscal_year)
-        words = reading.plain_sentence(k, ev, r) + (f"（{reason}）" if reason else "")
+        words = reading.result_words(k, ev, r, ctx.fiscal_year)
         rows.append(
             f'<tr><td><a href="goal{k.goal}.html">基本目標{k.goal}</a></td>'
             f"<td>{e(k.label)}</td><td>{badge_html(shown)}</td><td>{e(words)}</td></tr>"
@@ -115,7 +112,7 @@ def _goal_counts(ctx: ReportContext) -> str:
     """One line per basic goal: how many KPIs have each result."""
     e = html.escape
     card = ctx.card.set_index("kpi_id")
-    labels = list(dict.fromkeys([*reading.FINAL_STATUSES, *ctx.settings.scale.labels]))
+    labels = reading.status_order(ctx.settings)
     per_goal = {
         g.goal: Counter(
             reading.status(k, card.loc[k.kpi_id]) for k in ctx.catalog.kpis if k.goal == g.goal
@@ -160,14 +157,12 @@ def _open_results(ctx: ReportContext) -> str:
             awaited.append(f"{k.label}（{reason}）")
         elif shown == reading.NOT_ENTERED:
             entering[k.department or "担当課の記載なし"] += 1
-    directions = ctx.card["direction_next"].dropna()
     parts = []
-    if len(directions):
-        counts = directions.value_counts()
-        tally = "、".join(f"{d} {int(counts[d])}" for d in DIRECTIONS_NEXT if d in counts)
+    if ctx.card["direction_next"].notna().any():
+        tally = reading.direction_tally(ctx.card["direction_next"])
         parts.append(
-            f"<p><strong>今後の方向性</strong>（担当課の評価）　{e(tally)}、"
-            f"未提出 {len(ctx.card) - len(directions)}（指標数。理由は各基本目標の文書に）</p>"
+            f"<p><strong>今後の方向性</strong>（担当課の評価）　{e(tally)}"
+            "（指標数。理由は各基本目標の文書に）</p>"
         )
     if awaited:
         parts.append(f"<p><strong>{reading.AWAITED}</strong>　{e('、'.join(awaited))}</p>")

@@ -9,9 +9,12 @@ legend of the grades and the evaluation's name (最終評価 / 中間評価 / �
 
 from __future__ import annotations
 
+import pandas as pd
+
 from kpi_lib.catalog.model import Catalog, Kpi
 from kpi_lib.core.numbers import reader_number, reader_percent
 from kpi_lib.evaluation.rules import NO_GRADE, RuleSettings
+from kpi_lib.observations.judgements import DIRECTIONS_NEXT
 
 ACHIEVED, MISSED, AWAITED, NOT_ENTERED = "達成", "未達成", "公表待ち", "未入力"
 FINAL_STATUSES = [ACHIEVED, MISSED, AWAITED, NOT_ENTERED]
@@ -61,6 +64,25 @@ def open_reason(kpi: Kpi, r, fiscal_year: int) -> str:
         who = kpi.department or "担当課"
         return f"{who}による{year}年度の実績の入力待ち"
     return ""
+
+
+def status_order(settings: RuleSettings) -> list[str]:
+    """Every status a reader can meet, in the order tables and counts list them."""
+    return list(dict.fromkeys([*FINAL_STATUSES, *settings.scale.labels]))
+
+
+def result_words(kpi: Kpi, ev, r, fiscal_year: int) -> str:
+    """The plain sentence and, where the result is open, what it waits for."""
+    reason = open_reason(kpi, r, fiscal_year)
+    return plain_sentence(kpi, ev, r) + (f"（{reason}）" if reason else "")
+
+
+def direction_tally(directions: pd.Series) -> str:
+    """今後の方向性 counted in the list's order, then the KPIs without one: 継続 3、未提出 2."""
+    counts = directions.value_counts()
+    parts = [f"{d} {int(counts[d])}" for d in DIRECTIONS_NEXT if d in counts]
+    missing = int(directions.isna().sum())
+    return "、".join([*parts, *([f"未提出 {missing}"] if missing else [])])
 
 
 def plain_sentence(kpi: Kpi, ev, r) -> str:

@@ -721,12 +721,13 @@ def _write_summary(
 ) -> None:
     """scorecard.xlsx/.csv, index.html and manifest.json beside the executed notebooks."""
     from kpi_lib.observations.actuals import default_files
-    from kpi_lib.reporting.sheet import write_evaluation_workbook, write_sheet_csv
+    from kpi_lib.reporting.sheet import sheet_frame, write_evaluation_workbook, write_sheet_csv
 
     fresh = freshness_table(ctx)  # the xlsx sheet and the index show the same table
     args = (ctx.card, ctx.evaluations, ctx.catalog, ctx.fiscal_year)
-    write_evaluation_workbook(staging / "scorecard.xlsx", *args, ctx.settings, fresh)
-    write_sheet_csv(staging / "scorecard.csv", *args)
+    frame = sheet_frame(*args)  # the xlsx's first sheet and the readers' CSV
+    write_evaluation_workbook(staging / "scorecard.xlsx", *args, ctx.settings, fresh, frame)
+    write_sheet_csv(staging / "scorecard.csv", frame)
     sources = _data_as_of(ctx.observations)
     (staging / "index.html").write_text(index_html(ctx, plan, sources), encoding="utf-8")
     manifest = {

@@ -96,15 +96,17 @@ def write_evaluation_workbook(
     fiscal_year: int,
     settings: RuleSettings | None = None,
     freshness: pd.DataFrame | None = None,
+    frame: pd.DataFrame | None = None,
 ) -> None:
-    """The workbook: the 効果検証 sheet first, then the detailed scorecard and the data's
-    as-of years."""
+    """The workbook: the 効果検証 sheet first (`frame`, default `sheet_frame` of the card), then
+    the detailed scorecard and the data's as-of years."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
     settings = settings or RuleSettings()
-    frame = sheet_frame(card, evaluations, catalog, fiscal_year)
+    if frame is None:
+        frame = sheet_frame(card, evaluations, catalog, fiscal_year)
     wb = Workbook()
     ws = wb.active
     ws.title = SHEET
@@ -150,12 +152,10 @@ def _gap(v) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
 
 
-def write_sheet_csv(
-    path: str | Path, card: pd.DataFrame, evaluations: dict, catalog: Catalog, fiscal_year: int
-) -> None:
-    """The report's CSV for readers: the 効果検証 sheet's Japanese columns (BOM, formulas
-    defused). `kpi scorecard --format csv` keeps the machine-readable columns."""
-    frame = sheet_frame(card, evaluations, catalog, fiscal_year)
+def write_sheet_csv(path: str | Path, frame: pd.DataFrame) -> None:
+    """The report's CSV for readers: the 効果検証 sheet's Japanese columns (`sheet_frame`; BOM,
+    formulas defused). `kpi scorecard --format csv` keeps the machine-readable columns."""
+    frame = frame.copy()
     rates = frame.pop("達成率")  # a CSV has no number formats: the percentage as a number
     frame.insert(
         list(frame.columns).index("目標値") + 1,
