@@ -585,3 +585,23 @@ def test_diff_never_replaces_a_file_and_says_when_nothing_differs(tmp_path):
     proc = kpi("catalog", "diff", bundled, bundled, "--format", "csv", "--out", out)
     assert proc.returncode == 2 and "exists" in proc.stderr
     assert out.read_text(encoding="utf-8") == "mine"
+
+
+def test_an_entity_that_spells_a_control_character_is_refused(tmp_path):
+    source = tmp_path / "t.txt"
+    text = (FIXTURES / "strategy_excerpt_goals3_4.txt").read_text(encoding="utf-8")
+    first = next(line for line in text.splitlines() if "\t" in line and "人" in line)
+    source.write_text(
+        text.replace(first, first.replace("人", "&#x202e;人", 1), 1), encoding="utf-8"
+    )
+    _refused(tmp_path, source, "U+202E")
+
+
+def test_a_spreadsheet_cell_is_held_to_the_entry_files_bounds(tmp_path):
+    source = tmp_path / "kpi.csv"
+    source.write_text(
+        '指標名,基準値,目標値\n移住者数,10人,"' + "1" * 140_000 + '"\n', encoding="utf-8"
+    )
+    _refused(tmp_path, source, "not a readable CSV row")
+    rows = [["指標名", "基準値", "目標値"], ["移住\u202e者数", "10人", "20人"]]
+    _refused(tmp_path, _xlsx(tmp_path / "kpi.xlsx", rows), "U+202E", "row 2")

@@ -29,10 +29,11 @@ from kpi_lib.catalog.notation import (
     parse_target,
 )
 from kpi_lib.core.errors import InputError
+from kpi_lib.core.limits import MAX_CSV_BYTES
 from kpi_lib.core.paths import DATA_DIR
 from kpi_lib.observations.starter import kpi_yaml, town_name, write_catalog_text, yaml_flow
 
-MAX_INPUT_BYTES = 20_000_000  # a strategy's KPI list is kilobytes; refuse before reading more
+MAX_INPUT_BYTES = MAX_CSV_BYTES  # a strategy's KPI list is kilobytes; refuse before reading more
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 # A value is short: at most 8 words and 80 characters ('2024年度 (令和6年度) 中の計画策定');
 # a value cell is read up to its 200th word.
@@ -69,6 +70,11 @@ class Imported:
     notices: list[str] = field(default_factory=list)
 
 
+class SourceProblem(ValueError):
+    """Something in the source the import cannot write into a catalog; `import_catalog` names
+    the file."""
+
+
 def source_text(path: Path) -> str:
     """A text source (strategy text, line list, CSV) as text, in UTF-8 or Shift_JIS; a control
     character or a bidirectional override is refused with its line (a catalog may hold none)."""
@@ -98,13 +104,22 @@ def read_bounded(path: Path) -> bytes:
             f"{size:,} bytes is too large for a KPI list (at most {MAX_INPUT_BYTES:,}); "
             "give the KPI chapter only",
         )
-    with path.open("rb") as fh:
-        return fh.read(MAX_INPUT_BYTES + 1)
+    try:
+        with path.open("rb") as fh:
+            return fh.read(MAX_INPUT_BYTES + 1)
+    except OSError as exc:  # permission denied, a disk error
+        raise InputError(str(path), f"cannot read it: {exc.strerror or exc}") from None
 
 
 def strip_html(text: str) -> str:
-    """Cell text without the HTML fragments PDF extraction leaves (<p>, <ul …>)."""
-    return html.unescape(re.sub(r"<[^>]{0,200}>", " ", text))
+    """Cell text without the HTML fragments PDF extraction leaves (<p>, <ul …>); an entity
+    that spells a control character (&#x202e;) is refused like the character itself."""
+    from kpi_lib.core.limits import control_character
+
+    plain = html.unescape(re.sub(r"<[^>]{0,200}>", " ", text))
+    if found := control_character(plain):
+        raise SourceProblem(f"「{text[:40]}」 spells the control character {found}")
+    return plain
 
 
 def squash(text: str) -> str:
@@ -418,7 +433,10 @@ def build_kpi(raw: RawKpi, kpi_id: str, period: tuple[int, int]) -> dict:
         "baseline": baseline,
         "target": target,
     }
-    return _valid(fields, reviews, period)
+    try:
+        return _valid(fields, reviews, period)
+    except SourceProblem as exc:
+        raise SourceProblem(f"{raw.where}: {exc}") from None
 
 
 def _without_heading(raw: RawKpi, bname: str, tname: str, reviews: list[str]):
@@ -505,7 +523,12 @@ def _valid(fields: dict, reviews: list[str], period: tuple[int, int]) -> dict:
             fields["direction_inferred"] = "the target could not be used: taken as increase"
             if attempt == 1:
                 fields["baseline"] = None
-    raise AssertionError(f"cannot build a valid entry for {fields['kpi_id']}")
+    # what is left is not the target but a text the schema refuses (a control character an
+    # HTML entity spelled, say): the source's problem, named where it stands
+    raise SourceProblem(
+        "the indicator cannot be written as a valid catalog entry (a character or a text the "
+        "catalog refuses); correct the source"
+    )
 
 
 def _entry(fields: dict) -> dict:
@@ -564,18 +587,23 @@ def import_catalog(
 
     source = Path(source)
     name = town_name(code, period[0], period[1], data_dir)
-    if source.suffix.lower() in (".xlsx", ".xlsm", ".csv"):
-        found = read_sheet(source)
-    else:
-        found = read_text_layouts(source)
+    try:
+        found = (
+            read_sheet(source)
+            if source.suffix.lower() in (".xlsx", ".xlsm", ".csv")
+            else read_text_layouts(source)
+        )
+        entries = [
+            build_kpi(r, i, period) for r, i in zip(found.kpis, kpi_ids(found.kpis), strict=True)
+        ]
+    except SourceProblem as exc:
+        raise InputError(str(source), str(exc)) from None
     if not found.kpis:
         raise InputError(
             str(source),
             "no indicators found: expected a strategy's text with tables headed 基準値(H30) / "
             "KPI(R6), lines 「指標名:基準値 → 目標値」, or a spreadsheet with a header row",
         )
-    ids = kpi_ids(found.kpis)
-    entries = [build_kpi(r, i, period) for r, i in zip(found.kpis, ids, strict=True)]
     goals = dict(found.goals)
     for r in found.kpis:
         goals.setdefault(r.goal, f"基本目標{r.goal}")

@@ -20,10 +20,10 @@ from pathlib import Path
 
 from kpi_lib.catalog.notation import NotationError, parse_year
 from kpi_lib.core.errors import InputError
+from kpi_lib.core.limits import MAX_ROWS, MAX_XLSX_UNCOMPRESSED, check_cell
 from kpi_lib.observations.import_build import Imported, RawKpi, read_bounded, source_text, squash
 
-MAX_UNZIPPED = 100_000_000  # an xlsx is a zip: bound what it can decompress to
-MAX_ROWS = 20_000
+MAX_UNZIPPED = MAX_XLSX_UNCOMPRESSED  # an xlsx is a zip: bound what it can decompress to
 
 # Column roles and the header wordings that name them (compared without spaces, brackets
 # and their content, full-width letters folded).
@@ -224,14 +224,26 @@ def _year_cell(text: str, default: int | None, reviews: list[str], what: str) ->
 
 
 def _rows(path: Path) -> list[list]:
+    from openpyxl.utils import get_column_letter
+
     raw = read_bounded(path)
     if path.suffix.lower() == ".csv":
         if b"\x00" in raw[:65536]:
             raise InputError(str(path), "binary data, not a CSV text file")
-        text = source_text(path)
-        rows = list(csv.reader(io.StringIO(text, newline="")))
-        return rows[:MAX_ROWS]
-    return _xlsx_rows(path)
+        reader = csv.reader(io.StringIO(source_text(path), newline=""))
+        try:
+            rows = [row for _, row in zip(range(MAX_ROWS), reader, strict=False)]
+        except csv.Error as exc:  # a field over csv's 131,072 characters, a NUL byte
+            raise InputError(
+                str(path), f"not a readable CSV row: {exc}", row=reader.line_num
+            ) from None
+    else:
+        rows = _xlsx_rows(path)
+    for r, row in enumerate(rows, start=1):  # the entry files' bounds: length, control characters
+        for j, v in enumerate(row):
+            if isinstance(v, str):
+                check_cell(str(path), v, row=r, column=get_column_letter(j + 1))
+    return rows
 
 
 def _xlsx_rows(path: Path) -> list[list]:
