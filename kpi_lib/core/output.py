@@ -46,11 +46,11 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
             "out", f"{path} is a folder; it needs a file name such as {path / 'out.csv'}"
         )
     try:
-        if _stream_target(path) is not None:
+        if (target := _stream_target(path)) is not None:
             with tempfile.TemporaryDirectory(prefix="kpi-out-") as folder:
                 tmp_path = Path(folder) / f"out{suffix or path.suffix}"
                 yield tmp_path
-                _stream(tmp_path, path)
+                _stream(tmp_path, path, target)
             return
         check_target(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -118,14 +118,18 @@ def _stream_target(path: Path) -> int | None:
     return -1 if (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)) else None
 
 
-def _stream(tmp: Path, path: Path) -> None:
-    """Copy the finished output into the special file `path` (opened without blocking on a
-    FIFO nobody reads)."""
-    target = _stream_target(path)
-    if target is not None and target >= 0:
+def _stream(tmp: Path, path: Path, target: int) -> None:
+    """Copy the finished output into the special file `path` that `_stream_target` found before
+    the output was built (opened without blocking on a FIFO nobody reads); a regular file put
+    there meanwhile is never written into."""
+    if target >= 0:
         fd = os.dup(target)
     else:
         fd = os.open(path, os.O_WRONLY | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC)
+        mode = os.fstat(fd).st_mode
+        if not (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):
+            os.close(fd)
+            raise KpiError(f"{path} changed while the output was built; nothing was written")
         os.set_blocking(fd, True)
     with os.fdopen(fd, "wb") as out, open(tmp, "rb") as src:
         shutil.copyfileobj(src, out)

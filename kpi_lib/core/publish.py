@@ -203,6 +203,9 @@ def swap_in(staging: Path, final: Path) -> None:
         (staging / STAGING_MARKER).unlink()
     if final.exists():
         final.rename(old)
+        # claimed under the lock before the run (a report of an earlier version may carry no
+        # marker): marked now, so that this removal or the next run's recovery takes it
+        write_marker(old, STAGING_MARKER)
     staging.rename(final)
     _remove_ours(old)
 
