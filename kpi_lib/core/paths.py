@@ -9,3 +9,6 @@ DEFAULT_PUBLIC_DIR = DATA_DIR / "public"
 # Reference material of the developers; users do not have it.
 DEFAULT_SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 ASHIBETSU = "012165"
+
+# The forecasts' validation region: in ../shared/data for tests and benchmarks, never bundled.
+VALIDATION_REGION = "ssds/ssds_tohoku_osaka_municipal.csv"

@@ -17,7 +17,7 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
-from kpi_lib.core.paths import DEFAULT_PUBLIC_DIR, DEFAULT_SHARED_DATA
+from kpi_lib.core.paths import DEFAULT_PUBLIC_DIR, DEFAULT_SHARED_DATA, VALIDATION_REGION
 from kpi_lib.forecasting.panel import (
     Panel,
     brier_skill,
@@ -87,7 +87,7 @@ def panels() -> dict[str, pd.DataFrame]:
 
 # The validation region: the same five SSDS items as the bundled Hokkaido file, for Tohoku and
 # Osaka. Tests and this bench only; the product never reads ../shared.
-VALIDATION_FILE = DEFAULT_SHARED_DATA / "ssds" / "ssds_tohoku_osaka_municipal.csv"
+VALIDATION_FILE = DEFAULT_SHARED_DATA / VALIDATION_REGION
 VALIDATION_PANELS = {"births": "出生数", "marriages": "婚姻件数", "population": "住民基本台帳人口"}
 TUNING, VALIDATION = "Hokkaido", "validation (Tohoku + Osaka)"
 
@@ -199,7 +199,6 @@ def quality(name: str, level: float = 0.8, region: str = TUNING) -> dict:
             for y, c in by_origin[(by_origin.index >= first) & (by_origin.index <= last)].items()
         },
         "goal_coverage_by_h": goal.groupby("h")["covered"].mean().to_dict(),
-        "goal_skill": brier_skill(goal)[2],
         "totals_coverage": float(totals["covered"].mean()) if len(totals) else float("nan"),
         "totals_skill": brier_skill(totals)[2] if len(totals) else float("nan"),
         "totals_calls": len(totals),

@@ -230,12 +230,12 @@ def _section(ctx: ReportContext, kpi: Kpi, r, charts: ChartCache) -> str:
         + f"{progress}</p>"
     )
     plain = reading.result_words(kpi, ev, r, ctx.fiscal_year)
-    reason = reading.open_reason(kpi, r, ctx.fiscal_year)
     chart = charts.image(kpi, ev, history) if not history.empty else ""
     values_html = (
         _values_html(history)
         if not history.empty
-        else f'<p class="muted">実績はまだありません（{e(reason or "入力待ち")}）。</p>'
+        else '<p class="muted">実績はまだありません'
+        f"（{e(reading.open_reason(kpi, r, ctx.fiscal_year) or '入力待ち')}）。</p>"
     )
     outlook = _outlook_html(ctx, kpi, ev)
     notes = f"<p>注記: {e(' / '.join(ev.notes))}</p>" if ev.notes else ""

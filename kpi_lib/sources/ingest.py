@@ -18,7 +18,7 @@ import pandas as pd
 
 from kpi_lib.core.errors import InputError
 from kpi_lib.core.output import progress, sha256
-from kpi_lib.core.paths import DEFAULT_PUBLIC_DIR, DEFAULT_SHARED_DATA
+from kpi_lib.core.paths import DEFAULT_PUBLIC_DIR, DEFAULT_SHARED_DATA, VALIDATION_REGION
 from kpi_lib.core.publish import (
     claim,
     glob_escape,
@@ -116,7 +116,7 @@ def _csv_gz(df: pd.DataFrame) -> bytes:
 
 # In the source folder but never bundled: the forecasts' validation region, which tests and
 # benchmarks read from ../shared (the product's SSDS stays Hokkaido).
-NOT_BUNDLED = {"ssds/ssds_tohoku_osaka_municipal.csv"}
+NOT_BUNDLED = {VALIDATION_REGION}
 
 
 def _input_files(source: Path) -> list[dict]:
