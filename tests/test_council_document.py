@@ -113,3 +113,13 @@ def test_kpi_scorecard_xlsx_is_the_evaluation_sheet(tmp_path):
         assert code not in values
     detail = [c.value for row in wb["スコアカード"].iter_rows(min_row=3) for c in row]
     assert "sufficient" not in detail and "not_applicable" not in detail
+
+
+def test_the_readers_table_shows_no_pace_grade_beside_a_final_verdict(judged):
+    from kpi_lib.reporting.context import reader_table
+
+    _, card, _ = judged[2024]
+    final = reader_table(card.reset_index())
+    assert "最終評価" in final.columns and "評価" not in final.columns
+    _, card, _ = judged[2022]
+    assert "評価" in reader_table(card.reset_index()).columns  # before the target year: the grade

@@ -210,12 +210,12 @@ def reader_table(card: pd.DataFrame, ids: bool = False) -> pd.DataFrame:
             "目標値": reader_number(r["target_resolved"])
             + ("（仮）" if r.get("target_placeholder") is True else ""),
             "達成率": reader_percent(r["achievement_rate"]),
-            "評価": r["grade"],
         }
-        if final:
+        if final:  # the verdict alone: a pace grade beside it could contradict it (B, 未達成)
             row["最終評価"] = r["verdict"] if isinstance(r["verdict"], str) else ""
             row["注記"] = _first_note(r)
         else:
+            row["評価"] = r["grade"]
             row["進捗状況"] = PROGRESS_STATUSES.get(r["progress_status"], "")
         if with_outlook:
             outlook = ""
