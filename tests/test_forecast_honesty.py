@@ -14,11 +14,9 @@ from kpi_lib.catalog.model import load_catalog
 from kpi_lib.evaluation.outlook import skill_at
 from kpi_lib.evaluation.scorecard import build_scorecard
 from kpi_lib.forecasting.bench import GOAL_FLOOR, GOAL_MEAN, furusato_from_fy2021, panels, quality
-from kpi_lib.forecasting.panel import (
-    brier_skill,
-    panel_forecast_arrays,
-    sample_bounds,
-)
+from kpi_lib.forecasting.calibration import sample_bounds
+from kpi_lib.forecasting.honesty import brier_skill
+from kpi_lib.forecasting.panel import panel_forecast_arrays
 from kpi_lib.observations.gather import load_observations
 
 KPI = [sys.executable, "-m", "kpi_lib.cli"]
