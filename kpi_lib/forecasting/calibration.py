@@ -122,6 +122,13 @@ def _strata_edges(features: np.ndarray, n_errors: int, most: int = STRATA) -> np
 
 
 MIN_HORIZON_ERRORS = 20
+# A trend fitted by OLS on 4 points (2 residual degrees of freedom) and extrapolated errs more
+# widely than one fitted on the 7–10 points a forecast has: on such errors Hokkaido's births
+# (log-linear) covered 85 %. A trend's errors from fits on fewer points are left out (a horizon
+# only they saw borrows a shorter one); the other methods keep all theirs (leaving out the short
+# fits of every method was rejected: docs/forecasts.md, "What was tried").
+TREND_METHODS = ("linear", "loglinear")
+MIN_TREND_FIT = 5
 SIZE_STRATA = 2  # small and large counts within each volatility stratum (log errors only)
 
 
@@ -170,7 +177,7 @@ def calibrate_intervals(
     volatility made at the latest origins (Mondrian conformal prediction). Quantiles are
     signed, so a boom's lopsided errors give a lopsided interval.
     """
-    pick = _chosen_errors(result, bt)
+    pick = _chosen_errors(result, bt, values)
     if not np.isfinite(pick["covered"]).any():
         result.notes.append(vocabulary.unchecked_interval_note())
         return
@@ -196,11 +203,18 @@ def calibrate_intervals(
     result.notes.append(vocabulary.conformal_note(CALIBRATION_ORIGINS, coverage, level))
 
 
-def _chosen_errors(result: PanelForecast, bt: Backtest) -> dict[str, np.ndarray]:
+def _chosen_errors(
+    result: PanelForecast, bt: Backtest, values: np.ndarray
+) -> dict[str, np.ndarray]:
     """The backtest's scaled errors, log errors and model-interval coverage of the method each
-    series was given, as (S, origins, horizon) arrays."""
+    series was given, as (S, origins, horizon) arrays. A trend's errors from fits on fewer than
+    MIN_TREND_FIT points are left out of the errors."""
     S = result.mean.shape[0]
     n_origins = next(iter(bt.errors.values())).shape[1]
+    origin_cols = np.arange(MIN_TRAIN - 1, values.shape[1] - 1)  # the backtest's origins
+    fit_points = np.cumsum(~np.isnan(values), axis=1)[:, origin_cols]
+    trend = np.isin(result.method, TREND_METHODS)[:, None]
+    short_trend = (trend & (fit_points < MIN_TREND_FIT))[..., None]
     pick = {}
     for name, source in (
         ("scaled", bt.errors),
@@ -212,7 +226,7 @@ def _chosen_errors(result: PanelForecast, bt: Backtest) -> dict[str, np.ndarray]
             rows = result.method == m
             if m in source:
                 arr[rows] = source[m][rows]
-        pick[name] = arr
+        pick[name] = arr if name == "covered" else np.where(short_trend, np.nan, arr)
     return pick
 
 
