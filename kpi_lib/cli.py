@@ -386,7 +386,8 @@ def _read_series_csv(path: str) -> pd.DataFrame:
 def cmd_forecast_panel(args) -> int:
     """`kpi forecast-panel`: forecast every series of a CSV panel (and `p_meet` for targets)."""
     from kpi_lib.core.output import check_out, write_csv_for_people
-    from kpi_lib.forecasting.panel import forecast_panel, panel_from_long, read_targets
+    from kpi_lib.forecasting.inputs import panel_from_long, read_targets
+    from kpi_lib.forecasting.panel import forecast_panel
 
     check_out(args.out, [p for p in (args.input, args.targets) if p], args.force)
     panel = panel_from_long(_read_series_csv(args.input), args.input)
@@ -472,7 +473,7 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The `kpi` command line: every subcommand with its options and help."""
-    from kpi_lib.forecasting.panel import BENCHMARKS, METHODS
+    from kpi_lib.forecasting.methods import BENCHMARKS, METHODS
     from kpi_lib.reporting.runner import DEFAULT_TIMEOUT
 
     parser = argparse.ArgumentParser(

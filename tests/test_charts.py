@@ -48,7 +48,7 @@ import struct  # noqa: E402
 import nbformat  # noqa: E402
 import pytest  # noqa: E402
 
-from kpi_lib.forecasting.panel import BENCHMARKS, METHODS  # noqa: E402
+from kpi_lib.forecasting.methods import BENCHMARKS, METHODS  # noqa: E402
 from kpi_lib.forecasting.series import SERIES_METHODS  # noqa: E402
 from kpi_lib.reporting import analysis, goal_docs, runner  # noqa: E402
 

@@ -11,7 +11,9 @@ from statsmodels.tsa.arima.model import ARIMA
 from kpi_lib.catalog.model import ForecastBreaks, load_catalog
 from kpi_lib.core.errors import InputError, KpiError
 from kpi_lib.evaluation.outlook import outlook
-from kpi_lib.forecasting.panel import forecast_panel, method_forecast, panel_from_long
+from kpi_lib.forecasting.inputs import panel_from_long
+from kpi_lib.forecasting.methods import method_forecast
+from kpi_lib.forecasting.panel import forecast_panel
 from kpi_lib.forecasting.series import forecast_series
 from kpi_lib.observations.gather import load_observations
 from kpi_lib.observations.values import choose_values

@@ -14,24 +14,16 @@ from kpi_lib.catalog.model import load_catalog
 from kpi_lib.evaluation.outlook import skill_at
 from kpi_lib.evaluation.scorecard import build_scorecard
 from kpi_lib.forecasting.bench import GOAL_FLOOR, GOAL_MEAN, furusato_from_fy2021, panels, quality
-from kpi_lib.forecasting.panel import (
-    brier_skill,
-    panel_forecast_arrays,
-    sample_bounds,
-)
+from kpi_lib.forecasting.calibration import sample_bounds
+from kpi_lib.forecasting.honesty import brier_skill
+from kpi_lib.forecasting.panel import panel_forecast_arrays
 from kpi_lib.observations.gather import load_observations
 
 KPI = [sys.executable, "-m", "kpi_lib.cli"]
 
 
-# Known misses (docs/forecasts.md, "Still missed"), kept as the goal band with strict xfail so
-# that the test fails the day they are mended and the mark is forgotten.
-BIRTHS_WIDE = pytest.mark.xfail(
-    strict=True,
-    reason="Hokkaido births over-cover (85 % at h=3): the oldest backtest errors (trends fit on "
-    "4-5 points) are wider than the forecasts they calibrate; leaving them out or rescaling "
-    "them under-covers the validation region, whose errors drift (docs/forecasts.md), issue 20",
-)
+# A known miss (docs/forecasts.md, "Still missed"), kept as the goal band with strict xfail so
+# that the test fails the day it is mended and the mark is forgotten.
 FURUSATO_EARLY = pytest.mark.xfail(
     strict=True,
     reason="furusato pooled over every origin: FY2013–2014, before any boom year was in the "
@@ -45,7 +37,7 @@ FURUSATO_EARLY = pytest.mark.xfail(
         pytest.param("furusato", marks=FURUSATO_EARLY),
         "migration",
         "tourism",
-        pytest.param("births", marks=BIRTHS_WIDE),
+        "births",
         "marriages",
         "population",
     ],
@@ -57,9 +49,7 @@ def test_intervals_cover_close_to_80_percent_on_unseen_years(name):
         assert 0.75 <= covered <= 0.85, (name, h, covered)
 
 
-@pytest.mark.parametrize(
-    "name", [pytest.param("births", marks=BIRTHS_WIDE), "marriages", "population"]
-)
+@pytest.mark.parametrize("name", ["births", "marriages", "population"])
 def test_hokkaido_goal_origins_cover_77_to_83_percent_on_average_and_70_at_least(name):
     # Issue 20's goal on the tuning region; the validation region's is in
     # test_forecast_validation.py.
@@ -223,7 +213,7 @@ def test_furusato_from_fy2021_is_not_absurdly_wide():
     assert width[2024] < 20, width.to_dict()
 
 
-@pytest.mark.parametrize("name", [pytest.param("births", marks=BIRTHS_WIDE), "marriages"])
+@pytest.mark.parametrize("name", ["births", "marriages"])
 def test_three_year_totals_are_calibrated_for_cumulative_targets(name):
     # A cumulative target (婚姻届出数 150 over five years) sums years whose errors move
     # together; the joint backtest errors must cover a total as the yearly ones cover a year.

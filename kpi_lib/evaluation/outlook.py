@@ -29,14 +29,10 @@ from kpi_lib.core.errors import InputError
 from kpi_lib.core.limits import load_yaml
 from kpi_lib.core.paths import DATA_DIR
 from kpi_lib.evaluation.rules import RuleSettings, maintain_tolerance
+from kpi_lib.forecasting.calibration import PanelForecast, sample_bounds, share_at_least
 from kpi_lib.forecasting.dist import norm_ppf
-from kpi_lib.forecasting.panel import (
-    METHODS,
-    PanelForecast,
-    panel_forecast_arrays,
-    sample_bounds,
-    share_at_least,
-)
+from kpi_lib.forecasting.methods import METHODS
+from kpi_lib.forecasting.panel import panel_forecast_arrays
 from kpi_lib.forecasting.series import SERIES_METHODS, forecast_series
 from kpi_lib.observations.values import public_table
 
@@ -269,7 +265,7 @@ def _skill_of(specs, public_dir, exclude, end, level) -> dict[int, float]:
     """Brier skill of the peers' probabilities from rolling origins up to `end` (targets ±5–20 %),
     per horizon 1…SKILL_HORIZON, and under TOTAL that of totals over those years (cumulative
     targets); one with fewer than 100 calls is left out."""
-    from kpi_lib.forecasting.panel import brier_skill, rolling_checks
+    from kpi_lib.forecasting.honesty import brier_skill, rolling_checks
 
     arr = _peer_arrays(specs, public_dir, exclude, end)
     if len(arr) < 10:
@@ -495,7 +491,8 @@ def backtest_record(
     MASE: mean |error| ÷ mean |annual change|; coverage: share of actuals inside the
     models' own intervals.
     """
-    from kpi_lib.forecasting.panel import METHODS, Panel, backtest
+    from kpi_lib.forecasting.backtest import backtest
+    from kpi_lib.forecasting.inputs import Panel
 
     hist = obs[obs["year"] <= as_of].sort_values("year") if not obs.empty else obs
     if len(hist) < 5:

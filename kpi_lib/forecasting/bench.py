@@ -18,14 +18,9 @@ import numpy as np
 import pandas as pd
 
 from kpi_lib.core.paths import DEFAULT_PUBLIC_DIR, DEFAULT_SHARED_DATA, VALIDATION_REGION
-from kpi_lib.forecasting.panel import (
-    Panel,
-    brier_skill,
-    forecast_panel,
-    panel_from_long,
-    reliability,
-    rolling_checks,
-)
+from kpi_lib.forecasting.honesty import brier_skill, reliability, rolling_checks
+from kpi_lib.forecasting.inputs import Panel, panel_from_long
+from kpi_lib.forecasting.panel import forecast_panel
 from kpi_lib.observations.values import public_table
 from kpi_lib.sources.loaders.ssds import load_ssds
 

@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from kpi_lib.core import vocabulary
 from kpi_lib.core.errors import KpiError
 from kpi_lib.forecasting.dist import norm_ppf
 
 SERIES_METHODS = ("naive", "drift", "linear", "loglinear", "holt")
+HOLT_PATHS = 2000  # simulated paths behind Holt's interval
 
 
 @dataclass
@@ -60,7 +62,7 @@ def forecast_series(
     if breaks and (treatment == "exclude" or method not in ("linear", "loglinear")):
         keep = ~np.isin(t, breaks)
         t, y = t[keep], y[keep]
-        notes.append(f"除外した年度: {', '.join(map(str, breaks))}")
+        notes.append(vocabulary.excluded_years_note(breaks))
         breaks = []
     z = norm_ppf(0.5 + level / 2)
     h = (target - t[-1]).astype(float)
@@ -96,7 +98,7 @@ def _ols(t, y, target, method, level, breaks, notes) -> SeriesForecast:
         dummy = np.isin(t, breaks).astype(float)
         X = np.column_stack([X, dummy])
         Xf = np.column_stack([Xf, np.zeros(len(target))])  # the break is not expected to recur
-        notes.append(f"ダミー変数を置いた年度: {', '.join(map(str, breaks))}")
+        notes.append(vocabulary.dummy_years_note(breaks))
     fit = sm.OLS(y, X).fit()
     frame = fit.get_prediction(Xf).summary_frame(alpha=1 - level)
     mean, lo, hi = (frame[c].to_numpy() for c in ("mean", "obs_ci_lower", "obs_ci_upper"))
@@ -126,7 +128,7 @@ def _holt(t, y, target, level, notes, seed) -> SeriesForecast:
             start=len(y),
             end=len(y) + steps - 1,
             method="simulated",
-            simulate_repetitions=2000,
+            simulate_repetitions=HOLT_PATHS,
             rng=np.random.default_rng(seed),
         )
     frame = pred.summary_frame(alpha=1 - level)
@@ -134,5 +136,5 @@ def _holt(t, y, target, level, notes, seed) -> SeriesForecast:
     mean = frame["mean"].to_numpy()[idx]
     lo, hi = frame["pi_lower"].to_numpy()[idx], frame["pi_upper"].to_numpy()[idx]
     sd = (hi - lo) / (2 * norm_ppf(0.5 + level / 2))
-    notes.append("Holt（ETS・加法）、区間はシミュレーション2,000回")
+    notes.append(vocabulary.holt_note(HOLT_PATHS))
     return SeriesForecast("holt", target.tolist(), mean, lo, hi, sd, notes)
