@@ -159,7 +159,7 @@ class Entry:
             "unit": kpi.unit,
             "direction": kpi.direction,
             "target_kind": kpi.target.kind,
-            **{name: getattr(ev, name) for name in EVALUATION_FIELDS},
+            **_evaluation_fields(ev),
             "target_placeholder": kpi.target.placeholder,
             "review": kpi.review,  # an import's open question: reports mark 要確認
             "latest_relation": self.latest_relation,
@@ -188,6 +188,19 @@ class Entry:
                 ensure_ascii=False,
             ),
         }
+
+
+def _evaluation_fields(ev: Evaluation) -> dict:
+    """The evaluation's figures the scorecard copies as they are (EVALUATION_FIELDS)."""
+    return {
+        **{"baseline_year": ev.baseline_year, "baseline_value": ev.baseline_value},
+        **{"target_year": ev.target_year, "target_resolved": ev.target_resolved},
+        **{"latest_year": ev.latest_year, "latest_value": ev.latest_value},
+        **{"cumulative_value": ev.cumulative_value, "expected_value": ev.expected_value},
+        **{"achievement_rate": ev.achievement_rate, "pace": ev.pace, "grade": ev.grade},
+        **{"verdict": ev.verdict, "progress_status": ev.progress_status},
+        **{"met": ev.met, "first_met_year": ev.first_met_year},
+    }
 
 
 @dataclass

@@ -248,9 +248,10 @@ def judgement_text(entry: Entry, *more: str) -> str:
     notes and a baseline's source where the strategy gave none; `more` adds paragraphs (already
     escaped)."""
     kpi, ev = entry.kpi, entry.evaluation
-    verdict = f"最終評価 **{ev.verdict}**　" if ev.verdict else ""
+    # from the target year on the verdict alone: a pace grade beside it could contradict it
+    result = f"最終評価 **{ev.verdict}**" if ev.verdict else f"評価 **{esc(ev.grade)}**"
     parts = [
-        f"{esc(kpi.label)}（目標 {esc(kpi.target.text)}）: {verdict}評価 **{esc(ev.grade)}**",
+        f"{esc(kpi.label)}（目標 {esc(kpi.target.text)}）: {result}",
         f"算定: {esc(ev.calculation)}",
     ]
     if ev.notes:
