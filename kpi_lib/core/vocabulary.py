@@ -63,6 +63,14 @@ KINDS_JA = {
     "benchmark": "全国平均との比較",
     "milestone": "計画策定",
 }
+# The statistics the bundled data holds, as a sentence names them.
+DATASETS_JA = {
+    "jumin": "住民基本台帳",
+    "ssds": "社会・人口統計体系",
+    "tourism": "北海道観光入込客数調査",
+    "furusato": "ふるさと納税に関する現況調査",
+    "furusato_detail": "ふるさと納税に関する現況調査",
+}
 # How a statistic relates to the KPI it feeds; reports print the label beside its figures.
 RELATIONS_JA = {
     "same": "同じ統計",

@@ -26,10 +26,9 @@ from kpi_lib.core.vocabulary import (
     REVIEW_MARK,
     VERDICT_MET,
     VERDICT_MISSED,
-    interval_phrase,
     year_word,
 )
-from kpi_lib.evaluation.outlook import Hindsight, Outlook
+from kpi_lib.evaluation.outlook import Hindsight
 from kpi_lib.evaluation.scorecard import Entry, Scorecard
 from kpi_lib.observations.judgements import (
     ACTIONS_HEADER,
@@ -39,6 +38,7 @@ from kpi_lib.observations.judgements import (
 from kpi_lib.reporting import reading
 from kpi_lib.reporting.chart_cache import ChartCache
 from kpi_lib.reporting.context import ReportContext
+from kpi_lib.reporting.tables import forecast_words
 
 # The colours of a result, beside badge_html: the same on every page of the report.
 BADGE_CSS = """.badge{display:inline-block;padding:0 .5em;border-radius:3px;font-weight:bold;
@@ -340,16 +340,8 @@ def _outlook_html(entry: Entry) -> str:
     if o is None or o.forecast_value is None:
         return ""
     p = f"、達成確率 {reader_percent(o.p_meet)}" if o.p_meet is not None else ""
-    said = _forecast_words(o, "（区間なし）") + p
+    said = forecast_words(o, "（区間なし）") + p
     return f'<p class="calc">見通し（{entry.kpi.target.year}年度）: {html.escape(said)}</p>'
-
-
-def _forecast_words(o: Outlook, no_interval: str = "") -> str:
-    """The forecast value with its interval: 1,234（80%区間 1,100〜1,350）."""
-    if o.forecast_lower is None:
-        return reader_number(o.forecast_value) + no_interval
-    interval = interval_phrase(o.level, o.forecast_lower, o.forecast_upper)
-    return f"{reader_number(o.forecast_value)}（{interval}）"
 
 
 def _hindsight_html(h: Hindsight | None) -> str:
@@ -362,7 +354,7 @@ def _hindsight_html(h: Hindsight | None) -> str:
     inside = "" if h.inside is None else ("、区間内" if h.inside else "、区間外")
     return (
         f'<p class="calc">見通しの検証: {h.origin}年度までのデータによる当時の見通しは '
-        f"{e(_forecast_words(o))}"
+        f"{e(forecast_words(o))}"
         f"{e('、達成確率 ' + reader_percent(o.p_meet)) if o.p_meet is not None else ''}。"
         f"結果は {e(outcome)}{e(inside)}。</p>"
     )

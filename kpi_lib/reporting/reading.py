@@ -15,6 +15,7 @@ from kpi_lib.catalog.model import Catalog
 from kpi_lib.core.numbers import reader_number, reader_percent
 from kpi_lib.core.vocabulary import (
     AWAITED,
+    DATASETS_JA,
     FINAL_STATUSES,
     NOT_ENTERED,
     year_word,
@@ -22,15 +23,6 @@ from kpi_lib.core.vocabulary import (
 from kpi_lib.evaluation.rules import RuleSettings
 from kpi_lib.evaluation.scorecard import Entry
 from kpi_lib.observations.judgements import DIRECTIONS_NEXT
-
-# The statistics the bundled data holds, as a sentence names them.
-DATASETS_JA = {
-    "jumin": "住民基本台帳",
-    "ssds": "社会・人口統計体系",
-    "tourism": "北海道観光入込客数調査",
-    "furusato": "ふるさと納税に関する現況調査",
-    "furusato_detail": "ふるさと納税に関する現況調査",
-}
 
 
 def evaluation_name(catalog: Catalog, fiscal_year: int, review_years_before: int = 3) -> str:

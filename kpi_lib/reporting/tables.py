@@ -24,6 +24,7 @@ from kpi_lib.core.vocabulary import (
     year_basis_word,
     year_word,
 )
+from kpi_lib.evaluation.outlook import Outlook
 from kpi_lib.evaluation.scorecard import Entry
 from kpi_lib.observations.values import freshness, freshness_for_readers, mark_chosen
 from kpi_lib.reporting.context import ReportContext
@@ -110,9 +111,7 @@ def hindsight_table(ctx: ReportContext) -> pd.DataFrame:
         if h is None:
             continue
         o = h.outlook
-        said = reader_number(o.forecast_value) if o.forecast_value is not None else "見通しなし"
-        if o.forecast_lower is not None:
-            said += f"（{interval_phrase(o.level, o.forecast_lower, o.forecast_upper)}）"
+        said = forecast_words(o) if o.forecast_value is not None else "見通しなし"
         seen = ctx.history(kpi.kpi_id)
         seen = seen[seen["year"] <= h.origin]
         if h.actual is not None:
@@ -140,6 +139,14 @@ def hindsight_table(ctx: ReportContext) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=HINDSIGHT_COLUMNS)
+
+
+def forecast_words(o: Outlook, no_interval: str = "") -> str:
+    """The forecast value with its interval: 1,234（80%区間 1,100〜1,350）."""
+    if o.forecast_lower is None:
+        return reader_number(o.forecast_value) + no_interval
+    interval = interval_phrase(o.level, o.forecast_lower, o.forecast_upper)
+    return f"{reader_number(o.forecast_value)}（{interval}）"
 
 
 HINDSIGHT_COLUMNS = [
