@@ -79,10 +79,8 @@ class ReportContext:
         return next((k for k in with_data if k.numeric_goal), with_data[0])
 
     def history(self, kpi_id: str) -> pd.DataFrame:
-        """The values the rules used (one per year), oldest first."""
-        chosen = self.chosen
-        rows = chosen[(chosen["kpi_id"] == kpi_id) & (chosen["year"] <= self.fiscal_year)]
-        return rows.sort_values("year")
+        """The values the rules used (one per year), oldest first: the scorecard entry's."""
+        return self.scorecard[kpi_id].used.sort_values("year")
 
 
 def load_context(

@@ -1,10 +1,11 @@
 """How the report speaks to council members and citizens: the words of a result.
 
-One place for what a reader sees of a KPI's evaluation: its status (達成 / 未達成 / 公表待ち /
-未入力 in a final evaluation, the grade before it), the reason a result is still open (which
-official statistic is awaited, which department is to enter), the calculation as one plain
-sentence (the exact formula stays in `Evaluation.calculation`, shown folded for analysts), the
-legend of the grades and the evaluation's name (最終評価 / 中間評価 / 効果検証).
+One place for what a reader is told of a KPI's evaluation beyond its result (達成 / 未達成 /
+公表待ち / 未入力 in a final evaluation, the grade before it: `Entry.result`): the reason a result
+is still open (which official statistic is awaited, which department is to enter), the
+calculation as one plain sentence (the exact formula stays in `Evaluation.calculation`, shown
+folded for analysts), the legend of the grades and the evaluation's name (最終評価 / 中間評価 /
+効果検証).
 """
 
 from __future__ import annotations
