@@ -204,7 +204,7 @@ def cmd_scorecard(args) -> int:
     returned = load_inputs(cat, args.data, municipality, args.actuals)
     obs = returned.observations
     settings = _settings(args)
-    card, evaluations = build_scorecard(
+    scorecard = build_scorecard(
         cat,
         obs,
         args.as_of,
@@ -218,26 +218,23 @@ def cmd_scorecard(args) -> int:
         # The terminal: the readers' table in Japanese, fitted to its width (csv/json keep every
         # column for scripts).
         from kpi_lib.core.output import fitted_table, terminal_width
-        from kpi_lib.reporting.context import reader_table
+        from kpi_lib.reporting.tables import reader_table
 
-        table = reader_table(card, ids=True)
+        table = reader_table(scorecard.entries, ids=True)
         optional = ("根拠", "注記", "単位", "基準値", "見通し（目標年度）")
         sys.stdout.write(fitted_table(table, terminal_width(), "指標", optional))
         print("すべての列: --format csv / json / xlsx", file=sys.stderr)
         return 0
+    card = scorecard.frame()
     if args.format == "table":
         card = card[READER_COLUMNS]
     emit(
         card,
         args.format,
         args.out,
-        xlsx_writer=lambda df, path: write_evaluation_workbook(
+        xlsx_writer=lambda _, path: write_evaluation_workbook(
             path,
-            df,
-            evaluations,
-            cat,
-            args.as_of,
-            settings,
+            scorecard,
             freshness_for_readers(freshness(cat, args.data, municipality), args.as_of),
         ),
     )

@@ -108,8 +108,7 @@ def test_an_analyst_value_wins_only_when_the_analyst_says_so(catalog):
     assert chosen.loc[("G2-0", 2021), "value"] == -12  # marked 公表値より優先
     assert chosen.loc[("G2-0", 2021), "provenance"] == "analyst"
     assert chosen.loc[("G2-0", 2020), "provenance"] == "public"
-    card, _ = build_scorecard(catalog, obs, 2021)
-    row = card.set_index("kpi_id").loc["G2-3-1"]
+    row = build_scorecard(catalog, obs, 2021).frame().set_index("kpi_id").loc["G2-3-1"]
     assert (row.latest_year, row.latest_value, row.provenance) == (2021, 12345, "analyst")
 
 

@@ -22,8 +22,8 @@ def test_kpi_charts_have_every_glyph(tmp_path):
             ("G3-1-1", charts.cumulative_chart),
             ("G2-1-2", charts.kpi_chart),
         ):
-            ev = ctx.evaluations[kpi_id]
-            ax = draw(ctx.kpi(kpi_id), ev, ev.outlook, ctx.history(kpi_id))
+            entry = ctx.scorecard[kpi_id]
+            ax = draw(entry.kpi, entry.evaluation, entry.outlook, ctx.history(kpi_id))
             ax.figure.savefig(tmp_path / f"{kpi_id}.png")
             plt.close(ax.figure)
     missing = [str(w.message) for w in caught if "missing from" in str(w.message)]
@@ -50,7 +50,7 @@ import pytest  # noqa: E402
 
 from kpi_lib.forecasting.methods import BENCHMARKS, METHODS  # noqa: E402
 from kpi_lib.forecasting.series import SERIES_METHODS  # noqa: E402
-from kpi_lib.reporting import analysis, goal_docs, runner  # noqa: E402
+from kpi_lib.reporting import analysis, chart_cache, runner  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +68,8 @@ def _labels(axis) -> list[str]:
 
 def test_a_log_axis_is_labelled_in_plain_numbers(ctx2024):
     kpi = ctx2024.kpi_for("furusato", "受入件数")
-    ev = ctx2024.evaluations[kpi.kpi_id]
-    ax = charts.kpi_chart(kpi, ev, ev.outlook, ctx2024.history(kpi.kpi_id))
+    entry = ctx2024.scorecard[kpi.kpi_id]
+    ax = charts.kpi_chart(kpi, entry.evaluation, entry.outlook, ctx2024.history(kpi.kpi_id))
     charts.log_axis(ax)
     labels = _labels(ax.yaxis)
     plt.close(ax.figure)
@@ -132,12 +132,12 @@ def test_legends_speak_japanese():
     assert charts.forecast_label("someday") == "見通し"
     ctx = load_context(2021)  # before the target year: the charts carry a forecast
     drawn = 0
-    for kpi_id, ev in ctx.evaluations.items():
-        if ev.outlook is None or not ev.outlook.path:
+    for entry in ctx.scorecard:
+        if entry.outlook is None or not entry.outlook.path:
             continue
-        kpi = ctx.kpi(kpi_id)
+        kpi = entry.kpi
         draw = charts.cumulative_chart if kpi.target.kind == "cumulative" else charts.kpi_chart
-        ax = draw(kpi, ev, ev.outlook, ctx.history(kpi_id))
+        ax = draw(kpi, entry.evaluation, entry.outlook, ctx.history(kpi.kpi_id))
         texts = [t.get_text() for t in ax.get_legend().get_texts()]
         plt.close(ax.figure)
         assert not [t for t in texts if re.search(r"[A-Za-z]{2,}", t)], texts
@@ -147,11 +147,11 @@ def test_legends_speak_japanese():
 
 def test_goal_document_charts_are_legible_at_print_size(ctx2024):
     kpi = ctx2024.kpi_for("furusato", "受入件数")
-    ev = ctx2024.evaluations[kpi.kpi_id]
-    history = ctx2024.history(kpi.kpi_id)
-    png = goal_docs.draw_png(kpi, ev, history)
+    entry = ctx2024.scorecard[kpi.kpi_id]
+    ev, history = entry.evaluation, ctx2024.history(kpi.kpi_id)
+    png = chart_cache.draw_png(kpi, ev, entry.outlook, history)
     assert struct.unpack(">II", png[16:24]) == (720, 400)
-    img = goal_docs.ChartCache(None).image(kpi, ev, history)
+    img = chart_cache.ChartCache(None).image(kpi, ev, entry.outlook, history)
     alt = re.search(r'alt="([^"]*)"', img).group(1)
     assert kpi.label in alt and "2008〜2024" in alt and "目標 2024年度" in alt, alt
     assert 'width="720"' in img

@@ -135,7 +135,7 @@ def test_cumulative_marriages_are_undecided_with_the_missing_years_named(card202
 
 def test_before_the_target_year_grades_and_outlooks_stay():
     catalog = load_catalog()
-    card = build_scorecard(catalog, load_observations(catalog), 2021)[0].set_index("kpi_id")
+    card = build_scorecard(catalog, load_observations(catalog), 2021).frame().set_index("kpi_id")
     r = card.loc["G2-2-3"]
     assert r.verdict is None and r.grade == "A" and pd.notna(r.forecast_value)
 
@@ -166,8 +166,8 @@ def test_final_rules_on_small_cases():
 def test_the_fy2021_outlook_is_recomputed_from_fy2021_data_only():
     catalog = load_catalog()
     o = load_observations(catalog)
-    _, then = build_scorecard(catalog, o, 2021)
-    _, now = build_scorecard(catalog, o, 2024)
+    then = build_scorecard(catalog, o, 2021)
+    now = build_scorecard(catalog, o, 2024)
     for kpi_id in ("G2-0", "G2-1-2", "G2-2-3", "G3-0", "G3-1-1"):
         h = now[kpi_id].hindsight
         assert h is not None and h.origin == 2021, kpi_id

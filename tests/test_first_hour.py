@@ -12,8 +12,8 @@ import pytest
 from kpi_lib.catalog.model import load_catalog
 from kpi_lib.core.output import display_width, fitted_table
 from kpi_lib.core.paths import PROJECT_ROOT
-from kpi_lib.reporting.context import period_notice
 from kpi_lib.reporting.runner import REPORTS_DIR, default_report_dir
+from kpi_lib.reporting.tables import period_notice
 from tests.conftest import FIXTURES, KPI
 
 ENSURE_VENV = PROJECT_ROOT / "tools" / "ensure_venv.sh"

@@ -159,14 +159,14 @@ def test_forecast_panel_with_targets(tmp_path):
 
 def test_the_scorecard_shows_a_probability_exactly_where_the_panel_has_skill():
     catalog = load_catalog()
-    card, evaluations = build_scorecard(catalog, load_observations(catalog), 2021)
-    card = card.set_index("kpi_id")
+    scorecard = build_scorecard(catalog, load_observations(catalog), 2021)
+    card = scorecard.frame().set_index("kpi_id")
     for kpi in catalog.kpis:
         has_p = pd.notna(card.loc[kpi.kpi_id, "p_meet"])
         if not kpi.public_series:
             assert not has_p, kpi.kpi_id  # a lone series: nothing could check its probabilities
             continue
-        notes = " ".join(evaluations[kpi.kpi_id].outlook.notes)
+        notes = " ".join(scorecard[kpi.kpi_id].outlook.notes)
         skill = re.search(r"Brierスキル (-?[0-9.]+)", notes)
         if has_p:
             assert skill and float(skill[1]) >= 0.05, (kpi.kpi_id, notes)
@@ -225,7 +225,7 @@ def test_three_year_totals_are_calibrated_for_cumulative_targets(name):
 
 def test_a_cumulative_kpi_reads_its_interval_off_the_joint_errors():
     catalog = load_catalog()
-    card, evaluations = build_scorecard(catalog, load_observations(catalog), 2021)
-    outlook = evaluations["G3-0"].outlook  # 婚姻届出数, 150 over FY2020–2024
+    scorecard = build_scorecard(catalog, load_observations(catalog), 2021)
+    outlook = scorecard["G3-0"].outlook  # 婚姻届出数, 150 over FY2020–2024
     assert any("累計の区間と確率" in n for n in outlook.notes)
     assert outlook.forecast_lower < outlook.forecast_value < outlook.forecast_upper

@@ -9,8 +9,9 @@ from kpi_lib.evaluation.rules import RuleSettings
 from kpi_lib.evaluation.scorecard import build_scorecard
 from kpi_lib.observations.gather import load_observations
 from kpi_lib.reporting.bench import full_values
+from kpi_lib.reporting.chart_cache import ChartCache
 from kpi_lib.reporting.context import ReportContext
-from kpi_lib.reporting.goal_docs import ChartCache, goal_documents
+from kpi_lib.reporting.goal_docs import goal_documents
 
 
 def _context(as_of: int, extra=None) -> ReportContext:
@@ -33,7 +34,7 @@ def _context(as_of: int, extra=None) -> ReportContext:
             for (k, y), v in extra.items()
         ]
         obs = pd.concat([obs, pd.DataFrame(rows)], ignore_index=True)
-    card, evaluations = build_scorecard(catalog, obs, as_of)
+    scorecard = build_scorecard(catalog, obs, as_of)
     from kpi_lib.core.paths import DATA_DIR
 
     return ReportContext(
@@ -41,8 +42,7 @@ def _context(as_of: int, extra=None) -> ReportContext:
         catalog.strategy.municipality_code,
         catalog,
         obs,
-        card,
-        evaluations,
+        scorecard,
         RuleSettings(),
         DATA_DIR,
     )
@@ -106,5 +106,6 @@ def test_the_chart_cache_redraws_only_what_changed(tmp_path):
     cache = ChartCache(tmp_path)
     ctx = _context(2024, changed)
     for kpi in ctx.catalog.kpis:
-        cache.image(kpi, ctx.evaluations[kpi.kpi_id], ctx.history(kpi.kpi_id))
+        entry = ctx.scorecard[kpi.kpi_id]
+        cache.image(kpi, entry.evaluation, entry.outlook, ctx.history(kpi.kpi_id))
     assert (cache.drawn, cache.reused) == (1, len(ctx.catalog.kpis) - 1)

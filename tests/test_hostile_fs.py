@@ -23,7 +23,7 @@ from kpi_lib import cli
 from kpi_lib.core.errors import KpiError
 from kpi_lib.core.paths import DATA_DIR, DEFAULT_CATALOG, PROJECT_ROOT
 from kpi_lib.core.publish import REPORT_MARKER, STAGING_MARKER, locked, recover, write_marker
-from kpi_lib.reporting.goal_docs import CACHE_TAG, ChartCache
+from kpi_lib.reporting.chart_cache import CACHE_TAG, ChartCache
 from kpi_lib.reporting.runner import (
     KernelPool,
     ReportInterrupted,
@@ -173,7 +173,8 @@ def ctx():
 
 def chart(cache: ChartCache, ctx) -> str:
     kpi_ = ctx.catalog.get(KPI_ID)
-    return cache.image(kpi_, ctx.evaluations[KPI_ID], ctx.history(KPI_ID))
+    entry = ctx.scorecard[KPI_ID]
+    return cache.image(kpi_, entry.evaluation, entry.outlook, ctx.history(KPI_ID))
 
 
 def entries(folder: Path) -> list[Path]:
@@ -202,7 +203,8 @@ def test_a_planted_tmp_link_in_the_cache_is_not_written_through(tmp_path, ctx):
     folder = tmp_path / ".kpi-cache"
     ChartCache(folder).close()
     notes = victim(tmp_path)
-    key = ChartCache._key(ctx.catalog.get(KPI_ID), ctx.evaluations[KPI_ID], ctx.history(KPI_ID))
+    entry = ctx.scorecard[KPI_ID]
+    key = ChartCache._key(entry.kpi, entry.evaluation, entry.outlook, ctx.history(KPI_ID))
     (folder / f"{key}.tmp").symlink_to(notes)  # the old fixed temporary name
     cache = ChartCache(folder)
     chart(cache, ctx)

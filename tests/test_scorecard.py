@@ -8,7 +8,7 @@ import pytest
 from openpyxl import load_workbook
 
 from kpi_lib.catalog.model import load_catalog
-from kpi_lib.evaluation.scorecard import build_scorecard, grade_counts
+from kpi_lib.evaluation.scorecard import build_scorecard
 from kpi_lib.observations.gather import load_observations
 from tests.conftest import cli_csv, scorecard_xlsx
 
@@ -16,9 +16,14 @@ KPI = [sys.executable, "-m", "kpi_lib.cli"]
 
 
 @pytest.fixture(scope="module")
-def card():
+def scorecard():
     catalog = load_catalog()
-    return build_scorecard(catalog, load_observations(catalog), 2021)[0].set_index("kpi_id")
+    return build_scorecard(catalog, load_observations(catalog), 2021)
+
+
+@pytest.fixture(scope="module")
+def card(scorecard):
+    return scorecard.frame().set_index("kpi_id")
 
 
 def test_every_kpi_has_a_row_and_no_data_shows_dash(card):
@@ -54,9 +59,9 @@ def test_births_cumulative(card):
     assert b.achievement_rate == pytest.approx(0.405) and b.grade == "A"
 
 
-def test_grade_counts_per_goal(card):
-    counts = grade_counts(card.reset_index(), ["A", "B", "C", "D"])
-    assert counts.loc["計"].sum() == 65
+def test_grade_counts_per_goal(scorecard):
+    counts = scorecard.results_by_goal(["A", "B", "C", "D", "公表待ち", "未入力"])
+    assert counts.loc["計"].sum() == 65 and counts.columns.name == "評価"
     assert counts.loc[2, "A"] == 2 and counts.loc[2, "D"] == 1 and counts.loc[3, "A"] == 1
 
 

@@ -28,6 +28,7 @@ from kpi_lib.catalog.notation import Comparator, TargetKind
 from kpi_lib.core.errors import ArgumentError, InputError, InputErrors, KpiError
 from kpi_lib.core.limits import load_yaml, text_problem
 from kpi_lib.core.paths import DEFAULT_CATALOG
+from kpi_lib.core.vocabulary import RELATIONS_JA
 
 __all__ = ["DEFAULT_CATALOG", "Catalog", "Kpi", "load_catalog", "catalog_rows"]
 
@@ -180,12 +181,6 @@ class Target(_Model):
 
 Dataset = Literal["jumin", "furusato", "furusato_detail", "ssds", "tourism"]
 DATASETS: tuple[str, ...] = get_args(Dataset)
-# How a statistic relates to the KPI it feeds; reports print the label beside its figures.
-RELATIONS_JA = {
-    "same": "同じ統計",
-    "related": "別の統計（定義が近い）",
-    "proxy": "代理指標（定義が異なる）",
-}
 
 
 class PublicSeries(_Model):

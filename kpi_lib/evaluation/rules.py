@@ -15,9 +15,7 @@ Conventions (docs/rules.md has the full text):
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import Literal
 
 import pandas as pd
 
@@ -25,99 +23,10 @@ from kpi_lib.catalog.model import Kpi
 from kpi_lib.catalog.notation import Comparator, compare
 from kpi_lib.core.errors import KpiError
 from kpi_lib.core.numbers import number_text
+from kpi_lib.core.vocabulary import NO_GRADE, VERDICT_MET, VERDICT_MISSED, VERDICT_OPEN
+from kpi_lib.evaluation.grading import GRADE_PRESETS, GradeScale, RuleSettings
 
-Formula = Literal["progress", "ratio"]
-NO_GRADE = "−"
-
-
-@dataclass(frozen=True)
-class GradeScale:
-    """Grades from best to worst, each with the lowest pace that earns it."""
-
-    name: str
-    steps: tuple[tuple[str, float], ...]  # (label, minimum pace), best first
-    worst: str
-
-    def grade(self, pace: float | None, worse_than_baseline: bool = False) -> str:
-        """The grade for a pace (None: no grade); worse than the baseline is the worst grade."""
-        if pace is None or (isinstance(pace, float) and math.isnan(pace)):
-            return NO_GRADE
-        if worse_than_baseline:
-            return self.worst
-        for label, minimum in self.steps:
-            if pace >= minimum:
-                return label
-        return self.worst
-
-    @property
-    def best(self) -> str:
-        """The best grade's label."""
-        return self.steps[0][0]
-
-    @property
-    def in_progress(self) -> str:
-        """The grade for 'not there yet, nothing wrong' (a milestone before its deadline)."""
-        return self.steps[-1][0]
-
-    @property
-    def labels(self) -> list[str]:
-        """Every grade label, best first."""
-        return [label for label, _ in self.steps] + [self.worst]
-
-
-GRADE_PRESETS: dict[str, GradeScale] = {
-    # A ≥ 100 %, B ≥ 80 %, C ≥ 50 %, D below 50 % or worse than the baseline.
-    "ABCD": GradeScale("ABCD", (("A", 1.0), ("B", 0.8), ("C", 0.5)), "D"),
-    # ◎ 達成, ○ 概ね順調, △ 遅れ, × 大幅な遅れ: the same cut-offs in symbols.
-    "symbols": GradeScale("symbols", (("◎", 1.0), ("○", 0.8), ("△", 0.5)), "×"),
-    # S 目標を大きく上回る, A 達成, B 8割以上, C 8割未満.
-    "SABC": GradeScale("SABC", (("S", 1.2), ("A", 1.0), ("B", 0.8)), "C"),
-}
-
-PROGRESS_STATUSES = {
-    "target_achieved": "目標達成済み",
-    "substantial_progress": "順調",
-    "moderate_progress": "やや遅れ",
-    "limited_progress": "遅れ",
-    "deterioration": "悪化",
-    "unable_to_assess": "評価不能",
-}
-
-
-@dataclass(frozen=True)
-class RuleSettings:
-    """How KPIs are judged: the achievement formula, the grade scale and the tolerance of a level to
-    maintain."""
-
-    formula: Formula = "progress"  # (actual − baseline)/(target − baseline); 'ratio': actual/target
-    grades: str = "ABCD"
-    maintain_tolerance_relative: float = 0.10  # ±10 % of the level to hold
-    maintain_tolerance_points: float = 3.0  # ±3 points where the unit is %
-    substantial: float = 0.95  # Open SDG growth-rate thresholds
-    moderate: float = 0.60
-
-    @property
-    def scale(self) -> GradeScale:
-        """The grade scale of the chosen preset."""
-        try:
-            return GRADE_PRESETS[self.grades]
-        except KeyError:
-            raise ValueError(
-                f"unknown grade preset {self.grades!r}; expected one of {', '.join(GRADE_PRESETS)}"
-            ) from None
-
-    def describe(self) -> dict:
-        """The settings as a dict, for the scorecard's record of how it judged."""
-        return {
-            "formula": self.formula,
-            "grades": self.grades,
-            "grade_thresholds": {label: m for label, m in self.scale.steps},
-            "maintain_tolerance": {
-                "relative": self.maintain_tolerance_relative,
-                "points": self.maintain_tolerance_points,
-            },
-            "progress_thresholds": {"substantial": self.substantial, "moderate": self.moderate},
-        }
+__all__ = ["GRADE_PRESETS", "NO_GRADE", "Evaluation", "GradeScale", "RuleSettings", "evaluate"]
 
 
 @dataclass
@@ -145,16 +54,35 @@ class Evaluation:
     cumulative_value: float | None = None
     first_met_year: int | None = None
     rate_based: bool = True
-    calculation: str = ""
+    formula: str = ""  # the worked calculation, without the grade it leads to
+    # The grade the formula leads to (`→ B`, with `grade_note` such as （基準値より悪化）); False
+    # where the rule reports no grade in words (a count without a baseline).
+    formula_grades: bool = False
+    grade_note: str = ""
     notes: list[str] = field(default_factory=list)
     history: list[tuple[int, float]] = field(default_factory=list)
     final: bool = False  # the evaluation year has reached the target year
-    verdict: str | None = None  # when final: 達成 / 未達成 / 未確定
+    verdict: str | None = None  # when final: 達成 / 未達成 / 未確定 (VERDICTS)
     settings: dict = field(default_factory=dict)
-    outlook: object | None = None  # kpi_lib.evaluation.outlook.Outlook, attached by the scorecard
-    hindsight: object | None = (
-        None  # kpi_lib.evaluation.outlook.Hindsight: the mid-period outlook against the outcome
-    )
+
+    @property
+    def calculation(self) -> str:
+        """The calculation in words: the formula and the grade it leads to, or, from the target
+        year on, the final verdict before the formula (a pace grade beside a final verdict would
+        contradict it: 0.92 of the path → B, 未達成)."""
+        if self.verdict == VERDICT_OPEN:
+            return (
+                f"最終評価は未確定。参考（最新の実績による）: {self.formula}"
+                if self.formula
+                else ""
+            )
+        if self.verdict is not None:
+            return f"最終評価（{self.target_year}年度）: {self.verdict}。{self.formula}"
+        if not self.formula_grades:
+            return self.formula
+        # no space after a closing full-width bracket: 「（期限 2024年度）→ A」
+        arrow = "→ " if self.formula.endswith("）") else " → "
+        return f"{self.formula}{arrow}{self.grade}{self.grade_note}"
 
 
 def _round(x: float | None, digits: int = 10) -> float | None:
@@ -181,9 +109,6 @@ def direction_sign(kpi: Kpi) -> int:
 
 def _good_comparator(kpi: Kpi) -> Comparator:
     return kpi.target.comparator or (">=" if kpi.direction == "increase" else "<=")
-
-
-VERDICTS = ("達成", "未達成", "未確定")
 
 
 def evaluate(
@@ -255,21 +180,11 @@ def _final_verdict(kpi: Kpi, ev: Evaluation) -> None:
             else "実績がない"
         )
     if not decided:
-        so_far = _without_grade(ev)  # the figures so far, without the grade they would earn
-        ev.verdict, ev.met, ev.grade, ev.pace = "未確定", None, NO_GRADE, None
-        ev.notes.insert(0, f"{why}ため最終評価は未確定")
-        if so_far:
-            ev.calculation = f"最終評価は未確定。参考（最新の実績による）: {so_far}"
+        # the figures so far stay in `formula`, as a reference beside the open verdict
+        ev.verdict, ev.met, ev.grade, ev.pace = VERDICT_OPEN, None, NO_GRADE, None
+        ev.notes.insert(0, f"{why}ため最終評価は{VERDICT_OPEN}")
         return
-    ev.verdict = "達成" if ev.met else "未達成"
-    # A pace grade beside a final verdict would contradict it (0.92 of the path → B, 未達成).
-    ev.calculation = f"最終評価（{t.year}年度）: {ev.verdict}。" + _without_grade(ev)
-
-
-def _without_grade(ev: Evaluation) -> str:
-    """The calculation without the grade it ends in (` → B`, ` → D（基準値より悪化）`)."""
-    head, arrow, grade = ev.calculation.rpartition(" → ")
-    return head if arrow and grade.startswith(ev.grade) else ev.calculation
+    ev.verdict = VERDICT_MET if ev.met else VERDICT_MISSED
 
 
 def _missing_window_years(kpi: Kpi, ev: Evaluation) -> list[int]:
@@ -328,7 +243,7 @@ def _level(kpi: Kpi, hist: pd.DataFrame, ev: Evaluation, s: RuleSettings) -> Eva
         ev.achievement_rate = _ratio(L, T, sign)
         ev.pace = ev.achievement_rate
         ev.grade = scale.grade(ev.pace)
-        ev.calculation = (
+        ev.formula = (
             f"基準値なし: 達成率 = 実績 ÷ 目標値 = {_fmt(L)} ÷ "
             f"{_fmt(T)} = {_fmt(ev.achievement_rate)}（進捗も同じ）"
         )
@@ -360,7 +275,8 @@ def _level(kpi: Kpi, hist: pd.DataFrame, ev: Evaluation, s: RuleSettings) -> Eva
         ev.notes.append("基準年度より後の実績がないため進捗を評価できない")
     worse = sign * (L - B) < 0
     ev.grade = scale.grade(ev.pace, worse_than_baseline=worse)  # no pace: '−' whatever the sign
-    ev.calculation = calc + (f" → {ev.grade}" + ("（基準値より悪化）" if worse else ""))
+    ev.formula, ev.formula_grades = calc, True
+    ev.grade_note = "（基準値より悪化）" if worse else ""
     ev.progress_status = _growth_status(kpi, ev, B, B_year, s)
     return ev
 
@@ -469,9 +385,8 @@ def _maintain(kpi: Kpi, ev: Evaluation, s: RuleSettings) -> Evaluation:
     else:
         ev.grade = scale.worst
     band = f"{_fmt(R)} 以上" if floor else f"{_fmt(R)} ± {_fmt(tol)}"
-    ev.calculation = (
-        f"維持: 実績 {_fmt(L)} は維持水準 {band} の{'範囲内' if ev.met else '範囲外'} → {ev.grade}"
-    )
+    ev.formula = f"維持: 実績 {_fmt(L)} は維持水準 {band} の{'範囲内' if ev.met else '範囲外'}"
+    ev.formula_grades = True
     ev.progress_status = "target_achieved" if ev.met else "deterioration"
     return ev
 
@@ -504,12 +419,13 @@ def _cumulative(kpi: Kpi, hist: pd.DataFrame, ev: Evaluation, s: RuleSettings) -
     ev.pace = _round(running / (total * elapsed / w.years))
     ev.met = running >= total
     ev.grade = scale.grade(ev.pace)
-    ev.calculation = (
+    ev.formula = (
         f"累計 {w.start}〜{y}年度 = {_fmt(running)}; 達成率 = 累計 ÷ 目標累計 "
         f"= {_fmt(running)} ÷ {_fmt(total)} = {_fmt(ev.achievement_rate)}; "
         f"目安値 = {_fmt(total)} × {elapsed}/{w.years} = {_fmt(ev.expected_value)}; "
-        f"進捗 = 累計 ÷ 目安値 = {_fmt(ev.pace)} → {ev.grade}"
+        f"進捗 = 累計 ÷ 目安値 = {_fmt(ev.pace)}"
     )
+    ev.formula_grades = True
     if ev.met:
         ev.progress_status = "target_achieved"
     else:
@@ -533,15 +449,14 @@ def _milestone(kpi: Kpi, hist: pd.DataFrame, ev: Evaluation, s: RuleSettings) ->
     if ev.met:
         ev.first_met_year = int(done["year"].iloc[0])
         ev.grade, ev.progress_status = scale.best, "target_achieved"
-        ev.calculation = (
-            f"{ev.first_met_year}年度に策定済み（期限 {kpi.target.year}年度）→ {ev.grade}"
-        )
+        ev.formula = f"{ev.first_met_year}年度に策定済み（期限 {kpi.target.year}年度）"
     elif ev.as_of < kpi.target.year:
         ev.grade = scale.in_progress
-        ev.calculation = f"未策定（期限 {kpi.target.year}年度まで）→ {ev.grade}"
+        ev.formula = f"未策定（期限 {kpi.target.year}年度まで）"
     else:
         ev.grade = scale.worst
-        ev.calculation = f"期限 {kpi.target.year}年度までに未策定 → {ev.grade}"
+        ev.formula = f"期限 {kpi.target.year}年度までに未策定"
+    ev.formula_grades = True
     return ev
 
 
@@ -556,7 +471,6 @@ def _benchmark(kpi: Kpi, ev: Evaluation, s: RuleSettings) -> Evaluation:
     ev.met = compare(ev.latest_value, cmp, 0.0)
     ev.grade = scale.best if ev.met else scale.worst
     ev.progress_status = "target_achieved" if ev.met else "unable_to_assess"
-    ev.calculation = (
-        f"全国平均との差 {_fmt(ev.latest_value)} ポイント（{cmp} 0 で達成）→ {ev.grade}"
-    )
+    ev.formula = f"全国平均との差 {_fmt(ev.latest_value)} ポイント（{cmp} 0 で達成）"
+    ev.formula_grades = True
     return ev

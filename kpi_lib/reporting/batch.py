@@ -11,18 +11,17 @@ notebooks already keep both busy.
 from __future__ import annotations
 
 import html
-import io
 import re
 from pathlib import Path
 from urllib.parse import quote
-
-import pandas as pd
 
 from kpi_lib.catalog.model import load_catalog
 from kpi_lib.catalog.notation import to_era
 from kpi_lib.core.errors import KpiError
 from kpi_lib.core.output import atomic_path, progress
 from kpi_lib.core.publish import REPORT_MARKER, claim, locked, write_marker
+from kpi_lib.core.vocabulary import AWAITED, NOT_ENTERED, VERDICT_MET, VERDICT_MISSED
+from kpi_lib.evaluation.scorecard import Scorecard
 from kpi_lib.reporting.runner import DEFAULT_TIMEOUT, ReportFailed, run_report
 
 SUMMARY_COLUMNS = [
@@ -71,7 +70,7 @@ def run_batch(
             progress("batch", f"[{i}/{len(checked)}] {cat.strategy.municipality_ja} ({path.name})")
             target = final / path.stem
             try:
-                run_report(
+                built = run_report(
                     fiscal_year,
                     target,
                     jobs,
@@ -80,7 +79,7 @@ def run_batch(
                     data_dir,
                     timeout=timeout or DEFAULT_TIMEOUT,
                 )
-                rows.append(_summary_row(cat, target, fiscal_year))
+                rows.append(_summary_row(built.scorecard, target))
             except ReportFailed as exc:
                 failures.append((cat, path, str(exc).splitlines()[0]))
         with atomic_path(final / "index.html") as tmp:
@@ -116,24 +115,23 @@ def _check_names(catalogs: list[Path]) -> None:
             )
 
 
-def _summary_row(cat, target: Path, fiscal_year: int) -> dict:
-    # the report's readers' CSV (the 効果検証 sheet): one row per KPI with its result
-    card = pd.read_csv(io.StringIO((target / "scorecard.csv").read_text(encoding="utf-8-sig")))
-    result = "最終評価" if "最終評価" in card else "評価"
-    verdicts = card[result].value_counts()
-    actuals = [c for c in card.columns if c.endswith("実績")]
-    s = cat.strategy
+def _summary_row(scorecard: Scorecard, target: Path) -> dict:
+    """One town's line: its KPIs, those with a figure of the period, and the results counted."""
+    s = scorecard.catalog.strategy
+    fiscal_year, period = scorecard.as_of, s.period
+    counts = scorecard.results()
     return {
         "団体": s.municipality_ja,
         "団体コード": s.municipality_code,
         "戦略": s.title_ja,
-        "期間": f"{s.period.start}〜{s.period.end}年度",
-        "指標数": len(card),
-        "実績のある指標": int(card[actuals].notna().any(axis=1).sum()),
-        "達成": int(verdicts.get("達成", 0)),
-        "未達成": int(verdicts.get("未達成", 0)),
-        "公表待ち": int(verdicts.get("公表待ち", 0)),
-        "未入力": int(verdicts.get("未入力", 0)),
+        "期間": f"{period.start}〜{period.end}年度",
+        "指標数": len(scorecard),
+        # a figure of the period up to the evaluation year, as the town's 効果検証 sheet shows
+        "実績のある指標": sum(
+            any(period.start <= y <= min(period.end, fiscal_year) for y, _ in e.evaluation.history)
+            for e in scorecard
+        ),
+        **{label: counts[label] for label in (VERDICT_MET, VERDICT_MISSED, AWAITED, NOT_ENTERED)},
         "報告": f"{quote(target.name, safe='')}/index.html",  # relative: ':' encoded, no scheme
     }
 

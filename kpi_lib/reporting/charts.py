@@ -17,6 +17,7 @@ from matplotlib import ticker
 
 from kpi_lib.core.glyphs import drawable
 from kpi_lib.core.numbers import number_text
+from kpi_lib.core.vocabulary import AWAITED, NOT_ENTERED, year_word
 
 PALETTE = {
     "history": "#305496",
@@ -40,6 +41,8 @@ GRADE_COLORS = {
     "達成": "#2E7D32",
     "未達成": "#E53935",
     "未確定": "#BDBDBD",
+    AWAITED: "#BDBDBD",  # an open result: grey, as its badge on the pages
+    NOT_ENTERED: "#9E9E9E",
 }
 
 
@@ -153,13 +156,9 @@ def show(fig) -> None:
 
 def _year_word(history: pd.DataFrame | None) -> str:
     """'年' for calendar-year series (住民基本台帳), '年度' for fiscal years."""
-    if (
-        history is not None
-        and "year_basis" in history
-        and (history["year_basis"] == "calendar").all()
-    ):
-        return "年"
-    return "年度"
+    if history is None or "year_basis" not in history:
+        return "年度"
+    return year_word(history["year_basis"])
 
 
 def kpi_chart(kpi, evaluation, outlook=None, history: pd.DataFrame | None = None, ax=None):

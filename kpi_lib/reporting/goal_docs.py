@@ -9,17 +9,7 @@ no kernel per KPI. Charts are cached by the hash of what they show (docs/report.
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import hashlib
 import html
-import io
-import json
-import os
-import re
-import secrets
-import stat
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,29 +18,27 @@ import pandas as pd
 from kpi_lib.catalog.model import Kpi
 from kpi_lib.catalog.notation import to_era
 from kpi_lib.core.numbers import reader_number, reader_percent
-from kpi_lib.core.output import progress
-from kpi_lib.evaluation.rules import PROGRESS_STATUSES
-from kpi_lib.evaluation.scorecard import DIRECTIONS_JA, KINDS_JA
+from kpi_lib.core.vocabulary import (
+    DIRECTIONS_JA,
+    KINDS_JA,
+    PROGRESS_STATUSES,
+    RELATION_MARK,
+    REVIEW_MARK,
+    VERDICT_MET,
+    VERDICT_MISSED,
+    year_word,
+)
+from kpi_lib.evaluation.outlook import Hindsight
+from kpi_lib.evaluation.scorecard import Entry, Scorecard
 from kpi_lib.observations.judgements import (
     ACTIONS_HEADER,
     ASSESSMENT_HEADER,
     DIRECTION_HEADER,
 )
 from kpi_lib.reporting import reading
-from kpi_lib.reporting.context import RELATION_MARK, REVIEW_MARK, ReportContext
-
-CACHE_TAG = "CACHEDIR.TAG"  # the standard tag (backup tools skip the folder); kpi's mark on it
-_TAG_TEXT = b"Signature: 8a477f597d28d172789f06886806bc55\n# kpi chart cache (docs/report.md)\n"
-_CACHED = re.compile(r"[0-9a-f]{64}\.(png|tmp)")  # an earlier version's entries
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_MAX_PNG_BYTES = 4 * 1024 * 1024  # a chart is about 30 kB
-
-
-class _NotOurs(Exception):
-    """The cache folder is not one kpi made."""
-
-
-CHART_VERSION = "2"  # bump when the chart's drawing changes: old cache entries then miss
+from kpi_lib.reporting.chart_cache import ChartCache
+from kpi_lib.reporting.context import ReportContext
+from kpi_lib.reporting.tables import forecast_words
 
 # The colours of a result, beside badge_html: the same on every page of the report.
 BADGE_CSS = """.badge{display:inline-block;padding:0 .5em;border-radius:3px;font-weight:bold;
@@ -115,14 +103,14 @@ def goal_documents(ctx: ReportContext, cache_dir: Path | None = None) -> list[Go
 
 
 def _documents(ctx: ReportContext, charts: ChartCache) -> list[GoalDocument]:
-    card = ctx.card.set_index("kpi_id")
+    card = ctx.scorecard
     docs = []
     for g in ctx.catalog.goals:
         kpis = [k for k in ctx.catalog.kpis if k.goal == g.goal]
         if not kpis:
             continue
         kpis.sort(key=lambda k: (not k.numeric_goal, ctx.catalog.kpis.index(k)))
-        sections = [_section(ctx, k, card.loc[k.kpi_id], charts) for k in kpis]
+        sections = [_section(ctx, card[k.kpi_id], charts) for k in kpis]
         docs.append(
             GoalDocument(
                 g.goal,
@@ -140,14 +128,14 @@ def _page(
     goal: int,
     title: str,
     kpis: list[Kpi],
-    card: pd.DataFrame,
+    card: Scorecard,
     sections: list[str],
 ) -> str:
     e = html.escape
     s = ctx.catalog.strategy
     toc = "\n".join(
         f'<li><a href="#kpi-{e(k.kpi_id)}">{e(k.measure_code)} {e(k.label)}'
-        f"{REVIEW_MARK if k.review else ''}</a> {_badge(k, card.loc[k.kpi_id])}</li>"
+        f"{REVIEW_MARK if k.review else ''}</a> {_badge(card[k.kpi_id])}</li>"
         for k in kpis
     )
     name = reading.evaluation_name(ctx.catalog, ctx.fiscal_year)
@@ -167,8 +155,8 @@ def _page(
 """
 
 
-def _badge(kpi: Kpi, r) -> str:
-    return badge_html(reading.status(kpi, r))
+def _badge(entry: Entry) -> str:
+    return badge_html(entry.result)
 
 
 def badge_html(label: str) -> str:
@@ -183,9 +171,9 @@ def _target_text(t) -> str:
     return text + "（仮の目標）" if t.placeholder and "仮の目標" not in text else text
 
 
-def _section(ctx: ReportContext, kpi: Kpi, r, charts: ChartCache) -> str:
+def _section(ctx: ReportContext, entry: Entry, charts: ChartCache) -> str:
     e = html.escape
-    ev = ctx.evaluations[kpi.kpi_id]
+    kpi, ev = entry.kpi, entry.evaluation
     b, t = kpi.baseline, kpi.target
     history = ctx.history(kpi.kpi_id)
     facts = [
@@ -197,47 +185,14 @@ def _section(ctx: ReportContext, kpi: Kpi, r, charts: ChartCache) -> str:
     for spec in kpi.public_series:
         facts.append((f"公表統計（{spec.relation_ja}）", f"{spec.measure}。{spec.note_ja or ''}"))
     facts_html = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in facts)
-    latest = (
-        "なし"
-        if ev.latest_value is None
-        else (
-            f"{reader_number(r['latest_value'])}（{int(r['latest_year'])}"
-            + (
-                f"・{RELATION_MARK[r['latest_relation']]}"
-                if r.get("latest_relation") in RELATION_MARK
-                else ""
-            )
-            + "）"
-        )
-    )
-    if t.kind == "cumulative" and ev.cumulative_value is not None:
-        latest = f"累計 {reader_number(ev.cumulative_value)}（{t.span.start}〜{ev.latest_year}）"
-    shown = reading.status(kpi, r)
-    placeholder = "（仮）" if t.placeholder else ""
-    label = "最終評価" if ev.verdict else "評価"
-    rate = reader_percent(ev.achievement_rate)
-    if rate and ev.verdict not in (reading.ACHIEVED, reading.MISSED, None):
-        rate = f"参考 {rate}（{ev.latest_year}年度の実績による）"  # no result yet
-    progress = (
-        f"　進捗状況: {e(PROGRESS_STATUSES[ev.progress_status])}"
-        if not ev.verdict and ev.progress_status != "unable_to_assess"
-        else ""
-    )
-    summary = (
-        f"<p>{label} {badge_html(shown)}　実績: {e(latest)}　目標値: "
-        f"{e(reader_number(ev.target_resolved))}{placeholder}"
-        + (f"　達成率: {e(rate)}" if rate else "")
-        + f"{progress}</p>"
-    )
-    plain = reading.result_words(kpi, ev, r, ctx.fiscal_year)
-    chart = charts.image(kpi, ev, history) if not history.empty else ""
+    chart = charts.image(kpi, ev, entry.outlook, history) if not history.empty else ""
     values_html = (
         _values_html(history)
         if not history.empty
         else '<p class="muted">実績はまだありません'
-        f"（{e(reading.open_reason(kpi, r, ctx.fiscal_year) or '入力待ち')}）。</p>"
+        f"（{e(reading.open_reason(entry, ctx.fiscal_year) or '入力待ち')}）。</p>"
     )
-    outlook = _outlook_html(ctx, kpi, ev)
+    plain = reading.result_words(entry, ctx.fiscal_year)
     notes = f"<p>注記: {e(' / '.join(ev.notes))}</p>" if ev.notes else ""
     calc = (
         f'<details class="calc"><summary>算定式（分析担当者向け）</summary>'
@@ -250,32 +205,61 @@ def _section(ctx: ReportContext, kpi: Kpi, r, charts: ChartCache) -> str:
     return f"""
 <section class="kpi" id="kpi-{e(kpi.kpi_id)}">
 <h3>{e(heading)}　{e(kpi.label)}{review}</h3>
-{summary}
+{_summary_html(entry)}
 {f'<p class="plain">{e(plain)}</p>' if plain else ""}
-{_judgement_html(ctx, r)}
+{_judgement_html(ctx, entry)}
 <div class="row"><table>{facts_html}</table>{chart}</div>
 {values_html}
-{outlook}
+{_outlook_html(entry)}
 {calc}
 </section>"""
 
 
-def _judgement_html(ctx: ReportContext, r) -> str:
+def _summary_html(entry: Entry) -> str:
+    """The result's line: the verdict or grade as a badge, the latest figure, the target, the
+    achievement and the progress status."""
+    e = html.escape
+    ev, t = entry.evaluation, entry.kpi.target
+    latest = "なし"
+    if ev.latest_value is not None:
+        mark = RELATION_MARK.get(entry.latest_relation or "")
+        where = f"{ev.latest_year}{'・' + mark if mark else ''}"
+        latest = f"{reader_number(ev.latest_value)}（{where}）"
+    if t.kind == "cumulative" and ev.cumulative_value is not None:
+        latest = f"累計 {reader_number(ev.cumulative_value)}（{t.span.start}〜{ev.latest_year}）"
+    placeholder = "（仮）" if t.placeholder else ""
+    label = "最終評価" if ev.verdict else "評価"
+    rate = reader_percent(ev.achievement_rate)
+    if rate and ev.verdict not in (VERDICT_MET, VERDICT_MISSED, None):
+        rate = f"参考 {rate}（{ev.latest_year}年度の実績による）"  # no result yet
+    progress = (
+        f"　進捗状況: {e(PROGRESS_STATUSES[ev.progress_status])}"
+        if not ev.verdict and ev.progress_status != "unable_to_assess"
+        else ""
+    )
+    return (
+        f"<p>{label} {badge_html(entry.result)}　実績: {e(latest)}　目標値: "
+        f"{e(reader_number(ev.target_resolved))}{placeholder}"
+        + (f"　達成率: {e(rate)}" if rate else "")
+        + f"{progress}</p>"
+    )
+
+
+def _judgement_html(ctx: ReportContext, entry: Entry) -> str:
     """The department's own judgement of the year beside its KPI (or that it is still due)."""
     e = html.escape
-    department = r["department"] if isinstance(r["department"], str) else ""
-    texts = [(ACTIONS_HEADER, r["actions"]), (ASSESSMENT_HEADER, r["assessment"])]
-    direction = r["direction_next"] if isinstance(r["direction_next"], str) else ""
-    if not any(isinstance(v, str) and v for _, v in texts) and not direction:
+    j = entry.judgement
+    department = j.department or ""
+    texts = [(ACTIONS_HEADER, j.actions), (ASSESSMENT_HEADER, j.assessment)]
+    direction = j.direction_next or ""
+    if not any(value for _, value in texts) and not direction:
         if not department:
             return ""
         return (
             f'<p class="muted">担当課: {e(department)}（{ctx.fiscal_year}年度の評価は未提出）</p>'
         )
     rows = "".join(
-        f"<tr><th>{e(label)}</th><td>{e(value)}</td></tr>"
-        for label, value in texts
-        if isinstance(value, str) and value
+        f"<tr><th>{e(label)}</th><td>{e(value)}</td></tr>" for label, value in texts if value
     )
     if direction:
         rows += (
@@ -288,24 +272,23 @@ def _judgement_html(ctx: ReportContext, r) -> str:
     )
 
 
-def _goal_summary(ctx: ReportContext, goal: int, kpis: list[Kpi], card: pd.DataFrame) -> str:
+def _goal_summary(ctx: ReportContext, goal: int, kpis: list[Kpi], card: Scorecard) -> str:
     """The committee's opinion and 今後の方向性 tallied, at the top of a goal's document."""
     e = html.escape
-    tally = reading.direction_tally(card.loc[[k.kpi_id for k in kpis], "direction_next"])
-    statuses = [reading.status(k, card.loc[k.kpi_id]) for k in kpis]
+    entries = [card[k.kpi_id] for k in kpis]
+    counts = card.results(entries)
     counts_line = "、".join(
-        f"{label} {statuses.count(label)}"
-        for label in reading.status_order(ctx.settings)
-        if label in statuses
+        f"{label} {counts[label]}" for label in reading.status_order(ctx.settings) if counts[label]
     )
     parts = [f"<p><strong>{len(kpis)}指標の評価</strong>　{e(counts_line)}</p>"]
-    for k in kpis:
-        if k.numeric_goal:
-            r = card.loc[k.kpi_id]
-            words = reading.result_words(k, ctx.evaluations[k.kpi_id], r, ctx.fiscal_year)
+    for entry in entries:
+        if entry.kpi.numeric_goal:
+            words = reading.result_words(entry, ctx.fiscal_year)
             parts.append(
-                f"<p><strong>★ 数値目標</strong>　{e(k.label)} {_badge(k, r)}　{e(words)}</p>"
+                f"<p><strong>★ 数値目標</strong>　{e(entry.kpi.label)} {_badge(entry)}　"
+                f"{e(words)}</p>"
             )
+    tally = reading.direction_tally(entries)
     parts.append(f"<p><strong>{DIRECTION_HEADER}</strong>　{e(tally)}（指標数）</p>")
     opinion = ctx.opinions.get(goal)
     if opinion:
@@ -323,7 +306,7 @@ def _values_html(history: pd.DataFrame) -> str:
     """The values the rules used, years across, and one line naming each source and its years."""
     e = html.escape
     rows = history.tail(SHOWN_YEARS)
-    word = "年" if (rows["year_basis"] == "calendar").all() else "年度"
+    word = year_word(rows["year_basis"])
     marks = rows["relation"].map(lambda r: "※" if r in RELATION_MARK else "")
     head = "".join(f"<th>{int(y)}</th>" for y in rows["year"])
     cells = "".join(
@@ -349,224 +332,29 @@ def _values_html(history: pd.DataFrame) -> str:
     )
 
 
-def _outlook_html(ctx: ReportContext, kpi: Kpi, ev) -> str:
-    e = html.escape
-    if ev.final:
-        h = getattr(ev, "hindsight", None)
-        if h is None or h.outlook.forecast_value is None:
-            return ""
-        o = h.outlook
-        said = reader_number(o.forecast_value) + (
-            f"（{o.level:.0%}区間 "
-            f"{reader_number(o.forecast_lower)}〜{reader_number(o.forecast_upper)}）"
-            if o.forecast_lower is not None
-            else ""
-        )
-        outcome = reader_number(h.actual) if h.actual is not None else "未確定"
-        inside = "" if h.inside is None else ("、区間内" if h.inside else "、区間外")
-        return (
-            f'<p class="calc">見通しの検証: {h.origin}年度までのデータによる当時の見通しは '
-            f"{e(said)}"
-            f"{e('、達成確率 ' + reader_percent(o.p_meet)) if o.p_meet is not None else ''}。"
-            f"結果は {e(outcome)}{e(inside)}。</p>"
-        )
-    o = ev.outlook
+def _outlook_html(entry: Entry) -> str:
+    """The outlook to the target year, or, from it on, the mid-period outlook beside the outcome."""
+    if entry.evaluation.final:
+        return _hindsight_html(entry.hindsight)
+    o = entry.outlook
     if o is None or o.forecast_value is None:
         return ""
-    interval = (
-        f"（{o.level:.0%}区間 "
-        f"{reader_number(o.forecast_lower)}〜{reader_number(o.forecast_upper)}）"
-        if o.forecast_lower is not None
-        else "（区間なし）"
-    )
     p = f"、達成確率 {reader_percent(o.p_meet)}" if o.p_meet is not None else ""
-    said = reader_number(o.forecast_value) + interval + p
-    return f'<p class="calc">見通し（{kpi.target.year}年度）: {e(said)}</p>'
+    said = forecast_words(o, "（区間なし）") + p
+    return f'<p class="calc">見通し（{entry.kpi.target.year}年度）: {html.escape(said)}</p>'
 
 
-class ChartCache:
-    """PNG charts keyed by the hash of everything they show; a re-run after one changed value
-    redraws only the charts whose inputs changed.
-
-    The folder is used only if kpi made it (it holds CACHEDIR.TAG) and is a real folder of this
-    user; entries are opened relative to it without following links, written under a fresh
-    name and renamed into place. A planted link, folder or odd file is never read or written
-    through: it counts as a miss and is replaced. A folder that cannot be used (a file, a link,
-    a read-only or full disk) gives a warning and charts drawn without the cache."""
-
-    def __init__(self, folder: Path | None):
-        self.folder = folder
-        self.drawn = self.reused = 0
-        self.fd: int | None = None
-        if folder is not None:
-            self.fd = self._open(folder)
-
-    def _open(self, folder: Path) -> int | None:
-        try:
-            created = False
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(folder, 0o755)
-                created = True
-            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except OSError as exc:
-            self._without(f"{folder} cannot be the chart cache ({exc.strerror})")
-            return None
-        try:
-            if os.fstat(fd).st_uid != os.getuid():
-                raise _NotOurs("it belongs to another user")
-            if not created and not self._is_entry(fd, CACHE_TAG):
-                if any(not _CACHED.fullmatch(name) for name in os.listdir(fd)):
-                    raise _NotOurs(f"kpi did not make it (no {CACHE_TAG})")
-                created = True  # an earlier version's cache: only chart files in it
-            if created:
-                self._write(fd, CACHE_TAG, _TAG_TEXT)
-        except (OSError, _NotOurs) as exc:
-            os.close(fd)
-            self._without(f"{folder} is not used as the chart cache: {exc}")
-            return None
-        return fd
-
-    @staticmethod
-    def _without(why: str) -> None:
-        progress("report", f"warning: {why}; the charts are drawn without the cache")
-
-    def close(self) -> None:
-        """Release the cache folder."""
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-
-    @staticmethod
-    def _is_entry(fd: int, name: str) -> bool:
-        try:
-            return stat.S_ISREG(os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode)
-        except OSError:
-            return False
-
-    @staticmethod
-    def _write(fd: int, name: str, data: bytes) -> None:
-        """`data` into the entry `name`: a new file of this run renamed over it (a link there
-        is replaced, not followed)."""
-        tmp = f".{name}.{secrets.token_hex(8)}.tmp"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        out = os.open(tmp, flags, 0o644, dir_fd=fd)
-        try:
-            with os.fdopen(out, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp, dir_fd=fd)
-
-    def _read(self, name: str) -> bytes | None:
-        """The cached PNG, or None: missing, or anything but a regular PNG file of sane size."""
-        assert self.fd is not None
-        try:
-            fd = os.open(
-                name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=self.fd
-            )
-        except OSError:
-            return None
-        with os.fdopen(fd, "rb") as fh:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_PNG_BYTES:
-                return None
-            png = fh.read()
-        return png if png.startswith(_PNG_SIGNATURE) else None
-
-    def image(self, kpi: Kpi, ev, history: pd.DataFrame) -> str:
-        """The KPI's chart as a data URI, drawn or taken from the cache by the hash of what it
-        shows."""
-        key = self._key(kpi, ev, history)
-        name = f"{key}.png"
-        png = self._read(name) if self.fd is not None else None
-        if png is not None:
-            self.reused += 1
-        else:
-            png = draw_png(kpi, ev, history)
-            self.drawn += 1
-            if self.fd is not None:
-                try:
-                    self._write(self.fd, name, png)
-                except OSError as exc:  # a full or read-only disk: go on without the cache
-                    self.close()
-                    self._without(f"{self.folder}: {exc.strerror}")
-        alt = html.escape(chart_alt(kpi, ev, history))
-        w, h = CHART_PX
-        return (
-            f'<img alt="{alt}" width="{w}" height="{h}" '
-            f'style="width:{w}px;max-width:100%;height:auto" '
-            f'src="data:image/png;base64,{base64.b64encode(png).decode()}">'
-        )
-
-    @staticmethod
-    def _key(kpi: Kpi, ev, history: pd.DataFrame) -> str:
-        o = ev.outlook
-        shown = {
-            "v": CHART_VERSION,
-            "kpi": kpi.model_dump(mode="json"),
-            "history": history[["year", "value", "year_basis", "relation"]]
-            .astype(str)
-            .values.tolist()
-            if not history.empty
-            else [],
-            "ev": [
-                ev.baseline_year,
-                ev.baseline_value,
-                ev.target_year,
-                ev.target_resolved,
-                ev.latest_year,
-                ev.latest_value,
-            ],
-            "outlook": [o.method, o.level, [list(map(str, p)) for p in o.path]]
-            if o is not None
-            else None,
-        }
-        return hashlib.sha256(
-            json.dumps(shown, ensure_ascii=False, sort_keys=True, default=str).encode()
-        ).hexdigest()
-
-
-# The chart's size in the page: 720×400 px at 100 %, which prints about 19 cm wide on A4.
-CHART_PX = (720, 400)
-CHART_DPI = 90  # drawn at the size it is shown: 8 pt legend text is 10 px, 10 pt ticks 12.5 px
-
-
-def chart_alt(kpi: Kpi, ev, history: pd.DataFrame) -> str:
-    """What the chart shows, in words (its alt text): the span of the figures, the latest and
-    the target."""
-    unit = kpi.unit or ""
-    years = history["year"].dropna().astype(int) if not history.empty else pd.Series(dtype=int)
-    said = [f"{kpi.label}の推移のグラフ"]
-    if not years.empty:
-        span = f"{years.min()}〜{years.max()}" if years.min() != years.max() else f"{years.min()}"
-        said.append(f"実績 {span}（{len(years)}点）")
-    cumulative = kpi.target.kind == "cumulative"
-    if ev.latest_year is not None and ev.latest_value is not None:
-        one_year = "（単年）" if cumulative else ""
-        said.append(f"最新 {ev.latest_year}: {reader_number(ev.latest_value)}{unit}{one_year}")
-    if ev.target_resolved is not None:
-        total = "累計" if cumulative else ""
-        said.append(f"目標 {kpi.target.year}年度: {total}{reader_number(ev.target_resolved)}{unit}")
-    return "。".join(said)
-
-
-def draw_png(kpi: Kpi, ev, history: pd.DataFrame) -> bytes:
-    """The KPI's chart (720×400 px, legend 8 pt) without pyplot's global state."""
-    from matplotlib.figure import Figure
-
-    from kpi_lib.reporting import charts
-
-    charts.use_style()
-    fig = Figure(figsize=(CHART_PX[0] / CHART_DPI, CHART_PX[1] / CHART_DPI), dpi=CHART_DPI)
-    ax = fig.add_subplot()
-    draw = charts.cumulative_chart if kpi.target.kind == "cumulative" else charts.kpi_chart
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", UserWarning)  # a missing glyph is an error, not a tofu box
-        draw(kpi, ev, ev.outlook, history, ax=ax)
-        ax.title.set_fontsize(11)
-        ax.legend(fontsize=8, loc="best", framealpha=0.9)
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-    return buf.getvalue()
+def _hindsight_html(h: Hindsight | None) -> str:
+    """What the outlook said mid-period, beside the outcome."""
+    e = html.escape
+    if h is None or h.outlook.forecast_value is None:
+        return ""
+    o = h.outlook
+    outcome = reader_number(h.actual) if h.actual is not None else "未確定"
+    inside = "" if h.inside is None else ("、区間内" if h.inside else "、区間外")
+    return (
+        f'<p class="calc">見通しの検証: {h.origin}年度までのデータによる当時の見通しは '
+        f"{e(forecast_words(o))}"
+        f"{e('、達成確率 ' + reader_percent(o.p_meet)) if o.p_meet is not None else ''}。"
+        f"結果は {e(outcome)}{e(inside)}。</p>"
+    )

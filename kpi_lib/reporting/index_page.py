@@ -13,15 +13,12 @@ from collections import Counter
 from pathlib import Path
 
 from kpi_lib.catalog.notation import to_era
+from kpi_lib.core.vocabulary import AWAITED, NOT_ENTERED
 from kpi_lib.observations.status import department_status
 from kpi_lib.reporting import reading
-from kpi_lib.reporting.context import (
-    ReportContext,
-    freshness_table,
-    freshness_warning,
-    period_notice,
-)
+from kpi_lib.reporting.context import ReportContext
 from kpi_lib.reporting.goal_docs import BADGE_CSS, badge_html
+from kpi_lib.reporting.tables import freshness_table, freshness_warning, period_notice
 
 STYLE = (
     BADGE_CSS
@@ -88,17 +85,15 @@ def index_html(ctx: ReportContext, jobs: list, sources: list[dict]) -> str:
 def _numeric_goals(ctx: ReportContext) -> str:
     """The ★ numeric goals first: each with its result and figure."""
     e = html.escape
-    card = ctx.card.set_index("kpi_id")
     rows = []
-    for k in ctx.catalog.kpis:
+    for entry in ctx.scorecard:
+        k = entry.kpi
         if not k.numeric_goal:
             continue
-        r, ev = card.loc[k.kpi_id], ctx.evaluations[k.kpi_id]
-        shown = reading.status(k, r)
-        words = reading.result_words(k, ev, r, ctx.fiscal_year)
+        words = reading.result_words(entry, ctx.fiscal_year)
         rows.append(
             f'<tr><td><a href="goal{k.goal}.html">基本目標{k.goal}</a></td>'
-            f"<td>{e(k.label)}</td><td>{badge_html(shown)}</td><td>{e(words)}</td></tr>"
+            f"<td>{e(k.label)}</td><td>{badge_html(entry.result)}</td><td>{e(words)}</td></tr>"
         )
     if not rows:
         return ""
@@ -111,13 +106,9 @@ def _numeric_goals(ctx: ReportContext) -> str:
 def _goal_counts(ctx: ReportContext) -> str:
     """One line per basic goal: how many KPIs have each result."""
     e = html.escape
-    card = ctx.card.set_index("kpi_id")
     labels = reading.status_order(ctx.settings)
     per_goal = {
-        g.goal: Counter(
-            reading.status(k, card.loc[k.kpi_id]) for k in ctx.catalog.kpis if k.goal == g.goal
-        )
-        for g in ctx.catalog.goals
+        g.goal: ctx.scorecard.results(ctx.scorecard.of_goal(g.goal)) for g in ctx.catalog.goals
     }
     used = [label for label in labels if any(c[label] for c in per_goal.values())]
     head = "".join(f'<th class="n">{e(label)}</th>' for label in used)
@@ -131,9 +122,7 @@ def _goal_counts(ctx: ReportContext) -> str:
             f'<tr><td><a href="goal{g.goal}.html">基本目標{g.goal}　{e(g.title_ja)}</a></td>'
             f'<td class="n">{sum(counts.values())}</td>{cells}</tr>'
         )
-    total: Counter[str] = Counter()
-    for c in per_goal.values():
-        total.update(c)
+    total = ctx.scorecard.results()
     cells = "".join(f'<td class="n">{total[label]}</td>' for label in used)
     rows.append(f'<tr><th>計</th><td class="n">{sum(total.values())}</td>{cells}</tr>')
     return (
@@ -147,29 +136,27 @@ def _goal_counts(ctx: ReportContext) -> str:
 def _open_results(ctx: ReportContext) -> str:
     """What the open results wait for: the statistics awaited, and the departments to enter."""
     e = html.escape
-    card = ctx.card.set_index("kpi_id")
     awaited: list[str] = []
     entering: Counter[str] = Counter()
-    for k in ctx.catalog.kpis:
-        shown = reading.status(k, card.loc[k.kpi_id])
-        if shown == reading.AWAITED:
-            reason = reading.open_reason(k, card.loc[k.kpi_id], ctx.fiscal_year)
-            awaited.append(f"{k.label}（{reason}）")
-        elif shown == reading.NOT_ENTERED:
+    for entry in ctx.scorecard:
+        k = entry.kpi
+        if entry.result == AWAITED:
+            awaited.append(f"{k.label}（{reading.open_reason(entry, ctx.fiscal_year)}）")
+        elif entry.result == NOT_ENTERED:
             entering[k.department or "担当課の記載なし"] += 1
     parts = []
-    if ctx.card["direction_next"].notna().any():
-        tally = reading.direction_tally(ctx.card["direction_next"])
+    if any(x.judgement.direction_next is not None for x in ctx.scorecard):
+        tally = reading.direction_tally(list(ctx.scorecard))
         parts.append(
             f"<p><strong>今後の方向性</strong>（担当課の評価）　{e(tally)}"
             "（指標数。理由は各基本目標の文書に）</p>"
         )
     if awaited:
-        parts.append(f"<p><strong>{reading.AWAITED}</strong>　{e('、'.join(awaited))}</p>")
+        parts.append(f"<p><strong>{AWAITED}</strong>　{e('、'.join(awaited))}</p>")
     if entering:
         who = "、".join(f"{d} {n}" for d, n in entering.most_common())
         parts.append(
-            f"<p><strong>{reading.NOT_ENTERED}</strong>　実績がまだ入力されていない指標: "
+            f"<p><strong>{NOT_ENTERED}</strong>　実績がまだ入力されていない指標: "
             f"{sum(entering.values())}（{e(who)}）</p>"
         )
     return "".join(parts)

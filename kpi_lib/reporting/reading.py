@@ -1,31 +1,29 @@
 """How the report speaks to council members and citizens: the words of a result.
 
-One place for what a reader sees of a KPI's evaluation: its status (達成 / 未達成 / 公表待ち /
-未入力 in a final evaluation, the grade before it), the reason a result is still open (which
-official statistic is awaited, which department is to enter), the calculation as one plain
-sentence (the exact formula stays in `Evaluation.calculation`, shown folded for analysts), the
-legend of the grades and the evaluation's name (最終評価 / 中間評価 / 効果検証).
+One place for what a reader is told of a KPI's evaluation beyond its result (達成 / 未達成 /
+公表待ち / 未入力 in a final evaluation, the grade before it: `Entry.result`): the reason a result
+is still open (which official statistic is awaited, which department is to enter), the
+calculation as one plain sentence (the exact formula stays in `Evaluation.calculation`, shown
+folded for analysts), the legend of the grades and the evaluation's name (最終評価 / 中間評価 /
+効果検証).
 """
 
 from __future__ import annotations
 
-import pandas as pd
+from collections import Counter
 
-from kpi_lib.catalog.model import Catalog, Kpi
+from kpi_lib.catalog.model import Catalog
 from kpi_lib.core.numbers import reader_number, reader_percent
-from kpi_lib.evaluation.rules import NO_GRADE, RuleSettings
+from kpi_lib.core.vocabulary import (
+    AWAITED,
+    DATASETS_JA,
+    FINAL_STATUSES,
+    NOT_ENTERED,
+    year_word,
+)
+from kpi_lib.evaluation.rules import RuleSettings
+from kpi_lib.evaluation.scorecard import Entry
 from kpi_lib.observations.judgements import DIRECTIONS_NEXT
-
-ACHIEVED, MISSED, AWAITED, NOT_ENTERED = "達成", "未達成", "公表待ち", "未入力"
-FINAL_STATUSES = [ACHIEVED, MISSED, AWAITED, NOT_ENTERED]
-# The statistics the bundled data holds, as a sentence names them.
-DATASETS_JA = {
-    "jumin": "住民基本台帳",
-    "ssds": "社会・人口統計体系",
-    "tourism": "北海道観光入込客数調査",
-    "furusato": "ふるさと納税に関する現況調査",
-    "furusato_detail": "ふるさと納税に関する現況調査",
-}
 
 
 def evaluation_name(catalog: Catalog, fiscal_year: int, review_years_before: int = 3) -> str:
@@ -39,25 +37,12 @@ def evaluation_name(catalog: Catalog, fiscal_year: int, review_years_before: int
     return "効果検証"
 
 
-def status(kpi: Kpi, r) -> str:
-    """What a reader is told of the KPI's result: in a final evaluation 達成 / 未達成, or, where
-    the target year's figure is missing, 公表待ち (an official statistic that has not reached
-    it) or 未入力 (the department has not entered it); before it, the grade, or 公表待ち /
-    未入力 where there is no figure at all."""
-    verdict = r["verdict"] if isinstance(r["verdict"], str) else None
-    if verdict in (ACHIEVED, MISSED):
-        return verdict
-    if verdict is None and r["grade"] != NO_GRADE:
-        return str(r["grade"])
-    return AWAITED if kpi.public_series else NOT_ENTERED
-
-
-def open_reason(kpi: Kpi, r, fiscal_year: int) -> str:
+def open_reason(entry: Entry, fiscal_year: int) -> str:
     """Why the result is still open, naming who or what it waits for ('' if it is not open)."""
-    shown = status(kpi, r)
-    year = kpi.target.year if isinstance(r["verdict"], str) else fiscal_year
+    kpi, shown = entry.kpi, entry.result
+    year = kpi.target.year if entry.evaluation.verdict is not None else fiscal_year
     if shown == AWAITED:
-        word = "年" if kpi.public_series[0].year_basis == "calendar" else "年度"
+        word = year_word([kpi.public_series[0].year_basis])
         names = dict.fromkeys(DATASETS_JA.get(s.dataset, s.dataset) for s in kpi.public_series)
         return f"{'または'.join(names)}の{year}{word}の値の公表待ち"
     if shown == NOT_ENTERED:
@@ -71,23 +56,25 @@ def status_order(settings: RuleSettings) -> list[str]:
     return list(dict.fromkeys([*FINAL_STATUSES, *settings.scale.labels]))
 
 
-def result_words(kpi: Kpi, ev, r, fiscal_year: int) -> str:
+def result_words(entry: Entry, fiscal_year: int) -> str:
     """The plain sentence and, where the result is open, what it waits for."""
-    reason = open_reason(kpi, r, fiscal_year)
-    return plain_sentence(kpi, ev, r) + (f"（{reason}）" if reason else "")
+    reason = open_reason(entry, fiscal_year)
+    return plain_sentence(entry) + (f"（{reason}）" if reason else "")
 
 
-def direction_tally(directions: pd.Series) -> str:
+def direction_tally(entries: list[Entry]) -> str:
     """今後の方向性 counted in the list's order, then the KPIs without one: 継続 3、未提出 2."""
-    counts = directions.value_counts()
-    parts = [f"{d} {int(counts[d])}" for d in DIRECTIONS_NEXT if d in counts]
-    missing = int(directions.isna().sum())
+    given = [e.judgement.direction_next for e in entries]
+    counts = Counter(d for d in given if d is not None)
+    parts = [f"{d} {counts[d]}" for d in DIRECTIONS_NEXT if d in counts]
+    missing = given.count(None)
     return "、".join([*parts, *([f"未提出 {missing}"] if missing else [])])
 
 
-def plain_sentence(kpi: Kpi, ev, r) -> str:
+def plain_sentence(entry: Entry) -> str:
     """The calculation as one sentence a council member reads: the target, the figure, how far
     from the baseline towards the target (the exact formula is `ev.calculation`)."""
+    kpi, ev = entry.kpi, entry.evaluation
     t, unit = kpi.target, kpi.unit
     target = f"{reader_number(ev.target_resolved)}{unit}" if ev.target_resolved is not None else ""
     if ev.latest_value is None and ev.cumulative_value is None:
@@ -105,7 +92,7 @@ def plain_sentence(kpi: Kpi, ev, r) -> str:
         window = f"{t.span.start}〜{t.span.end}年度の累計"
         return f"目標（{window}）{target}に対し、{span}は{done}{share}。"
     # a calendar-year statistic stands in for the fiscal year: its year says so (2023年)
-    word = "年" if str(r.get("year_basis", "")).startswith("calendar") else "年度"
+    word = year_word(entry.year_bases[:1])
     actual = f"実績 {reader_number(ev.latest_value)}{unit}（{ev.latest_year}{word}）"
     if t.kind == "benchmark":
         return f"全国平均との差は{actual}。"

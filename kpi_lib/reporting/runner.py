@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import NamedTuple
 
 from kpi_lib.catalog.model import Catalog, load_catalog
 from kpi_lib.core.errors import ArgumentError, KpiError
@@ -44,14 +45,11 @@ from kpi_lib.core.publish import (
     swap_in,
     write_marker,
 )
+from kpi_lib.evaluation.scorecard import Scorecard
 from kpi_lib.observations.values import measured
-from kpi_lib.reporting.context import (
-    freshness_table,
-    load_context,
-    period_notice,
-    save_context,
-)
+from kpi_lib.reporting.context import load_context, save_context
 from kpi_lib.reporting.index_page import index_html
+from kpi_lib.reporting.tables import freshness_table, period_notice
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 REPORTS_DIR = PROJECT_ROOT / "reports"
@@ -396,6 +394,13 @@ def _data_as_of(observations) -> list[dict]:
     return rows
 
 
+class BuiltReport(NamedTuple):
+    """A report written: its folder, and the scorecard it shows (the batch summary counts it)."""
+
+    folder: Path
+    scorecard: Scorecard
+
+
 def run_report(
     fiscal_year: int,
     out: str | Path | None = None,
@@ -407,7 +412,7 @@ def run_report(
     deep_dive: list[str] | None = None,
     kernel: str = KERNEL,
     timeout: int = DEFAULT_TIMEOUT,
-) -> Path:
+) -> BuiltReport:
     """Build the report for `fiscal_year` into `out` (default: `default_report_dir`); see the
     module doc.
 
@@ -466,16 +471,17 @@ def run_report(
             shutil.rmtree(staging, ignore_errors=True)
     progress("report", f"done in {time.perf_counter() - started:.1f} s: {final / 'index.html'}")
     _say_next_step(ctx, data)
-    return final
+    return BuiltReport(final, ctx.scorecard)
 
 
 def _say_next_step(ctx, data: Path) -> None:
     """After a report with KPIs that have no figures: how the departments' figures get in."""
-    missing = int((ctx.card["n_points"] == 0).sum())
+    card = ctx.scorecard
+    missing = sum(e.evaluation.n_points == 0 for e in card)
     if missing:
         progress(
             "report",
-            f"{missing} of {len(ctx.card)} KPIs have no figures yet. Next: `kpi template --out "
+            f"{missing} of {len(card)} KPIs have no figures yet. Next: `kpi template --out "
             f"FILE.xlsx` writes the entry workbook; the departments fill it; put it into "
             f"{data / 'actuals'}/ and run the report again.",
         )
@@ -724,9 +730,8 @@ def _write_summary(
     from kpi_lib.reporting.sheet import sheet_frame, write_evaluation_workbook, write_sheet_csv
 
     fresh = freshness_table(ctx)  # the xlsx sheet and the index show the same table
-    args = (ctx.card, ctx.evaluations, ctx.catalog, ctx.fiscal_year)
-    frame = sheet_frame(*args)  # the xlsx's first sheet and the readers' CSV
-    write_evaluation_workbook(staging / "scorecard.xlsx", *args, ctx.settings, fresh, frame)
+    frame = sheet_frame(ctx.scorecard)  # the xlsx's first sheet and the readers' CSV
+    write_evaluation_workbook(staging / "scorecard.xlsx", ctx.scorecard, fresh, frame)
     write_sheet_csv(staging / "scorecard.csv", frame)
     sources = _data_as_of(ctx.observations)
     (staging / "index.html").write_text(index_html(ctx, plan, sources), encoding="utf-8")

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 
-from kpi_lib.catalog.model import Catalog
 from kpi_lib.catalog.notation import to_era
 from kpi_lib.core.output import defuse_workbook, write_csv_for_people
-from kpi_lib.evaluation.rules import RuleSettings
-from kpi_lib.evaluation.scorecard import add_scorecard_sheets
+from kpi_lib.core.vocabulary import DIRECTIONS_JA, EVIDENCE_JA, HEADERS_JA, PROGRESS_STATUSES
+from kpi_lib.evaluation.scorecard import JUDGEMENT_FIELDS, READER_COLUMNS, Scorecard
 from kpi_lib.reporting import reading
 
 SHEET = "効果検証"
@@ -31,18 +31,16 @@ def _year_label(year: int) -> str:
     return f"{to_era(year)}実績"
 
 
-def sheet_frame(
-    card: pd.DataFrame, evaluations: dict, catalog: Catalog, fiscal_year: int
-) -> pd.DataFrame:
+def sheet_frame(scorecard: Scorecard) -> pd.DataFrame:
     """The sheet's rows: one per KPI, in Japanese columns, numbers rounded as the report prints
-    them (actuals only up to `fiscal_year`)."""
-    period = catalog.strategy.period
+    them (actuals only up to the evaluation year)."""
+    fiscal_year = scorecard.as_of
+    period = scorecard.catalog.strategy.period
     years = range(period.start, period.end + 1)
     final = fiscal_year >= period.end
-    by_id = card.set_index("kpi_id")
     rows = []
-    for kpi in catalog.kpis:
-        r, ev = by_id.loc[kpi.kpi_id], evaluations[kpi.kpi_id]
+    for entry in scorecard:
+        kpi, ev, judgement = entry.kpi, entry.evaluation, entry.judgement
         values = dict(ev.history)
         row = {
             "基本目標": kpi.goal,
@@ -57,10 +55,10 @@ def sheet_frame(
             },
             "目標値": _rounded(ev.target_resolved),
             "達成率": None if ev.achievement_rate is None else round(ev.achievement_rate, 4),
-            ("最終評価" if final else "評価"): reading.status(kpi, r),
-            "取組内容": _text(r.get("actions")),
-            "評価・要因分析": _text(r.get("assessment")),
-            "今後の方向性": _text(r.get("direction_next")),
+            ("最終評価" if final else "評価"): entry.result,
+            "取組内容": judgement.actions or "",
+            "評価・要因分析": judgement.assessment or "",
+            "今後の方向性": judgement.direction_next or "",
         }
         rows.append(row)
     return pd.DataFrame(rows, dtype=object)  # whole numbers stay 30, not 30.0
@@ -77,10 +75,6 @@ def _rounded(v) -> float | int | None:
     return round(x, 1 if abs(x) >= 1 else 2)
 
 
-def _text(v) -> str:
-    return v if isinstance(v, str) else ""
-
-
 def _number_format(v: float) -> str:
     """Thousands separators, the decimals reader_number shows, ▲ for negatives."""
     decimals = "" if float(v).is_integer() else (".0" if abs(v) >= 1 else ".00")
@@ -90,23 +84,19 @@ def _number_format(v: float) -> str:
 
 def write_evaluation_workbook(
     path: str | Path,
-    card: pd.DataFrame,
-    evaluations: dict,
-    catalog: Catalog,
-    fiscal_year: int,
-    settings: RuleSettings | None = None,
+    scorecard: Scorecard,
     freshness: pd.DataFrame | None = None,
     frame: pd.DataFrame | None = None,
 ) -> None:
-    """The workbook: the 効果検証 sheet first (`frame`, default `sheet_frame` of the card), then
-    the detailed scorecard and the data's as-of years."""
+    """The workbook: the 効果検証 sheet first (`frame`, default `sheet_frame` of the scorecard),
+    then the detailed scorecard and the data's as-of years."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    settings = settings or RuleSettings()
+    catalog, fiscal_year, settings = scorecard.catalog, scorecard.as_of, scorecard.settings
     if frame is None:
-        frame = sheet_frame(card, evaluations, catalog, fiscal_year)
+        frame = sheet_frame(scorecard)
     wb = Workbook()
     ws = wb.active
     ws.title = SHEET
@@ -143,7 +133,9 @@ def write_evaluation_workbook(
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_options.horizontalCentered = True
-    add_scorecard_sheets(wb, wb.create_sheet(), card, fiscal_year, catalog, settings, freshness)
+    _detail_sheet(wb.create_sheet(), scorecard)
+    if freshness is not None:
+        _freshness_sheet(wb.create_sheet("データの時点"), freshness, fiscal_year)
     defuse_workbook(wb)
     wb.save(path)
 
@@ -163,3 +155,90 @@ def write_sheet_csv(path: str | Path, frame: pd.DataFrame) -> None:
         pd.Series([None if _gap(v) else round(100 * v) for v in rates], dtype=object),
     )
     write_csv_for_people(frame, path)
+
+
+# The detailed scorecard for analysts: the readers' columns, the counts, the sources, the
+# calculation in words and the departments' judgements.
+DETAIL_COLUMNS = [*READER_COLUMNS, "n_points", "source", "calculation", "notes", *JUDGEMENT_FIELDS]
+_RATES = {"achievement_rate", "pace", "p_meet"}
+_VALUES = {
+    *("baseline_value", "target_resolved", "latest_value", "cumulative_value"),
+    *("expected_value", "forecast_value", "forecast_lower", "forecast_upper"),
+}
+_DETAIL_WIDTHS = {
+    **{"kpi_id": 9, "measure": 6, "name_ja": 34, "unit": 7, "source": 40, "calculation": 60},
+    **{"notes": 30, "progress_status": 12, "department": 14, "actions": 40, "assessment": 40},
+    "direction_next": 10,
+}
+
+
+def _detail_sheet(ws, scorecard: Scorecard) -> None:
+    """Fill `ws` with the detailed scorecard, one block of rows per basic goal."""
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    catalog, settings, columns = scorecard.catalog, scorecard.settings, DETAIL_COLUMNS
+    ws.title = "スコアカード"
+    ws.append([f"{catalog.strategy.title_ja} 効果検証スコアカード（{scorecard.as_of}年度時点）"])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append(
+        [
+            "達成率の算定: "
+            + ("(実績−基準値)÷(目標値−基準値)" if settings.formula == "progress" else "実績÷目標値")
+            + f"／評価（{settings.grades}）は達成率ではなく進捗（目安値に対する実績）で判定: "
+            + "、".join(f"{k} 進捗 {v:.0%}以上" for k, v in settings.scale.steps)
+            + f"、それ未満または基準値より悪化は {settings.scale.worst}、実績なしは −。"
+            + "目標年度からは最終評価（達成／未達成）"
+        ]
+    )
+    ws.append([HEADERS_JA[c] for c in columns])
+    header_row = ws.max_row
+    for cell in ws[header_row]:
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = PatternFill("solid", fgColor="305496")
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+    goal_fill = PatternFill("solid", fgColor="D9E1F2")
+    for goal, group in scorecard.frame().groupby("goal", sort=True):
+        ws.append([f"基本目標{goal} {catalog.goal_title(int(cast(int, goal)))}"])
+        r = ws.max_row
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=len(columns))
+        ws.cell(r, 1).font = Font(bold=True)
+        ws.cell(r, 1).fill = goal_fill
+        for _, row in group.iterrows():
+            ws.append([_xlsx_value(row[c], c) for c in columns])
+            r = ws.max_row
+            for j, c in enumerate(columns, start=1):
+                if c in _RATES:
+                    ws.cell(r, j).number_format = "0.0%"
+                elif c in _VALUES:
+                    ws.cell(r, j).number_format = "#,##0.##"
+    for j, c in enumerate(columns, start=1):
+        ws.column_dimensions[get_column_letter(j)].width = _DETAIL_WIDTHS.get(c, 11)
+    ws.freeze_panes = f"D{header_row + 1}"
+
+
+def _freshness_sheet(fs, freshness: pd.DataFrame, fiscal_year: int) -> None:
+    """The latest year each public statistic reaches (the same table as the report's index)."""
+    from openpyxl.styles import Font
+
+    fs.append([f"公表統計ごとの最新の年（{fiscal_year}年度の評価）"])
+    fs["A1"].font = Font(bold=True)
+    fs.append(list(freshness.columns))
+    for record in freshness.itertuples(index=False):
+        fs.append(list(record))
+    for letter, width in zip("ABCDE", (60, 24, 14, 10, 14), strict=True):
+        fs.column_dimensions[letter].width = width
+
+
+def _xlsx_value(value, column: str):
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+        return None
+    if column == "progress_status":
+        return PROGRESS_STATUSES.get(value, value)
+    if column == "direction":
+        return DIRECTIONS_JA.get(value, value)
+    if column == "evidence":
+        return EVIDENCE_JA.get(value, value)
+    if hasattr(value, "item"):
+        return value.item()
+    return value
