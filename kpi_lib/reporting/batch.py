@@ -23,7 +23,8 @@ from kpi_lib.catalog.notation import to_era
 from kpi_lib.core.errors import KpiError
 from kpi_lib.core.output import atomic_path, progress
 from kpi_lib.core.publish import REPORT_MARKER, claim, locked, write_marker
-from kpi_lib.reporting.runner import DEFAULT_TIMEOUT, ReportFailed, run_report
+from kpi_lib.reporting.run_settings import DEFAULT_TIMEOUT, RunSettings
+from kpi_lib.reporting.runner import ReportFailed, run_report
 
 SUMMARY_COLUMNS = [
     "団体",
@@ -72,13 +73,14 @@ def run_batch(
             target = final / path.stem
             try:
                 run_report(
-                    fiscal_year,
-                    target,
-                    jobs,
-                    None,
-                    str(path),
-                    data_dir,
-                    timeout=timeout or DEFAULT_TIMEOUT,
+                    RunSettings.of(
+                        fiscal_year,
+                        target,
+                        jobs=jobs,
+                        catalog=path,
+                        data=data_dir,
+                        timeout=timeout or DEFAULT_TIMEOUT,
+                    )
                 )
                 rows.append(_summary_row(cat, target, fiscal_year))
             except ReportFailed as exc:
