@@ -512,7 +512,7 @@ def test_a_report_over_the_bundled_public_data_is_refused():
 
 
 def test_duplicate_deep_dive_ids_run_once(ctx):
-    assert _deep_dive_ids(ctx, [KPI_ID, KPI_ID]) == [KPI_ID]
+    assert _deep_dive_ids(ctx.catalog, [KPI_ID, KPI_ID]) == [KPI_ID]
 
 
 # ---- 12. leftovers of killed runs -----------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import re
 import shutil
 import signal
@@ -77,6 +78,36 @@ class KernelPool:
             )
             self.live[id(km)] = km
             return km
+
+    def start(self, km, cwd: Path, preload: str) -> None:
+        """Start the kernel in `cwd` and run `preload` (imports) in it, so that the notebook
+        finds them done. Called in the thread that then runs the notebook: the kernel manager
+        lives on that thread's event loop, as nbclient's run_sync uses it. A failure is left to
+        the notebook, which meets it and reports it."""
+        from jupyter_core.utils import run_sync
+
+        with contextlib.suppress(Exception):
+            run_sync(self._start)(km, cwd, preload)
+
+    async def _start(self, km, cwd: Path, preload: str) -> None:
+        # As nbclient starts it: in-memory history, nothing written to ~/.ipython.
+        await km.start_kernel(cwd=str(cwd), extra_arguments=["--HistoryManager.hist_file=:memory:"])
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=60)
+            msg_id = kc.execute(preload, silent=True, store_history=False)
+            while not self.stopping:  # the reply, unless the run is being stopped
+                try:
+                    reply = await kc.get_shell_msg(timeout=0.5)
+                except queue.Empty:
+                    if not await km.is_alive():
+                        return
+                    continue
+                if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                    return
+        finally:
+            kc.stop_channels()
 
     def end(self, km) -> None:
         """Kill the kernel's process group (kernels start their own session)."""

@@ -35,9 +35,9 @@ from kpi_lib.core.publish import (
     swap_in,
     write_marker,
 )
-from kpi_lib.reporting.context import load_context, period_notice, save_context
+from kpi_lib.reporting.context import ReportContext, load_context, period_notice, save_context
 from kpi_lib.reporting.export import relocate, relocated_parameters
-from kpi_lib.reporting.jobs import Job, plan_jobs, run_all
+from kpi_lib.reporting.jobs import Gate, Job, plan_jobs, run_all
 from kpi_lib.reporting.kernels import ensure_kernel, interruptible
 from kpi_lib.reporting.manifest import write_summary
 from kpi_lib.reporting.run_settings import RunSettings
@@ -83,14 +83,11 @@ def run_report(settings: RunSettings) -> Path:
         for line in recover(final):
             progress("report", line)
         claim(final, REPORT_MARKER, "report folder", also_ours=_report_of_earlier_version)
-        progress("report", "evaluating the KPIs and their forecasts")
-        evaluated = time.perf_counter()
-        ctx = load_context(s.fiscal_year, s.municipality_code, str(s.catalog), str(s.data))
-        timings = {"evaluation": time.perf_counter() - evaluated}
-        _deep_dive_ids(ctx, list(s.deep_dive))
+        _deep_dive_ids(catalog, list(s.deep_dive))
+        timings: dict[str, float] = {}
         staging = staging_dir(final)
         try:
-            plan = _execute(ctx, staging, final, s, timings)
+            ctx, plan = _execute(catalog, staging, final, s, timings)
             timings["total"] = time.perf_counter() - started
             write_summary(ctx, staging, plan, s, timings)
             swap_in(staging, final)
@@ -143,53 +140,62 @@ def _report_of_earlier_version(folder: Path) -> bool:
     return isinstance(manifest, dict) and "kpi-lib" in (manifest.get("packages") or {})
 
 
-def _deep_dive_ids(ctx, deep_dive: list[str] | None) -> list[str]:
+def _deep_dive_ids(catalog: Catalog, deep_dive: list[str] | None) -> list[str]:
     """The KPIs whose deep-dive notebook runs: only those asked for, since every KPI has its
-    section in its goal's document."""
+    section in its goal's document (an id not in the catalog is refused)."""
     deep_dive = list(dict.fromkeys(deep_dive or []))  # each once: one notebook per KPI
     for kpi_id in deep_dive:
-        ctx.catalog.get(kpi_id)
+        catalog.get(kpi_id)
     return deep_dive
 
 
 def _execute(
-    ctx, staging: Path, final: Path, s: RunSettings, timings: dict[str, float]
-) -> list[Job]:
-    """Run every notebook (`jobs` at a time) while this process draws the goal documents
-    (their time goes into `timings`); a failure keeps the run in <final>.failed."""
-    write_marker(staging, REPORT_MARKER, fiscal_year=ctx.fiscal_year)
+    catalog: Catalog, staging: Path, final: Path, s: RunSettings, timings: dict[str, float]
+) -> tuple[ReportContext, list[Job]]:
+    """Evaluate once, then run every notebook (`jobs` at a time) while this process draws the
+    goal documents; the kernels start and import during the evaluation. The phases' times go
+    into `timings`; a failure keeps the run in <final>.failed."""
+    write_marker(staging, REPORT_MARKER, fiscal_year=s.fiscal_year)
     kernel = ensure_kernel(s.kernel)
     # Computed once here, read by every notebook (each would otherwise redo the forecasts).
     context_file = staging / ".context.pkl"
     catalog_arg, data_arg = str(s.catalog), str(s.data)
-    save_context(ctx, context_file, catalog_arg, data_arg)
     base = {
-        "fiscal_year": ctx.fiscal_year,
-        "municipality_code": ctx.municipality_code,
+        "fiscal_year": s.fiscal_year,
+        # the catalog's own: load_context refuses another one before any notebook runs
+        "municipality_code": s.municipality_code or catalog.strategy.municipality_code,
         "catalog_path": catalog_arg,
         "data_dir": data_arg,
         "context_file": str(context_file),
     }
-    headings = {k.kpi_id: k.heading for k in ctx.catalog.kpis}
+    headings = {k.kpi_id: k.heading for k in catalog.kpis}
     plan = plan_jobs(s.notebooks, base, staging / "figures", s.deep_dive, headings)
-    progress(
-        "report",
-        f"FY{ctx.fiscal_year}: {len(plan)} notebooks "
-        f"with {s.jobs} job(s), kernel {kernel!r} → {final}",
-    )
     cache = final.parent / ".kpi-cache"
+    evaluated: list[ReportContext] = []
 
-    def documents() -> None:  # drawn here while the kernels work
-        """Write the per-goal documents into the staging folder."""
+    def evaluate_then_draw(gate: Gate) -> None:  # in this process while the kernels start
+        """Evaluate, let the notebooks run, and write the per-goal documents meanwhile."""
         from kpi_lib.reporting.goal_docs import goal_documents
 
+        progress("report", "evaluating the KPIs and their forecasts")
+        started = time.perf_counter()
+        ctx = load_context(s.fiscal_year, s.municipality_code, catalog_arg, data_arg)
+        save_context(ctx, context_file, catalog_arg, data_arg)
+        timings["evaluation"] = time.perf_counter() - started
+        evaluated.append(ctx)
+        gate.open()
+        progress(
+            "report",
+            f"FY{ctx.fiscal_year}: {len(plan)} notebooks "
+            f"with {s.jobs} job(s), kernel {kernel!r} → {final}",
+        )
         drawn = time.perf_counter()
         for doc in goal_documents(ctx, cache):
             (staging / doc.file_name).write_text(doc.html, encoding="utf-8")
         timings["goal_documents"] = time.perf_counter() - drawn
         progress("report", f"goal documents written ({len(ctx.catalog.kpis)} KPIs)")
 
-    run_all(plan, staging, kernel, s.jobs, s.timeout, while_running=documents)
+    run_all(plan, staging, kernel, s.jobs, s.timeout, while_running=evaluate_then_draw)
     context_file.unlink()
     failed = [j for j in plan if j.status != "ok"]
     if failed:
@@ -197,7 +203,7 @@ def _execute(
     for job in plan:  # the executed notebooks name the report's own folder, not the staging one
         relocate(staging / job.output_name, staging, final)
         job.parameters = relocated_parameters(job.parameters, staging, final)
-    return plan
+    return evaluated[0], plan
 
 
 def _keep_failed(staging: Path, final: Path, failed: list[Job]) -> None:
