@@ -112,10 +112,11 @@ def run_job(
             job.status, job.error = "cancelled", "the run ended before the notebooks"
             return job
         km = pool.manager()
-        preloaded = 0.0
+        # Started here, not by papermill: papermill would chdir the whole process to the
+        # notebook's folder, which races between the jobs' threads.
+        pool.start(km, job.notebook.parent, PRELOAD if gate is not None else "")
+        preloaded = time.perf_counter() - start
         if gate is not None:
-            pool.start(km, job.notebook.parent, PRELOAD)
-            preloaded = time.perf_counter() - start
             if not gate.wait():
                 job.status, job.error = "cancelled", "the run ended before the notebooks"
                 return job
@@ -144,7 +145,6 @@ def _execute(job: Job, staging: Path, km, timeout: int, preloaded: float) -> Non
         str(staging / job.output_name),
         parameters=job.parameters,
         kernel_name=km.kernel_name,
-        cwd=str(job.notebook.parent),
         progress_bar=False,
         log_output=False,
         report_mode=False,

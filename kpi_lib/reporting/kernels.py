@@ -79,11 +79,11 @@ class KernelPool:
             self.live[id(km)] = km
             return km
 
-    def start(self, km, cwd: Path, preload: str) -> None:
-        """Start the kernel in `cwd` and run `preload` (imports) in it, so that the notebook
-        finds them done. Called in the thread that then runs the notebook: the kernel manager
-        lives on that thread's event loop, as nbclient's run_sync uses it. A failure is left to
-        the notebook, which meets it and reports it."""
+    def start(self, km, cwd: Path, preload: str = "") -> None:
+        """Start the kernel in `cwd` and run `preload` (imports), if any, in it, so that the
+        notebook finds them done. Called in the thread that then runs the notebook: the kernel
+        manager lives on that thread's event loop, as nbclient's run_sync uses it. A failure is
+        left to the notebook, which meets it and reports it."""
         from jupyter_core.utils import run_sync
 
         with contextlib.suppress(Exception):
@@ -92,6 +92,8 @@ class KernelPool:
     async def _start(self, km, cwd: Path, preload: str) -> None:
         # As nbclient starts it: in-memory history, nothing written to ~/.ipython.
         await km.start_kernel(cwd=str(cwd), extra_arguments=["--HistoryManager.hist_file=:memory:"])
+        if not preload:
+            return
         kc = km.client()
         kc.start_channels()
         try:
