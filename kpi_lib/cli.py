@@ -421,12 +421,13 @@ def cmd_bench(args) -> int:
     else:
         from kpi_lib.reporting.bench import run_report_bench
 
-        print(run_report_bench(full=args.full))
+        print(run_report_bench(full=args.full, runs=args.runs))
     return 0
 
 
 def cmd_report(args) -> int:
     """`kpi report`: the annual report (or one per catalog with --catalog-dir)."""
+    from kpi_lib.reporting.run_settings import RunSettings
     from kpi_lib.reporting.runner import run_report
 
     if args.catalog_dir:
@@ -440,15 +441,17 @@ def cmd_report(args) -> int:
         run_batch(args.fiscal_year, args.catalog_dir, args.out, args.jobs, args.data, args.timeout)
         return 0
     run_report(
-        args.fiscal_year,
-        args.out,
-        args.jobs,
-        args.municipality,
-        args.catalog,
-        args.data,
-        args.notebooks,
-        args.deep_dive,
-        timeout=args.timeout,
+        RunSettings.of(
+            args.fiscal_year,
+            args.out,
+            jobs=args.jobs,
+            municipality_code=args.municipality,
+            catalog=args.catalog,
+            data=args.data,
+            notebooks=args.notebooks,
+            deep_dive=args.deep_dive,
+            timeout=args.timeout,
+        )
     )
     return 0
 
@@ -471,7 +474,7 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The `kpi` command line: every subcommand with its options and help."""
     from kpi_lib.forecasting.methods import BENCHMARKS, METHODS
-    from kpi_lib.reporting.runner import DEFAULT_TIMEOUT
+    from kpi_lib.reporting.run_settings import DEFAULT_TIMEOUT
 
     parser = argparse.ArgumentParser(
         prog="kpi", description="効果検証 of a regional revitalization strategy's KPIs."
@@ -656,6 +659,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="report: with a generated entry workbook that gives every KPI five years of values",
     )
+    p.add_argument("--runs", type=int, default=3, help="report: runs to take the median of")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser(

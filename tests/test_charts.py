@@ -50,7 +50,7 @@ import pytest  # noqa: E402
 
 from kpi_lib.forecasting.methods import BENCHMARKS, METHODS  # noqa: E402
 from kpi_lib.forecasting.series import SERIES_METHODS  # noqa: E402
-from kpi_lib.reporting import analysis, chart_cache, runner  # noqa: E402
+from kpi_lib.reporting import analysis, chart_cache, export  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -198,7 +198,7 @@ def _executed_notebook(tmp_path, name: str):
 def test_exported_pages_have_a_japanese_title_and_alt_text(tmp_path):
     executed = _executed_notebook(tmp_path, "04_furusato.ipynb")
     out = tmp_path / "04_furusato.html"
-    runner._html(executed, out)
+    export.notebook_html(executed, out)
     page = out.read_text(encoding="utf-8")
     assert re.search(r"<title>\s*ふるさと納税の推移\s*</title>", page)
     assert '<html lang="ja">' in page
@@ -207,4 +207,4 @@ def test_exported_pages_have_a_japanese_title_and_alt_text(tmp_path):
     assert "No description" not in page
     assert 'alt="受入件数の推移（横軸: 年度、縦軸: 件）のグラフ"' in alts[0]
     assert 'alt="経費の構成のグラフ"' in alts[1]  # no description: named by its section
-    assert runner.page_title("05_kpi_deep_dive_G2-0") == "KPI 詳細 G2-0"
+    assert export.page_title("05_kpi_deep_dive_G2-0") == "KPI 詳細 G2-0"

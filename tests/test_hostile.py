@@ -19,7 +19,7 @@ from kpi_lib.core.errors import InputErrors, KpiError
 from kpi_lib.core.paths import DEFAULT_CATALOG, PROJECT_ROOT
 from kpi_lib.core.publish import REPORT_MARKER, locked, recover
 from kpi_lib.observations.actuals import read_actuals
-from kpi_lib.reporting.runner import NOTEBOOK_DIR
+from kpi_lib.reporting.run_settings import NOTEBOOK_DIR
 from tests.conftest import FIXTURES
 
 KPI = [sys.executable, "-m", "kpi_lib.cli"]

@@ -24,13 +24,13 @@ from kpi_lib.core.errors import KpiError
 from kpi_lib.core.paths import DATA_DIR, DEFAULT_CATALOG, PROJECT_ROOT
 from kpi_lib.core.publish import REPORT_MARKER, STAGING_MARKER, locked, recover, write_marker
 from kpi_lib.reporting.chart_cache import CACHE_TAG, ChartCache
-from kpi_lib.reporting.runner import (
+from kpi_lib.reporting.kernels import (
     KernelPool,
     ReportInterrupted,
-    _deep_dive_ids,
-    _interruptible,
+    interruptible,
     remove_dead_ipc_folders,
 )
+from kpi_lib.reporting.runner import _deep_dive_ids
 from tests.test_hostile import KPI, kpi, no_traceback
 
 VICTIM_TEXT = "the user's notes: never overwritten\n"
@@ -514,7 +514,7 @@ def test_a_report_over_the_bundled_public_data_is_refused():
 
 
 def test_duplicate_deep_dive_ids_run_once(ctx):
-    assert _deep_dive_ids(ctx, [KPI_ID, KPI_ID]) == [KPI_ID]
+    assert _deep_dive_ids(ctx.catalog, [KPI_ID, KPI_ID]) == [KPI_ID]
 
 
 # ---- 12. leftovers of killed runs -----------------------------------------------------------
@@ -610,7 +610,7 @@ def test_duplicate_deep_dive_ids_make_one_notebook(japanese_report):
 
 def test_an_interrupt_a_library_turned_into_its_own_error_still_exits_130():
     """pandas' C reader turns a Ctrl-C during read_csv into a ParserError: still an interrupt."""
-    with pytest.raises(ReportInterrupted), _interruptible():
+    with pytest.raises(ReportInterrupted), interruptible():
         try:
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(5)

@@ -10,7 +10,8 @@ import papermill as pm
 import pytest
 
 from kpi_lib.core.devtools import notebooks_with_outputs
-from kpi_lib.reporting.runner import NOTEBOOK_DIR, ensure_kernel
+from kpi_lib.reporting.kernels import ensure_kernel
+from kpi_lib.reporting.run_settings import NOTEBOOK_DIR
 from tests.helpers import council_reads_the_final_evaluation
 
 KPI = [sys.executable, "-m", "kpi_lib.cli"]

@@ -9,7 +9,7 @@ import yaml
 from kpi_lib.catalog.model import Catalog, load_catalog
 from kpi_lib.core.paths import DEFAULT_CATALOG, PROJECT_ROOT
 from kpi_lib.observations.catalog_checks import check_catalog
-from kpi_lib.reporting.runner import NOTEBOOK_DIR
+from kpi_lib.reporting.run_settings import NOTEBOOK_DIR
 from kpi_lib.sources.ingest import read_public
 from tests.conftest import FIXTURES, kpi
 

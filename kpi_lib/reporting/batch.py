@@ -10,7 +10,6 @@ notebooks already keep both busy.
 
 from __future__ import annotations
 
-import html
 import re
 from pathlib import Path
 from urllib.parse import quote
@@ -22,7 +21,9 @@ from kpi_lib.core.output import atomic_path, progress
 from kpi_lib.core.publish import REPORT_MARKER, claim, locked, write_marker
 from kpi_lib.core.vocabulary import AWAITED, NOT_ENTERED, VERDICT_MET, VERDICT_MISSED
 from kpi_lib.evaluation.scorecard import Scorecard
-from kpi_lib.reporting.runner import DEFAULT_TIMEOUT, ReportFailed, run_report
+from kpi_lib.reporting.pages import render
+from kpi_lib.reporting.run_settings import DEFAULT_TIMEOUT, RunSettings
+from kpi_lib.reporting.runner import ReportFailed, run_report
 
 SUMMARY_COLUMNS = [
     "団体",
@@ -71,13 +72,14 @@ def run_batch(
             target = final / path.stem
             try:
                 built = run_report(
-                    fiscal_year,
-                    target,
-                    jobs,
-                    None,
-                    str(path),
-                    data_dir,
-                    timeout=timeout or DEFAULT_TIMEOUT,
+                    RunSettings.of(
+                        fiscal_year,
+                        target,
+                        jobs=jobs,
+                        catalog=path,
+                        data=data_dir,
+                        timeout=timeout or DEFAULT_TIMEOUT,
+                    )
                 )
                 rows.append(_summary_row(built.scorecard, target))
             except ReportFailed as exc:
@@ -137,29 +139,14 @@ def _summary_row(scorecard: Scorecard, target: Path) -> dict:
 
 
 def _summary_html(fiscal_year: int, rows: list[dict], failures: list) -> str:
-    e = html.escape
-    body = "\n".join(
-        "<tr>"
-        + "".join(f"<td>{e(str(r[c]))}</td>" for c in SUMMARY_COLUMNS[:-1])
-        + f'<td><a href="{e(r["報告"])}">報告</a></td></tr>'
-        for r in rows
+    return render(
+        "towns.html",
+        title=f"効果検証 {fiscal_year}年度 団体別一覧",
+        kind="towns",
+        header="",
+        fiscal_year=fiscal_year,
+        era=to_era(fiscal_year),
+        columns=SUMMARY_COLUMNS,
+        rows=rows,
+        failures=failures,
     )
-    failed = "".join(
-        f"<li>{e(cat.strategy.municipality_ja)}（{e(path.name)}）: {e(why)}</li>"
-        for cat, path, why in failures
-    )
-    return f"""<!DOCTYPE html>
-<html lang="ja"><head><meta charset="utf-8"><title>効果検証 {fiscal_year}年度 団体別一覧</title>
-<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;line-height:1.6}}
-table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;font-size:90%}}</style></head>
-<body>
-<h1>効果検証報告 団体別一覧（{fiscal_year}年度・{to_era(fiscal_year)}）</h1>
-<p>各団体のKPIカタログごとの報告です。達成・未達成・未確定は目標年度に達した指標の最終評価の数です
-（目標年度前の指標は数えません）。</p>
-<table><tr>{"".join(f"<th>{e(c)}</th>" for c in SUMMARY_COLUMNS)}</tr>
-{body}
-</table>
-{f"<h2>作成できなかった報告</h2><ul>{failed}</ul>" if failures else ""}
-</body></html>
-"""

@@ -38,48 +38,8 @@ from kpi_lib.observations.judgements import (
 from kpi_lib.reporting import reading
 from kpi_lib.reporting.chart_cache import ChartCache
 from kpi_lib.reporting.context import ReportContext
+from kpi_lib.reporting.pages import page
 from kpi_lib.reporting.tables import forecast_words
-
-# The colours of a result, beside badge_html: the same on every page of the report.
-BADGE_CSS = """.badge{display:inline-block;padding:0 .5em;border-radius:3px;font-weight:bold;
-color:#fff;background:#9E9E9E;white-space:nowrap}
-.badge.達成,.badge.A,.badge.S,.badge.◎{background:#2E7D32}
-.badge.未達成,.badge.D,.badge.×,.badge.C{background:#C62828}.badge.B,.badge.○{background:#7CB342}
-"""
-
-CSS = (
-    BADGE_CSS
-    + """
-@page{size:A4;margin:14mm 12mm}
-body{font-family:"IPAexGothic","IPAPGothic","Noto Sans CJK JP",sans-serif;
-max-width:980px;margin:2em auto;
-line-height:1.6;color:#222;padding:0 1em}
-h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:2px solid #305496;padding-bottom:.2em}
-nav ol{columns:2;font-size:.9em}nav a{text-decoration:none}
-.kpi{border:1px solid #ccc;border-radius:4px;padding:.6em 1em;margin:1.2em 0;break-inside:avoid;
-page-break-inside:avoid}
-.kpi h3{margin:.2em 0 .4em;font-size:1.05em}
-table{border-collapse:collapse;font-size:.85em;margin:.4em 0}
-td,th{border:1px solid #ddd;padding:2px 6px;text-align:left}
-.row{display:flex;gap:1em;flex-wrap:wrap;align-items:flex-start}.row img{max-width:100%;height:auto}
-.plain{margin:.3em 0}
-.calc{font-size:.85em;color:#444}.calc summary{cursor:pointer;color:#305496}
-.muted{color:#666;font-size:.85em}
-.judgement{background:#F3F8EE;border-left:4px solid #70AD47;padding:.2em .8em;margin:.4em 0}
-.judgement p{margin:.2em 0}.judgement th{white-space:nowrap;vertical-align:top}
-.dir{font-weight:bold}
-.summary{background:#F2F2F2;padding:.4em 1em;margin:.8em 0}
-.opinion{border-left:4px solid #305496;padding-left:.8em}
-@media print{body{max-width:none;margin:0;padding:0;font-size:10.5pt}
-.noprint,.calc{display:none}
-.kpi{border:none;border-top:1px solid #999;border-radius:0;break-inside:auto;
-page-break-inside:auto}
-.kpi h3{break-after:avoid;page-break-after:avoid}
-.row,.judgement,.summary,.kpi table,.kpi img{break-inside:avoid;page-break-inside:avoid}
-.summary,.judgement,.badge{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-a{color:inherit;text-decoration:none}h2{break-after:avoid}}
-"""
-)
 
 
 @dataclass
@@ -139,20 +99,18 @@ def _page(
         for k in kpis
     )
     name = reading.evaluation_name(ctx.catalog, ctx.fiscal_year)
-    return f"""<!DOCTYPE html>
-<html lang="ja"><head><meta charset="utf-8">
-<title>基本目標{goal} {e(title)}（{ctx.fiscal_year}年度 {name}）</title>
-<style>{CSS}</style></head><body>
-<p class="muted">{e(s.title_ja)}　{name}（{ctx.fiscal_year}年度・{to_era(ctx.fiscal_year)}）
-<a class="noprint" href="index.html">目次へ</a></p>
-<h1>基本目標{goal}　{e(title)}</h1>
+    body = f"""<h1>基本目標{goal}　{e(title)}</h1>
 {_goal_summary(ctx, goal, kpis, card)}
 <nav><h2>指標の一覧（{len(kpis)}指標）</h2><ol>{toc}</ol></nav>
 <p class="muted">各指標について、戦略の記載、評価、推移と目標への直線、使用した値と出典を示します。
 ★は基本目標の数値目標です。{e(reading.grade_legend(ctx.settings))}</p>
-{"".join(sections)}
-</body></html>
-"""
+{"".join(sections)}"""
+    return page(
+        f"基本目標{goal} {title}（{ctx.fiscal_year}年度 {name}）",
+        body,
+        "goal",
+        header=f"{s.title_ja}　{name}（{ctx.fiscal_year}年度・{to_era(ctx.fiscal_year)}）",
+    )
 
 
 def _badge(entry: Entry) -> str:

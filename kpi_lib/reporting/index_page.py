@@ -17,23 +17,9 @@ from kpi_lib.core.vocabulary import AWAITED, NOT_ENTERED
 from kpi_lib.observations.status import department_status
 from kpi_lib.reporting import reading
 from kpi_lib.reporting.context import ReportContext
-from kpi_lib.reporting.goal_docs import BADGE_CSS, badge_html
+from kpi_lib.reporting.goal_docs import badge_html
+from kpi_lib.reporting.pages import page
 from kpi_lib.reporting.tables import freshness_table, freshness_warning, period_notice
-
-STYLE = (
-    BADGE_CSS
-    + """body{font-family:"IPAexGothic","Noto Sans CJK JP",sans-serif;max-width:960px;
-margin:2em auto;line-height:1.6;padding:0 1em;color:#222}
-@page{size:A4;margin:14mm 12mm}
-table{border-collapse:collapse;margin:.4em 0}td,th{border:1px solid #ccc;padding:4px 8px;
-font-size:90%;text-align:left;vertical-align:top}
-th.n,td.n{text-align:right}.stars td:nth-child(1),.stars td:nth-child(3){white-space:nowrap}
-.notice{background:#FFF4E5;border-left:4px solid #ED7D31;padding:8px 12px}
-.muted{color:#666;font-size:.85em}
-@media print{body{max-width:none;margin:0;padding:0;font-size:10.5pt}.noprint{display:none}
-a{color:inherit;text-decoration:none}
-.badge,.notice{-webkit-print-color-adjust:exact;print-color-adjust:exact}}"""
-)
 
 
 def index_html(ctx: ReportContext, jobs: list, sources: list[dict]) -> str:
@@ -52,12 +38,7 @@ def index_html(ctx: ReportContext, jobs: list, sources: list[dict]) -> str:
         for head, text in notices
         if text
     )
-    return f"""<!DOCTYPE html>
-<html lang="ja"><head><meta charset="utf-8">
-<title>{e(title)}</title>
-<style>{STYLE}</style></head>
-<body>
-<h1>{e(catalog.strategy.title_ja)}<br>{name}（{year}年度）</h1>
+    body = f"""<h1>{e(catalog.strategy.title_ja)}<br>{name}（{year}年度）</h1>
 <p>団体: {e(catalog.strategy.municipality_ja)}　評価年度: {year}年度（{to_era(year)}）
 　戦略期間: {catalog.strategy.period.start}〜{catalog.strategy.period.end}年度</p>
 {notice}
@@ -77,9 +58,8 @@ def index_html(ctx: ReportContext, jobs: list, sources: list[dict]) -> str:
 {_sources(sources)}
 </table>
 <p class="muted">{e(reading.grade_legend(ctx.settings))}
-暦年の統計（住民基本台帳など）は年度の目標の代用です。</p>
-</body></html>
-"""
+暦年の統計（住民基本台帳など）は年度の目標の代用です。</p>"""
+    return page(title, body, "index")
 
 
 def _numeric_goals(ctx: ReportContext) -> str:
