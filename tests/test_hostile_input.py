@@ -206,12 +206,15 @@ def test_catalog_names_that_are_no_folder_are_refused(tmp_path, name):
 
 
 def test_a_javascript_catalog_name_is_a_relative_link(tmp_path):
+    from kpi_lib.evaluation.scorecard import build_scorecard
+    from kpi_lib.observations.gather import load_observations
+
     target = tmp_path / "out" / "javascript:alert(document.cookie)"  # from that catalog's stem
     target.mkdir(parents=True)
-    # the report's readers' CSV (the 効果検証 sheet's columns)
-    (target / "scorecard.csv").write_text("指標,R6実績,最終評価\nx,1,達成\n", encoding="utf-8")
-    row = batch._summary_row(load_catalog(), target, 2024)
-    assert row["達成"] == 1 and row["実績のある指標"] == 1
+    catalog = load_catalog()
+    card = build_scorecard(catalog, load_observations(catalog), 2024, forecast=False)
+    row = batch._summary_row(card, target)
+    assert row["達成"] == card.results().get("達成", 0)
     assert row["報告"] == "javascript%3Aalert%28document.cookie%29/index.html"
     html = batch._summary_html(2024, [row], [])
     assert 'href="javascript%3Aalert%28document.cookie%29/index.html"' in html
