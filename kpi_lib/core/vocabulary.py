@@ -146,6 +146,17 @@ HEADERS_JA = {
 
 # --- intervals and forecasts -----------------------------------------------------------------
 
+# A forecast method as a chart's legend names it.
+METHOD_JA = {
+    "naive": "最新の値が続く場合",
+    "drift": "これまでの平均的な増減が続く場合",
+    "weather": "直近5年の平均的な増減が続く場合",
+    "linear": "直線の傾向が続く場合",
+    "loglinear": "一定の率で増減が続く場合",
+    "mean": "直近5年の平均の水準",
+    "holt": "最近の傾向を重く見た延長",
+}
+
 
 def interval_phrase(level: float, lower: float | None, upper: float | None) -> str:
     """「80%区間 1,234〜1,456」: a prediction interval as the pages print it ('' without one)."""

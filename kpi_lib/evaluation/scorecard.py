@@ -12,6 +12,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 
 import pandas as pd
@@ -192,15 +193,7 @@ class Entry:
 
 def _evaluation_fields(ev: Evaluation) -> dict:
     """The evaluation's figures the scorecard copies as they are (EVALUATION_FIELDS)."""
-    return {
-        **{"baseline_year": ev.baseline_year, "baseline_value": ev.baseline_value},
-        **{"target_year": ev.target_year, "target_resolved": ev.target_resolved},
-        **{"latest_year": ev.latest_year, "latest_value": ev.latest_value},
-        **{"cumulative_value": ev.cumulative_value, "expected_value": ev.expected_value},
-        **{"achievement_rate": ev.achievement_rate, "pace": ev.pace, "grade": ev.grade},
-        **{"verdict": ev.verdict, "progress_status": ev.progress_status},
-        **{"met": ev.met, "first_met_year": ev.first_met_year},
-    }
+    return dict(zip(EVALUATION_FIELDS, attrgetter(*EVALUATION_FIELDS)(ev), strict=True))
 
 
 @dataclass

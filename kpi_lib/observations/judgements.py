@@ -19,12 +19,13 @@ from kpi_lib.catalog.model import Catalog, Kpi
 from kpi_lib.catalog.notation import NotationError, parse_year
 from kpi_lib.core.errors import InputError, InputErrors
 from kpi_lib.core.numbers import number_text
+from kpi_lib.core.vocabulary import HEADERS_JA
 
-DEPARTMENT_HEADER = "担当課"
+DEPARTMENT_HEADER = HEADERS_JA["department"]
 JUDGEMENT_YEAR_HEADER = "評価年度"
-ACTIONS_HEADER = "取組内容"
-ASSESSMENT_HEADER = "評価・要因分析"
-DIRECTION_HEADER = "今後の方向性"
+ACTIONS_HEADER = HEADERS_JA["actions"]
+ASSESSMENT_HEADER = HEADERS_JA["assessment"]
+DIRECTION_HEADER = HEADERS_JA["direction_next"]
 JUDGEMENT_HEADERS = [
     DEPARTMENT_HEADER,
     JUDGEMENT_YEAR_HEADER,

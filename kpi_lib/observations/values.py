@@ -20,6 +20,7 @@ import pandas as pd
 from kpi_lib.catalog.model import Catalog, Kpi, PublicSeries
 from kpi_lib.core.errors import ArgumentError, InputError, KpiError
 from kpi_lib.core.paths import ASHIBETSU, DATA_DIR
+from kpi_lib.core.vocabulary import year_word
 from kpi_lib.sources.ingest import read_public
 
 OBS_COLUMNS = [
@@ -270,14 +271,13 @@ def freshness(
 
 def freshness_for_readers(fresh: pd.DataFrame, fiscal_year: int) -> pd.DataFrame:
     """`freshness` with Japanese headers, and whether each statistic reaches the year."""
-    word = {"fiscal": "年度", "calendar": "年"}
     return pd.DataFrame(
         {
             "出典": fresh["source"],
             "項目": fresh["measure"],
             "指標": fresh["kpis"],
             "最新": [
-                f"{int(y)}{word[b]}" if pd.notna(y) else "データなし"
+                f"{int(y)}{year_word([b])}" if pd.notna(y) else "データなし"
                 for y, b in zip(fresh["latest_year"], fresh["year_basis"], strict=True)
             ],
             f"{fiscal_year}年度まで": [

@@ -17,7 +17,7 @@ from matplotlib import ticker
 
 from kpi_lib.core.glyphs import drawable
 from kpi_lib.core.numbers import number_text
-from kpi_lib.core.vocabulary import AWAITED, NOT_ENTERED, year_word
+from kpi_lib.core.vocabulary import AWAITED, METHOD_JA, NOT_ENTERED, year_word
 
 PALETTE = {
     "history": "#305496",
@@ -104,18 +104,6 @@ def log_axis(ax, which: str = "y") -> None:
     axis.set_major_locator(ticker.LogLocator(base=10))
     axis.set_major_formatter(ticker.FuncFormatter(tick_number))
     axis.set_minor_formatter(ticker.NullFormatter())
-
-
-# The forecast methods (kpi_lib.forecasting) as a legend names them for readers.
-METHOD_JA = {
-    "naive": "最新の値が続く場合",
-    "drift": "これまでの平均的な増減が続く場合",
-    "weather": "直近5年の平均的な増減が続く場合",
-    "linear": "直線の傾向が続く場合",
-    "loglinear": "一定の率で増減が続く場合",
-    "mean": "直近5年の平均の水準",
-    "holt": "最近の傾向を重く見た延長",
-}
 
 
 def forecast_label(method: str | None) -> str:

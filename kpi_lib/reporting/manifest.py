@@ -9,6 +9,7 @@ from importlib import metadata
 from pathlib import Path
 
 from kpi_lib.core.output import sha256
+from kpi_lib.core.vocabulary import year_basis_word
 from kpi_lib.observations.values import measured
 from kpi_lib.reporting.index_page import index_html
 from kpi_lib.reporting.jobs import Job
@@ -113,12 +114,7 @@ def _data_as_of(observations) -> list[dict]:
                 "licence": " / ".join(sorted(set(g["licence"].dropna()) - {""})),
                 "as_of": str(g["as_of"].dropna().max()) if g["as_of"].notna().any() else "",
                 "years": f"{int(g['year'].min())}–{int(g['year'].max())}",
-                "year_basis": " / ".join(
-                    sorted(
-                        {"fiscal": "年度", "calendar": "暦年"}.get(b, b)
-                        for b in set(g["year_basis"])
-                    )
-                ),
+                "year_basis": " / ".join(sorted(year_basis_word(b) for b in set(g["year_basis"]))),
             }
         )
     return rows
