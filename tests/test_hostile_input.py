@@ -407,12 +407,14 @@ def test_one_rule_for_the_files_of_actuals(tmp_path, capsys):
     os.mkfifo(folder / "pipe.csv")
     (folder / "notes.txt").write_text("memo", encoding="utf-8")
     (folder / "~$dept.xlsx").write_text("lock", encoding="utf-8")
+    (folder / "README.md").write_text("# 記入方法", encoding="utf-8")  # as data/actuals/ has
     assert default_files(folder) == [wb]
     err = capsys.readouterr().err
     assert f"skipped {folder / 'y.csv'}: not a regular file" in err
     assert f"skipped {folder / 'pipe.csv'}: not a regular file" in err
     assert f"skipped {folder / 'notes.txt'}: not an .xlsx/.xlsm workbook or a .csv file" in err
     assert "~$" not in err
+    assert "README" not in err  # the bundled run no longer warns about the folder's own guide
     rc, out, err = run(capsys, "validate", wb)  # validate reads what the folder scan reads
     assert rc == 0, err
     assert "dept.xlsm: analysts' actuals" in out

@@ -9,8 +9,6 @@ recognised by its sheet and read through the same bounds.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 from pathlib import Path
@@ -26,14 +24,8 @@ from kpi_lib.catalog.notation import (
     to_era,
 )
 from kpi_lib.core.errors import InputError, InputErrors
-from kpi_lib.core.limits import (
-    MAX_CSV_BYTES,
-    MAX_ROWS,
-    check_cell,
-    check_xlsx,
-    read_bytes,
-)
 from kpi_lib.core.output import progress
+from kpi_lib.observations.entry_files import ACTUALS_KINDS, ACTUALS_SUFFIXES, cell_text, read_rows
 from kpi_lib.observations.judgements import (
     JUDGEMENT_COLUMNS,
     JUDGEMENT_HEADERS,
@@ -89,105 +81,6 @@ def year_header(year: int) -> str:
 # ── reading it back ───────────────────────────────────────────────────────────
 
 
-# The files read as actuals, in DATA/actuals/, with --actuals and by `kpi validate` alike: Excel
-# workbooks (.xlsm too: openpyxl reads its cells and never runs its macros) and CSVs.
-ACTUALS_SUFFIXES = (".xlsx", ".xlsm", ".csv")
-ACTUALS_KINDS = "an .xlsx/.xlsm workbook or a .csv file"
-
-
-def _read_rows(path: Path) -> tuple[list[list], str | None]:
-    """The sheet's (or CSV's) rows as lists of cell values, and the sheet name, within the bounds
-    of kpi_lib.core.limits."""
-    file = str(path)
-    if path.suffix.lower() == ".csv":
-        reader = csv.reader(io.StringIO(decode_csv(path), newline=""))
-        rows: list[list] = []
-        try:
-            for row in reader:
-                _check_row(file, None, len(rows) + 1, row)
-                rows.append(row)
-        except csv.Error as exc:  # a field over csv's 131,072 characters, a NUL byte
-            raise InputError(file, f"not a readable CSV row: {exc}", row=reader.line_num) from None
-        return rows, None
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        from openpyxl.utils import get_column_letter
-
-        check_xlsx(path)
-        (values, sheet), (formulas, _) = _workbook_rows(path, True), _workbook_rows(path, False)
-        uncached = [
-            InputError(
-                file,
-                f"a formula ({f[:60]}) with no saved value: open the workbook in Excel and "
-                "save it, or enter the value",
-                sheet=sheet,
-                row=i + 1,
-                column=get_column_letter(j + 1),
-            )
-            for i, (vrow, frow) in enumerate(zip(values, formulas, strict=True))
-            for j, (v, f) in enumerate(zip(vrow, frow, strict=True))
-            if v is None and isinstance(f, str) and f.startswith("=")
-        ]
-        if uncached:
-            raise InputErrors(uncached)
-        return values, sheet
-    raise InputError(file, f"expected {ACTUALS_KINDS} of the template's shape")
-
-
-def _workbook_rows(path: Path, data_only: bool) -> tuple[list[list], str]:
-    """The entry sheet's (or the committee's sheet's) rows: cached values (data_only) or the
-    formulas themselves; and the sheet's name."""
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(path, read_only=True, data_only=data_only)
-    except Exception as exc:
-        cause = exc.__context__ or exc
-        if type(cause).__name__ in ("EntitiesForbidden", "DTDForbidden"):  # from defusedxml
-            exc = ValueError("it declares XML entities, which no Excel workbook does (a bomb?)")
-        raise InputError(str(path), f"cannot read it as an Excel workbook: {exc}") from None
-    try:
-        sheet = next((name for name in (SHEET, REVIEW_SHEET) if name in wb.sheetnames), None)
-        if sheet is None:
-            raise InputError(
-                str(path),
-                f"expected a sheet named {SHEET!r} (figures) or {REVIEW_SHEET!r} (the "
-                f"committee's opinions), found {wb.sheetnames[:20]}",
-            )
-        rows: list[list] = []
-        try:
-            for row in wb[sheet].iter_rows(values_only=True):
-                _check_row(str(path), sheet, len(rows) + 1, row)
-                rows.append(list(row))
-        except InputError:
-            raise
-        except Exception as exc:  # a damaged sheet: openpyxl parses it only as it reads the rows
-            raise InputError(
-                str(path), f"cannot read the sheet: {exc}", sheet=sheet, row=len(rows) + 1
-            ) from None
-        return rows, sheet
-    finally:
-        wb.close()
-
-
-def _check_row(file: str, sheet: str | None, line: int, row) -> None:
-    """Refuse the MAX_ROWS+1-th row and any overlong cell before reading further."""
-    from openpyxl.utils import get_column_letter
-
-    if line > MAX_ROWS:
-        raise InputError(
-            file, f"more than {MAX_ROWS:,} rows: an entry file has one per KPI", sheet=sheet
-        )
-    for j, v in enumerate(row):
-        if isinstance(v, str):
-            check_cell(file, v, sheet=sheet, row=line, column=get_column_letter(j + 1))
-
-
-ENCODINGS = (
-    "utf-8-sig",
-    "cp932",
-)  # UTF-8 (with or without BOM), and Shift_JIS as Japanese Excel saves it
-
-
 def _entered_number(raw, unit: str) -> float:
     """An entered value: a number in the KPI's unit, or a figure with a unit that scales to it
     ('5,780億円' for a KPI in 円, '421万人' in 人), as the catalog scales its baseline and
@@ -199,40 +92,6 @@ def _entered_number(raw, unit: str) -> float:
         if q.value is None or q.per_year or q.unit != unit:
             raise
         return q.value
-
-
-def decode_csv(path: Path) -> str:
-    """The CSV's text in UTF-8 or Shift_JIS (cp932); if neither, the error names the first row
-    that fits neither."""
-    raw = read_bytes(path, "CSV file", MAX_CSV_BYTES)
-    for encoding in ENCODINGS:
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    for line_no, line in enumerate(raw.split(b"\n"), start=1):
-        if not any(_decodes(line, e) for e in ENCODINGS):
-            raise InputError(
-                str(path),
-                "this row is neither UTF-8 nor Shift_JIS (cp932) text; save "
-                "the file as CSV (UTF-8) or CSV (コンマ区切り) from Excel",
-                row=line_no,
-            )
-    raise InputError(
-        str(path), "the file mixes UTF-8 and Shift_JIS (cp932) text; save it again in one encoding"
-    )
-
-
-def _decodes(line: bytes, encoding: str) -> bool:
-    try:
-        line.decode(encoding)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _text(v) -> str:
-    return "" if v is None else str(v).strip()
 
 
 def read_actuals(path: str | Path, catalog: Catalog) -> pd.DataFrame:
@@ -252,128 +111,122 @@ def read_returned(path: str | Path, catalog: Catalog) -> Returned:
         raise InputError(str(path), "file not found")
     if not path.is_file():  # a folder named y.csv, a FIFO, a device: never opened
         raise InputError(str(path), f"not a regular file: expected {ACTUALS_KINDS}")
-    rows, sheet = _read_rows(path)
-    file = str(path)
+    rows, sheet = read_rows(path, {SHEET: "figures", REVIEW_SHEET: "the committee's opinions"})
     if is_review(rows):
         returned = Returned.empty()
-        returned.opinions = read_review(rows, file, sheet, catalog)
+        returned.opinions = read_review(rows, str(path), sheet, catalog)
         return returned
-    header_index = next(
-        (i for i, r in enumerate(rows) if any(_text(v) == ID_HEADER for v in r)), None
-    )
-    if header_index is None:
-        raise InputError(
-            file,
-            f"no header row with a column {ID_HEADER!r}; use the workbook `kpi template` writes",
-            sheet=sheet,
-        )
-    header = [_text(h) for h in rows[header_index]]
-    errors: list[InputError] = []
-    named = [
-        *FIXED_HEADERS,
-        *(OVERRIDE_HEADER, CONFIRM_HEADER, SOURCE_HEADER, LEGACY_SOURCE_HEADER, NOTE_HEADER),
-        *JUDGEMENT_HEADERS,
-    ]
-    twice = sorted({h for h in header if h in named and header.count(h) > 1}, key=named.index)
-    if twice:  # the reader would take one of them and drop the other without a word
-        raise InputError(
-            file,
-            f"two columns named {', '.join(twice)}: keep one",
-            sheet=sheet,
-            row=header_index + 1,
-        )
+    entry = _EntrySheet(path, sheet, catalog, rows)
+    for i in range(entry.header_index + 1, len(rows)):
+        entry.read_row(rows[i], i + 1)
+    return entry.returned()
 
-    def err(problem, row=None, column=None, kpi_id=None):
+
+# Every column the entry sheet names; any other header is a year column or the analyst's own
+NAMED_HEADERS = [
+    *FIXED_HEADERS,
+    *(OVERRIDE_HEADER, CONFIRM_HEADER, SOURCE_HEADER, LEGACY_SOURCE_HEADER, NOTE_HEADER),
+    *JUDGEMENT_HEADERS,
+]
+
+
+class _EntrySheet:
+    """One entry sheet being read: its columns, then row by row its figures and judgements,
+    with every problem collected and its place (file, sheet, row, column, KPI)."""
+
+    def __init__(self, path: Path, sheet: str | None, catalog: Catalog, rows: list[list]):
+        self.path, self.file, self.sheet, self.catalog = path, str(path), sheet, catalog
+        self.errors: list[InputError] = []
+        self.records: list[dict] = []
+        self.judgements: list[dict] = []
+        self.seen: dict[tuple[str, int], int] = {}
+        self.header_index = self._find_header(rows)
+        self.header = [cell_text(h) for h in rows[self.header_index]]
+        self.col = {h: j for j, h in enumerate(self.header) if h}
+        self.year_cols = _year_columns(
+            self.header,
+            catalog,
+            lambda problem, column: self.err(problem, self.header_index + 1, column),
+        )
+        if "単位" not in self.col:
+            self.err("expected a column 単位 (unit)", row=self.header_index + 1)
+        if self.errors:  # without its columns nothing in the file can be read right
+            raise InputErrors(self.errors)
+
+    def err(self, problem, row=None, column=None, kpi_id=None) -> None:
         """Collect a problem with its place; all are raised together at the end."""
-        errors.append(InputError(file, problem, sheet=sheet, row=row, column=column, kpi_id=kpi_id))
+        self.errors.append(
+            InputError(self.file, problem, sheet=self.sheet, row=row, column=column, kpi_id=kpi_id)
+        )
 
-    col = {h: j for j, h in enumerate(header) if h}
-    year_cols = _year_columns(
-        header, catalog, lambda problem, column: err(problem, header_index + 1, column)
-    )
-    if "単位" not in col:
-        err("expected a column 単位 (unit)", row=header_index + 1)
-    if errors:  # without its columns nothing in the file can be read right
-        raise InputErrors(errors)
+    def _find_header(self, rows: list[list]) -> int:
+        """The header row: the first with a kpi_id column, each named column in it once."""
+        index = next(
+            (i for i, r in enumerate(rows) if any(cell_text(v) == ID_HEADER for v in r)), None
+        )
+        if index is None:
+            raise InputError(
+                self.file,
+                f"no header row with a column {ID_HEADER!r}; use the workbook "
+                "`kpi template` writes",
+                sheet=self.sheet,
+            )
+        header = [cell_text(h) for h in rows[index]]
+        twice = sorted(
+            {h for h in header if h in NAMED_HEADERS and header.count(h) > 1},
+            key=NAMED_HEADERS.index,
+        )
+        if twice:  # the reader would take one of them and drop the other without a word
+            raise InputError(
+                self.file,
+                f"two columns named {', '.join(twice)}: keep one",
+                sheet=self.sheet,
+                row=index + 1,
+            )
+        return index
 
-    records: list = []
-    judgements: list = []
-    seen: dict = {}
-    for i in range(header_index + 1, len(rows)):
-        row = rows[i]
-        line = i + 1
-        kpi_id = _text(row[col[ID_HEADER]]) if col[ID_HEADER] < len(row) else ""
+    def read_row(self, row: list, line: int) -> None:
+        """One KPI's row: its figures (checked) and the department's judgement."""
+        id_col = self.col[ID_HEADER]
+        kpi_id = cell_text(row[id_col]) if id_col < len(row) else ""
         if not kpi_id:
-            if any(_text(v) for v in row):
-                err("a row with values but no kpi_id", row=line, column=ID_HEADER)
-            continue
-        if kpi_id not in catalog.by_id:
-            err(f"unknown KPI id {kpi_id!r}", row=line, column=ID_HEADER)
-            continue
-        kpi = catalog.by_id[kpi_id]
+            if any(cell_text(v) for v in row):
+                self.err("a row with values but no kpi_id", row=line, column=ID_HEADER)
+            return
+        if kpi_id not in self.catalog.by_id:
+            self.err(f"unknown KPI id {kpi_id!r}", row=line, column=ID_HEADER)
+            return
+        kpi = self.catalog.by_id[kpi_id]
 
-        def cell(name, row=row):
+        def cell(name: str) -> str:
             """The text of the named column in this row ('' where the row is short)."""
-            j = col.get(name)
-            return _text(row[j]) if j is not None and j < len(row) else ""
+            j = self.col.get(name)
+            return cell_text(row[j]) if j is not None and j < len(row) else ""
+
+        def row_err(problem: str, column: str | None = None) -> None:
+            self.err(problem, line, column, kpi_id)
 
         unit = cell("単位")
         if unit and unit != kpi.unit:
-            err(
-                f"unit {unit!r} does not match the catalog's {kpi.unit!r}",
-                row=line,
-                column="単位",
-                kpi_id=kpi_id,
-            )
-            continue
-        flags = {}
-        for name in (OVERRIDE_HEADER, CONFIRM_HEADER):
-            flag = cell(name).lower()
-            if flag not in YES | NO:
-                err(
-                    f"expected はい or an empty cell, found {flag!r}",
-                    row=line,
-                    column=name,
-                    kpi_id=kpi_id,
-                )
-            flags[name] = flag in YES
-        values = {}
-        for j, year in year_cols.items():
-            raw = row[j] if j < len(row) else None
-            if raw is None or _text(raw) == "":
-                continue
-            try:
-                value = _entered_number(raw, kpi.unit)
-            except NotationError:
-                err(
-                    f"expected a number in {kpi.unit}, found {_text(raw)!r}",
-                    row=line,
-                    column=header[j],
-                    kpi_id=kpi_id,
-                )
-                continue
-            key = (kpi_id, year)
-            if key in seen:
-                err(
-                    f"duplicate (KPI, year) value for {year}: first given on row {seen[key]}",
-                    row=line,
-                    column=header[j],
-                    kpi_id=kpi_id,
-                )
-                continue
-            seen[key] = line
-            values[year] = (value, header[j])
+            row_err(f"unit {unit!r} does not match the catalog's {kpi.unit!r}", "単位")
+            return
+        flags = {
+            name: self._flag(cell(name), name, row_err)
+            for name in (OVERRIDE_HEADER, CONFIRM_HEADER)
+        }
+        values = self._values(row, kpi, line, row_err)
         for problem, column in check_values(kpi, values, confirmed=flags[CONFIRM_HEADER]):
-            err(problem, row=line, column=column, kpi_id=kpi_id)
-
-        def row_err(problem: str, column: str, line=line, kpi_id=kpi_id) -> None:
-            err(problem, line, column, kpi_id)
-
-        judgement = read_judgement(cell, kpi, catalog.evaluation_years, row_err)
+            row_err(problem, column)
+        judgement = read_judgement(cell, kpi, self.catalog.evaluation_years, row_err)
         if judgement is not None:
-            judgements.append({**judgement, "file": file, "sheet": sheet, "row": line})
+            self.judgements.append(
+                {**judgement, "file": self.file, "sheet": self.sheet, "row": line}
+            )
+        source = (
+            cell(SOURCE_HEADER) or cell(LEGACY_SOURCE_HEADER) or f"担当課入力（{self.path.name}）"
+        )
         for year, (value, _) in values.items():
-            records.append(
+            self.records.append(
                 {
                     "kpi_id": kpi_id,
                     "year": year,
@@ -381,25 +234,58 @@ def read_returned(path: str | Path, catalog: Catalog) -> Returned:
                     "value": value,
                     "unit": kpi.unit,
                     "provenance": "analyst",
-                    "source": cell(SOURCE_HEADER)
-                    or cell(LEGACY_SOURCE_HEADER)
-                    or f"担当課入力（{path.name}）",
+                    "source": source,
                     "licence": "",
-                    "source_file": path.name,
+                    "source_file": self.path.name,
                     "as_of": None,
                     "note": cell(NOTE_HEADER) or None,
                     "override": flags[OVERRIDE_HEADER],
-                    "file": file,
-                    "sheet": sheet,
+                    "file": self.file,
+                    "sheet": self.sheet,
                     "row": line,
                 }
             )
-    if errors:
-        raise InputErrors(errors)
-    returned = Returned.empty()
-    returned.observations = pd.DataFrame(records, columns=[*OBS_COLUMNS, *PLACE_COLUMNS])
-    returned.judgements = pd.DataFrame(judgements, columns=JUDGEMENT_COLUMNS)
-    return returned
+
+    @staticmethod
+    def _flag(text: str, name: str, row_err) -> bool:
+        """A yes/no column: はい (or yes, ○ …) or empty."""
+        flag = text.lower()
+        if flag not in YES | NO:
+            row_err(f"expected はい or an empty cell, found {flag!r}", name)
+        return flag in YES
+
+    def _values(self, row: list, kpi, line: int, row_err) -> dict[int, tuple[float, str]]:
+        """The row's figures per fiscal year, with the column each came from."""
+        values: dict[int, tuple[float, str]] = {}
+        for j, year in self.year_cols.items():
+            raw = row[j] if j < len(row) else None
+            column = self.header[j]
+            if raw is None or cell_text(raw) == "":
+                continue
+            try:
+                value = _entered_number(raw, kpi.unit)
+            except NotationError:
+                row_err(f"expected a number in {kpi.unit}, found {cell_text(raw)!r}", column)
+                continue
+            key = (kpi.kpi_id, year)
+            if key in self.seen:
+                row_err(
+                    f"duplicate (KPI, year) value for {year}: first given on row {self.seen[key]}",
+                    column,
+                )
+                continue
+            self.seen[key] = line
+            values[year] = (value, column)
+        return values
+
+    def returned(self) -> Returned:
+        """The sheet's figures and judgements, or every problem found in it."""
+        if self.errors:
+            raise InputErrors(self.errors)
+        returned = Returned.empty()
+        returned.observations = pd.DataFrame(self.records, columns=[*OBS_COLUMNS, *PLACE_COLUMNS])
+        returned.judgements = pd.DataFrame(self.judgements, columns=JUDGEMENT_COLUMNS)
+        return returned
 
 
 def _year_columns(header: list[str], catalog: Catalog, err) -> dict[int, int]:
@@ -409,11 +295,7 @@ def _year_columns(header: list[str], catalog: Catalog, err) -> dict[int, int]:
     otherwise drop that year's values without a word.
     """
     first, last = year_range(catalog)
-    known = {
-        *FIXED_HEADERS,
-        *(OVERRIDE_HEADER, CONFIRM_HEADER, SOURCE_HEADER, LEGACY_SOURCE_HEADER, NOTE_HEADER, ""),
-        *JUDGEMENT_HEADERS,
-    }
+    known = {*NAMED_HEADERS, ""}
     year_cols: dict[int, int] = {}
     for j, h in enumerate(header):
         if h in known:
@@ -510,13 +392,14 @@ def check_values(
 
 def default_files(folder: Path) -> list[Path]:
     """Analysts' files kept in data/actuals: every regular file with a suffix of
-    ACTUALS_SUFFIXES. Excel lock files (~$) and hidden files are left out silently; anything else
-    (another kind of file, a folder, a FIFO) with a warning, and never opened."""
+    ACTUALS_SUFFIXES. Excel lock files (~$), hidden files and the folder's own README (the
+    bundled folder explains itself) are left out silently; anything else (another kind of file,
+    a folder, a FIFO) with a warning, and never opened."""
     if not folder.is_dir():
         return []
     files = []
     for p in sorted(folder.iterdir()):
-        if p.name.startswith(("~$", ".")):
+        if p.name.startswith(("~$", ".")) or p.stem.upper() == "README":
             continue
         if p.suffix.lower() not in ACTUALS_SUFFIXES:
             why = f"not {ACTUALS_KINDS}"

@@ -79,7 +79,7 @@ def source_text(path: Path) -> str:
     """A text source (strategy text, line list, CSV) as text, in UTF-8 or Shift_JIS; a control
     character or a bidirectional override is refused with its line (a catalog may hold none)."""
     from kpi_lib.core.limits import control_character
-    from kpi_lib.observations.actuals import decode_csv
+    from kpi_lib.observations.entry_files import decode_csv
 
     text = decode_csv(path)
     for number, line in enumerate(text.splitlines(), start=1):

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from kpi_lib.catalog.model import Catalog, load_catalog
 from kpi_lib.core.errors import InputError, InputErrors
-from kpi_lib.observations.actuals import ACTUALS_KINDS, ACTUALS_SUFFIXES, read_returned
+from kpi_lib.observations.actuals import read_returned
 from kpi_lib.observations.catalog_checks import check_catalog
+from kpi_lib.observations.entry_files import ACTUALS_KINDS, ACTUALS_SUFFIXES
 from kpi_lib.sources.loaders import furusato, jumin, ssds, tourism
 
 
