@@ -109,4 +109,7 @@ def test_the_readers_table_shows_no_pace_grade_beside_a_final_verdict(judged):
 
     final = reader_table(judged[2024].entries)
     assert "最終評価" in final.columns and "評価" not in final.columns
+    # an open verdict says what it waits for, counted as the first page counts it
+    assert "未確定" not in set(final["最終評価"])
+    assert final["最終評価"].value_counts().to_dict() == dict(judged[2024].results())
     assert "評価" in reader_table(judged[2022].entries).columns  # before the target year: the grade

@@ -65,7 +65,8 @@ def reader_table(entries: list[Entry], ids: bool = False) -> pd.DataFrame:
             "達成率": reader_percent(ev.achievement_rate),
         }
         if final:  # the verdict alone: a pace grade beside it could contradict it (B, 未達成)
-            row["最終評価"] = ev.verdict or ""
+            # and, as on the first page, an open one says what it waits for (公表待ち / 未入力)
+            row["最終評価"] = entry.result if ev.verdict else ""
             row["注記"] = _first_note(entry)
         else:
             row["評価"] = ev.grade
@@ -182,7 +183,7 @@ def freshness_warning(ctx: ReportContext) -> str:
         + "、".join(parts)
         + "。これらは最新の値で示し、"
         + (
-            "目標年度の値がないものは最終評価を未確定（公表待ち）としています。"
+            "目標年度の値がないものは最終評価を「公表待ち」としています。"
             if ctx.scorecard.final
             else "評価もその値によります。"
         )
