@@ -8,17 +8,23 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from markupsafe import Markup
 
 from kpi_lib.catalog.model import load_catalog
 from kpi_lib.reporting import batch
 from kpi_lib.reporting.context import load_context
 from kpi_lib.reporting.index_page import index_html
-from kpi_lib.reporting.pages import page
+from kpi_lib.reporting.pages import render
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = resources.files("kpi_lib.reporting") / "templates"
 HOSTILE = "<script>alert(1)</script>&"
 STYLE = re.compile(r"<style>\n(.*?)</style>", re.S)
+
+
+def page(title: str, body: str, kind: str, header: str = "") -> str:
+    """The bare shell: `body` is HTML its caller built (marked safe), the other texts plain."""
+    return render("page.html", title=title, body=Markup(body), kind=kind, header=header)
 
 
 def _style(html: str) -> str:

@@ -4,7 +4,8 @@ Each section: the strategy's own text, the verdict or grade, a small chart (hist
 straight path to the target, the outlook), the values with their sources, and how the
 grade was reached. A table of contents links every KPI (anchor `kpi-<id>`); the CSS prints
 one section per page block. Rendered in the report's own process, beside the notebooks:
-no kernel per KPI. Charts are cached by the hash of what they show (docs/report.md).
+no kernel per KPI. Charts are cached by the hash of what they show (docs/report.md). The page
+is templates/goal.html with goal_section.html; here only its plain values are prepared.
 """
 
 from __future__ import annotations

@@ -12,7 +12,6 @@ from functools import cache
 
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
-from markupsafe import Markup
 
 
 @cache
@@ -25,13 +24,6 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-
-
-def page(title: str, body: str, kind: str, header: str = "") -> str:
-    """A whole page: `title` and `header` (the muted line above the heading, with the link to the
-    index hidden in print) are plain text; `body` is HTML its caller built and escaped; `kind`
-    is the body's class in the stylesheet (index, goal, towns)."""
-    return render("page.html", title=title, body=Markup(body), kind=kind, header=header)
 
 
 def render(template: str, **values) -> str:
