@@ -117,6 +117,16 @@ def test_hostile_text_on_the_index_is_shown_as_text(hostile_context):
     assert ("href", "01_scorecard.html") in page.attributes
 
 
+def test_a_notebook_named_like_a_scheme_links_relatively(hostile_context):
+    class Job:
+        output_name = "javascript:alert(1).ipynb"
+        title = "x"
+
+    page = _Page(index_html(hostile_context, [Job()], []))
+    assert ("href", "javascript%3Aalert%281%29.html") in page.attributes
+    assert not [v for k, v in page.attributes if k == "href" and ":" in (v or "")]
+
+
 def test_hostile_text_in_the_goal_documents_is_shown_as_text(hostile_context):
     docs = {d.goal: d.html for d in goal_documents(hostile_context)}
     for goal, html in docs.items():

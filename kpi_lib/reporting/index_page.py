@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from urllib.parse import quote
 
 from kpi_lib.catalog.notation import to_era
 from kpi_lib.core.vocabulary import AWAITED, NOT_ENTERED
@@ -52,7 +53,8 @@ def index_html(ctx: ReportContext, jobs: list, sources: list[dict]) -> str:
             department_status(ctx.status).drop(columns=["未提出の指標"]),
         ),
         opinion_goals=sorted(ctx.opinions),
-        links=[(Path(j.output_name).with_suffix(".html").name, j.title) for j in jobs],
+        # relative links: a ':' of a notebook's name encoded, so that no name is a scheme
+        links=[(quote(Path(j.output_name).with_suffix(".html").name), j.title) for j in jobs],
         freshness=table_values("公表統計の最新の年", freshness_table(ctx)),
         sources=sources,
         legend=reading.grade_legend(ctx.settings),
