@@ -21,11 +21,13 @@ from kpi_lib.core.publish import REPORT_MARKER, locked, recover
 from kpi_lib.observations.actuals import read_actuals
 from kpi_lib.reporting.run_settings import NOTEBOOK_DIR
 from tests.conftest import FIXTURES
+from tests.helpers import visible_text
 
 KPI = [sys.executable, "-m", "kpi_lib.cli"]
 HOSTILE_SCRIPT = "<script>alert('x')</script>"
 HOSTILE_IMG = "<img src=x onerror=alert(1)>"
 FORMULA = '=HYPERLINK("http://example.invalid","clic")'
+JINJA = "{{ 7*7 }}{% if true %}IF{% endif %}"  # template syntax: shown, never evaluated
 
 
 def kpi(*args, cwd=None, timeout=300):
@@ -215,12 +217,12 @@ def test_a_hung_cell_fails_its_notebook_at_the_timeout(tmp_path):
 @pytest.fixture()
 def hostile_catalog(tmp_path) -> Path:
     raw = yaml.safe_load(DEFAULT_CATALOG.read_text(encoding="utf-8"))
-    raw["goals"][1]["title_ja"] = f"目標 {HOSTILE_SCRIPT}"
+    raw["goals"][1]["title_ja"] = f"目標 {HOSTILE_SCRIPT} {JINJA}"
     for k in raw["kpis"]:
         if k["kpi_id"] == "G2-2-3":
             k["name_ja"] = FORMULA
         if k["kpi_id"] == "G3-1-1":
-            k["name_ja"] = f"出生件数 {HOSTILE_IMG}"
+            k["name_ja"] = f"出生件数 {HOSTILE_IMG} {JINJA}"
     path = tmp_path / "hostile.yaml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
@@ -274,6 +276,8 @@ def test_catalog_and_workbook_text_reaches_html_escaped(tmp_path, hostile_catalo
     for page in pages:
         text = (out / page).read_text(encoding="utf-8")
         assert HOSTILE_SCRIPT not in text and HOSTILE_IMG not in text, page
+        if page in ("index.html", "goal2.html", "05_kpi_deep_dive_G3-1-1.html"):
+            assert JINJA in visible_text(text), page  # the goal's title, the KPI's name
     assert "&lt;script&gt;alert" in (out / "goal2.html").read_text(
         encoding="utf-8"
     )  # goal title and 出典

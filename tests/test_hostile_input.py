@@ -205,6 +205,22 @@ def test_catalog_names_that_are_no_folder_are_refused(tmp_path, name):
     assert not list(tmp_path.glob(".out*"))  # no lock or staging left
 
 
+@pytest.mark.parametrize(
+    "names", [("index.html.yaml",), ("town.yaml", "town.failed.yaml"), ("A.yaml", "a.FAILED.yml")]
+)
+def test_catalog_names_the_batch_writes_itself_are_refused(tmp_path, names):
+    """A town's folder named index.html would be the summary's path (refused only after every
+    report was built); one named town.failed is where a failed run of town.yaml is kept, which
+    would have replaced that town's finished report."""
+    folder = tmp_path / "towns"
+    folder.mkdir()
+    for name in names:
+        (folder / name).write_text(CATALOG_TEXT, encoding="utf-8")
+    with pytest.raises(KpiError, match="is a name the batch writes itself"):
+        batch.run_batch(2024, folder, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_javascript_catalog_name_is_a_relative_link(tmp_path):
     from kpi_lib.evaluation.scorecard import build_scorecard
     from kpi_lib.observations.gather import load_observations

@@ -1,5 +1,5 @@
 """The report's own pages share one Jinja2 template and one stylesheet, shipped in the package,
-with autoescape on: the index, the goal documents' shell and the batch summary."""
+with autoescape on: the index, the goal documents and the batch summary, each body a template."""
 
 import re
 import tomllib
@@ -8,17 +8,23 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from markupsafe import Markup
 
 from kpi_lib.catalog.model import load_catalog
 from kpi_lib.reporting import batch
 from kpi_lib.reporting.context import load_context
 from kpi_lib.reporting.index_page import index_html
-from kpi_lib.reporting.pages import page
+from kpi_lib.reporting.pages import render
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = resources.files("kpi_lib.reporting") / "templates"
 HOSTILE = "<script>alert(1)</script>&"
 STYLE = re.compile(r"<style>\n(.*?)</style>", re.S)
+
+
+def page(title: str, body: str, kind: str, header: str = "") -> str:
+    """The bare shell: `body` is HTML its caller built (marked safe), the other texts plain."""
+    return render("page.html", title=title, body=Markup(body), kind=kind, header=header)
 
 
 def _style(html: str) -> str:
@@ -81,5 +87,15 @@ def test_every_template_file_is_shipped_with_the_package():
     globs = config["tool"]["setuptools"]["package-data"]["kpi_lib.reporting"]
     files = sorted(p.name for p in TEMPLATES.iterdir())
     assert {"page.html", "style.css", "towns.html"} <= set(files)
+    assert {"index.html", "goal.html", "goal_section.html", "parts.html"} <= set(files)
     for name in files:
         assert any(fnmatch(f"templates/{name}", g) for g in globs), name
+
+
+def test_the_page_bodies_are_templates_not_strings_escaped_by_hand():
+    """index_page.py and goal_docs.py prepare plain values; the templates lay them out and
+    escape them (no f-string HTML with html.escape left to forget)."""
+    for module in ("index_page.py", "goal_docs.py"):
+        source = (ROOT / "kpi_lib" / "reporting" / module).read_text(encoding="utf-8")
+        assert "import html" not in source and "html.escape" not in source, module
+        assert "<table" not in source and "<p" not in source, module

@@ -115,6 +115,13 @@ def _check_names(catalogs: list[Path]) -> None:
                 f"{other.name} and {path.name} would both be reported into {path.stem}/: "
                 "rename or remove one"
             )
+    for stem, path in by_stem.items():  # the batch's own names: its summary, a failed town's copy
+        failed_of = stem.endswith(".failed") and stem.removesuffix(".failed") in by_stem
+        if stem == "index.html" or failed_of:
+            raise KpiError(
+                f"{path.name}: its report folder {path.stem}/ is a name the batch writes itself "
+                "(the summary index.html, or where a failed town's run is kept): rename it"
+            )
 
 
 def _summary_row(scorecard: Scorecard, target: Path) -> dict:

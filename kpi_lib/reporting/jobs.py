@@ -3,6 +3,7 @@ through papermill on the pool's kernels (`jobs` at a time), each exported as it 
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -96,6 +97,13 @@ def plan_jobs(
             jobs.append(Job(nb, nb.name, {**base, "output_dir": str(figures)}, title))
     if not jobs:
         raise KpiError(f"{notebooks}: no notebooks (*.ipynb) to run")
+    pages = [Path(j.output_name).stem.casefold() for j in jobs]
+    for page in pages:  # each page once, none over the report's own (index, goal documents)
+        if pages.count(page) > 1 or re.fullmatch(r"index|goal\d+", page):
+            raise KpiError(
+                f"{notebooks}: a notebook would be written as {page}.html, which another "
+                "notebook or the report's own page has: rename it"
+            )
     return jobs
 
 
@@ -141,8 +149,8 @@ def _execute(job: Job, staging: Path, km, timeout: int, preloaded: float) -> Non
 
     started_at = datetime.now(UTC)
     executed = pm.execute_notebook(
-        str(job.notebook),
-        str(staging / job.output_name),
+        papermill_path(job.notebook),
+        papermill_path(staging / job.output_name),
         parameters=job.parameters,
         kernel_name=km.kernel_name,
         progress_bar=False,
@@ -158,6 +166,13 @@ def _execute(job: Job, staging: Path, km, timeout: int, preloaded: float) -> Non
         staging / job.output_name, staging / Path(job.output_name).with_suffix(".html").name
     )
     job.phases["export"] = time.perf_counter() - exported
+
+
+def papermill_path(path: Path) -> str:
+    """`path` as papermill's input or output argument: papermill fills both in with the
+    parameters (str.format), so a brace in a folder's name (a catalog h{x}.yaml in a batch,
+    `--out 'FY{fiscal_year}'`) would be read as a field; doubled, it stays itself."""
+    return str(path).replace("{", "{{").replace("}", "}}")
 
 
 def _cell_phases(nb, started_at: datetime, preloaded: float = 0.0) -> dict[str, float]:

@@ -1,13 +1,17 @@
-"""The shell of the report's own pages (index, goal documents, batch summary): one Jinja2 page
-template and one stylesheet, in `templates/` (shipped with the package), with autoescape on, so
-that a text from a catalog or workbook is escaped unless a caller marks it as HTML it built."""
+"""The report's own pages (index, goal documents, batch summary): Jinja2 templates in
+`templates/` (shipped with the package) — one page shell, one stylesheet, one body template per
+page and the shared pieces (a result's badge, a plain table) — rendered by one environment with
+autoescape on, so that a text from a catalog or workbook is escaped unless a caller marks it as
+HTML it built (the one such HTML is a chart's <img>, built and escaped by chart_cache). Callers
+pass plain values (strings, numbers formatted by core.numbers, lists of rows); data is never
+read as template source, so template syntax inside a catalog's text stays text."""
 
 from __future__ import annotations
 
 from functools import cache
 
+import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
-from markupsafe import Markup
 
 
 @cache
@@ -22,13 +26,18 @@ def _environment() -> Environment:
     )
 
 
-def page(title: str, body: str, kind: str, header: str = "") -> str:
-    """A whole page: `title` and `header` (the muted line above the heading, with the link to the
-    index hidden in print) are plain text; `body` is HTML its caller built and escaped; `kind`
-    is the body's class in the stylesheet (index, goal, towns)."""
-    return render("page.html", title=title, body=Markup(body), kind=kind, header=header)
-
-
 def render(template: str, **values) -> str:
     """A page from one of the templates (each extends page.html); values are escaped."""
     return _environment().get_template(template).render(**values)
+
+
+def table_values(title: str, df: pd.DataFrame | None) -> dict:
+    """A DataFrame as the plain values of parts.html's table: its title, column names and rows
+    of texts (no rows for an empty or missing frame: the table is then left out)."""
+    if df is None or not len(df):
+        return {"title": title, "columns": [], "rows": []}
+    return {
+        "title": title,
+        "columns": [str(c) for c in df.columns],
+        "rows": [[str(v) for v in row] for row in df.itertuples(index=False)],
+    }
