@@ -193,15 +193,17 @@ def _settings(args):
 def cmd_scorecard(args) -> int:
     """`kpi scorecard`: every KPI judged as of a fiscal year, as a table, csv, json or xlsx."""
     from kpi_lib.evaluation.scorecard import READER_COLUMNS, build_scorecard
-    from kpi_lib.observations.gather import load_inputs
-    from kpi_lib.observations.values import freshness, freshness_for_readers, municipality_for
+    from kpi_lib.observations.handle import DataHandle
+    from kpi_lib.observations.values import freshness, freshness_for_readers
     from kpi_lib.reporting.sheet import write_evaluation_workbook
 
     _check_out(args, feeds_actuals=True)
     cat = catalog_mod.load_catalog(args.catalog)
     cat.check_evaluation_year(args.as_of)
-    municipality = municipality_for(cat, args.municipality, args.data)
-    returned = load_inputs(cat, args.data, municipality, args.actuals)
+    data = DataHandle.open(
+        args.data, catalog=cat, actuals=args.actuals, municipality=args.municipality
+    )
+    returned = data.returned
     obs = returned.observations
     settings = _settings(args)
     scorecard = build_scorecard(
@@ -210,8 +212,7 @@ def cmd_scorecard(args) -> int:
         args.as_of,
         settings,
         forecast=not args.no_forecast,
-        data_dir=args.data,
-        municipality_code=municipality,
+        data=data,
         judgements=returned.judgements_for(args.as_of),
     )
     if args.format == "table" and not args.out:
@@ -235,7 +236,7 @@ def cmd_scorecard(args) -> int:
         xlsx_writer=lambda _, path: write_evaluation_workbook(
             path,
             scorecard,
-            freshness_for_readers(freshness(cat, args.data, municipality), args.as_of),
+            freshness_for_readers(freshness(cat, data.tables), args.as_of),
         ),
     )
     return 0
@@ -252,14 +253,17 @@ def cmd_ingest(args) -> int:
 def cmd_series(args) -> int:
     """`kpi series KPI_ID`: one KPI's observations from every source, and which one counts."""
     from kpi_lib.catalog.model import RELATIONS_JA
-    from kpi_lib.observations.gather import load_observations
-    from kpi_lib.observations.values import mark_chosen, measured, municipality_for
+    from kpi_lib.observations.handle import DataHandle
+    from kpi_lib.observations.values import mark_chosen, measured
 
     _check_out(args, feeds_actuals=True)
     cat = catalog_mod.load_catalog(args.catalog)
     kpi = cat.get(args.kpi_id)
-    municipality = municipality_for(cat, args.municipality, args.data)
-    obs = load_observations(cat, args.data, municipality, args.actuals)
+    data = DataHandle.open(
+        args.data, catalog=cat, actuals=args.actuals, municipality=args.municipality
+    )
+    municipality = data.municipality_code
+    obs = data.observations
     obs = obs[obs["kpi_id"] == kpi.kpi_id].sort_values(["year", "provenance"])
     if obs.empty:
         raise KpiError(
@@ -321,7 +325,7 @@ def cmd_template(args) -> int:
 def cmd_status(args) -> int:
     """`kpi status`: per department, which KPIs have the year's figure and judgement."""
     from kpi_lib.core.output import atomic_path, clip_text, fitted_table, terminal_width
-    from kpi_lib.observations.gather import load_inputs
+    from kpi_lib.observations.handle import DataHandle
     from kpi_lib.observations.status import (
         department_status,
         kpi_status,
@@ -332,7 +336,7 @@ def cmd_status(args) -> int:
     _check_out(args, feeds_actuals=True)
     cat = catalog_mod.load_catalog(args.catalog)
     cat.check_evaluation_year(args.fiscal_year, "fiscal_year")
-    returned = load_inputs(cat, args.data, None, args.actuals)
+    returned = DataHandle.open(args.data, catalog=cat, actuals=args.actuals).returned
     per_kpi = kpi_status(cat, returned, args.fiscal_year)
     if args.format == "xlsx":
         if not args.out:

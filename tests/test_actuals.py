@@ -10,7 +10,7 @@ from kpi_lib.catalog.model import load_catalog
 from kpi_lib.core.errors import InputErrors
 from kpi_lib.evaluation.scorecard import build_scorecard
 from kpi_lib.observations.actuals import SHEET, read_actuals
-from kpi_lib.observations.gather import load_observations
+from kpi_lib.observations.handle import load_observations
 from kpi_lib.observations.template import write_template
 from kpi_lib.observations.values import choose_values
 from tests.conftest import FIXTURES

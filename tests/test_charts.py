@@ -8,8 +8,12 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 
+from kpi_lib.core.paths import ASHIBETSU, DATA_DIR  # noqa: E402
+from kpi_lib.observations.handle import PublicTables  # noqa: E402
 from kpi_lib.reporting import charts  # noqa: E402
 from kpi_lib.reporting.context import load_context  # noqa: E402
+
+TABLES = PublicTables(DATA_DIR / "public")  # read once for these tests
 
 
 def test_kpi_charts_have_every_glyph(tmp_path):
@@ -81,7 +85,7 @@ def test_a_log_axis_is_labelled_in_plain_numbers(ctx2024):
 
 
 def test_year_ticks_are_whole_years(ctx2024):
-    annual = analysis.tourism_annual()
+    annual = analysis.tourism_annual(TABLES, ASHIBETSU)
     ax = charts.mix_areas(
         annual, [["道内客比率", "道外客比率"], ["日帰客比率", "宿泊客比率"]], ["a", "b"]
     )
@@ -95,7 +99,7 @@ def test_year_ticks_are_whole_years(ctx2024):
 
 
 def test_a_share_axis_is_in_percent():
-    monthly = analysis.tourism_monthly()
+    monthly = analysis.tourism_monthly(TABLES, ASHIBETSU)
     ax = charts.seasonal_bars(analysis.seasonal_profile(monthly), "月別の構成比（%）")
     labels = _labels(ax.yaxis)
     plt.close(ax.figure)
@@ -104,7 +108,7 @@ def test_a_share_axis_is_in_percent():
 
 
 def test_negative_ticks_carry_the_triangle():
-    mig = analysis.migration()
+    mig = analysis.migration(TABLES, ASHIBETSU)
     ax = charts.migration_chart(mig, "社会増減")
     labels = _labels(ax.yaxis)
     plt.close(ax.figure)

@@ -9,7 +9,7 @@ from kpi_lib.catalog.model import load_catalog
 from kpi_lib.core.numbers import reader_percent
 from kpi_lib.evaluation.rules import RuleSettings
 from kpi_lib.evaluation.scorecard import build_scorecard
-from kpi_lib.observations.gather import load_observations
+from kpi_lib.observations.handle import load_observations
 from kpi_lib.reporting import reading
 from kpi_lib.reporting.sheet import sheet_frame
 from tests.conftest import scorecard_xlsx

@@ -8,7 +8,7 @@ import pytest
 from kpi_lib.catalog.model import load_catalog
 from kpi_lib.core.errors import InputError
 from kpi_lib.core.paths import DEFAULT_PUBLIC_DIR
-from kpi_lib.observations.gather import load_observations
+from kpi_lib.observations.handle import load_observations
 from kpi_lib.observations.values import choose_values
 from kpi_lib.sources.ingest import ingest, read_public
 from tests.conftest import SHARED_DATA, need_shared

@@ -11,7 +11,7 @@ from kpi_lib.catalog.model import load_catalog
 from kpi_lib.core.errors import InputError
 from kpi_lib.evaluation.rules import evaluate
 from kpi_lib.evaluation.scorecard import build_scorecard
-from kpi_lib.observations.gather import load_observations
+from kpi_lib.observations.handle import DataHandle, load_observations
 from kpi_lib.observations.values import choose_values, freshness, source_gaps, stale_sources
 from kpi_lib.sources.ingest import read_public
 from kpi_lib.sources.loaders import ssds
@@ -191,7 +191,7 @@ def test_the_fy2021_outlook_is_recomputed_from_fy2021_data_only():
 
 
 def test_freshness_names_the_latest_year_of_each_source():
-    fresh = freshness(load_catalog()).set_index("measure")
+    fresh = freshness(load_catalog(), DataHandle.open().tables).set_index("measure")
     assert fresh.loc["受入件数", "latest_year"] == 2024
     assert fresh.loc["社会増減数", "latest_year"] == 2021
     assert fresh.loc["転入超過数（日本人移動者）", "latest_year"] == 2023

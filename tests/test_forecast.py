@@ -1,5 +1,6 @@
 """Forecasts: methods against statsmodels, panel = per-series, minimum data, breaks, p_meet."""
 
+import functools
 import subprocess
 import sys
 
@@ -15,7 +16,7 @@ from kpi_lib.forecasting.inputs import panel_from_long
 from kpi_lib.forecasting.methods import method_forecast
 from kpi_lib.forecasting.panel import forecast_panel
 from kpi_lib.forecasting.series import forecast_series
-from kpi_lib.observations.gather import load_observations
+from kpi_lib.observations.handle import DataHandle, load_observations
 from kpi_lib.observations.values import choose_values
 from tests.helpers import make_kpi, obs
 
@@ -129,8 +130,14 @@ def test_panel_forecast_years_and_columns():
 # ── KPI outlooks ──────────────────────────────────────────────────────────────
 
 
+@functools.cache
+def _bundled() -> DataHandle:
+    """The bundled data, opened once for these tests."""
+    return DataHandle.open()
+
+
 def _outlook(kpi, points, as_of=2021, **kw):
-    return outlook(kpi, obs(*points), as_of, municipality_code="000000", **kw)
+    return outlook(kpi, obs(*points), as_of, data=_bundled(), **kw)
 
 
 @pytest.mark.parametrize(
@@ -198,7 +205,7 @@ def test_p_meet_falls_as_the_target_rises():
     chosen = choose_values(load_observations(catalog))
     history = chosen[chosen.kpi_id == "G2-2-3"]
     ps = [
-        outlook(kpi, history, 2021, municipality_code="012165", target_resolved=v).p_meet
+        outlook(kpi, history, 2021, data=_bundled(), target_resolved=v).p_meet
         for v in (20_000, 35_000, 60_000, 120_000)
     ]
     assert all(a >= b for a, b in zip(ps, ps[1:], strict=False)), ps

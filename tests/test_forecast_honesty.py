@@ -17,7 +17,7 @@ from kpi_lib.forecasting.bench import GOAL_FLOOR, GOAL_MEAN, furusato_from_fy202
 from kpi_lib.forecasting.calibration import sample_bounds
 from kpi_lib.forecasting.honesty import brier_skill
 from kpi_lib.forecasting.panel import panel_forecast_arrays
-from kpi_lib.observations.gather import load_observations
+from kpi_lib.observations.handle import load_observations
 
 KPI = [sys.executable, "-m", "kpi_lib.cli"]
 

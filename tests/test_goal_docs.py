@@ -7,7 +7,7 @@ import pytest
 from kpi_lib.catalog.model import load_catalog
 from kpi_lib.evaluation.rules import RuleSettings
 from kpi_lib.evaluation.scorecard import build_scorecard
-from kpi_lib.observations.gather import load_observations
+from kpi_lib.observations.handle import DataHandle, load_observations
 from kpi_lib.reporting.bench import full_values
 from kpi_lib.reporting.chart_cache import ChartCache
 from kpi_lib.reporting.context import ReportContext
@@ -34,18 +34,9 @@ def _context(as_of: int, extra=None) -> ReportContext:
             for (k, y), v in extra.items()
         ]
         obs = pd.concat([obs, pd.DataFrame(rows)], ignore_index=True)
-    scorecard = build_scorecard(catalog, obs, as_of)
-    from kpi_lib.core.paths import DATA_DIR
-
-    return ReportContext(
-        as_of,
-        catalog.strategy.municipality_code,
-        catalog,
-        obs,
-        scorecard,
-        RuleSettings(),
-        DATA_DIR,
-    )
+    data = DataHandle.open(catalog=catalog)
+    scorecard = build_scorecard(catalog, obs, as_of, data=data)
+    return ReportContext(as_of, data, obs, scorecard, RuleSettings())
 
 
 @pytest.fixture(scope="module")

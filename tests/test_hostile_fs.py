@@ -168,7 +168,7 @@ def test_a_lock_replaced_while_waiting_is_not_trusted(tmp_path):
 def ctx():
     from kpi_lib.reporting.context import load_context
 
-    return load_context(2021, "", str(DEFAULT_CATALOG), str(DATA_DIR))
+    return load_context(2021, str(DEFAULT_CATALOG), str(DATA_DIR))
 
 
 def chart(cache: ChartCache, ctx) -> str:

@@ -223,7 +223,7 @@ def test_catalog_names_the_batch_writes_itself_are_refused(tmp_path, names):
 
 def test_a_javascript_catalog_name_is_a_relative_link(tmp_path):
     from kpi_lib.evaluation.scorecard import build_scorecard
-    from kpi_lib.observations.gather import load_observations
+    from kpi_lib.observations.handle import load_observations
 
     target = tmp_path / "out" / "javascript:alert(document.cookie)"  # from that catalog's stem
     target.mkdir(parents=True)

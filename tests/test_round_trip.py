@@ -17,7 +17,7 @@ from kpi_lib.catalog.model import Catalog, load_catalog
 from kpi_lib.core.errors import InputErrors
 from kpi_lib.core.paths import DATA_DIR, DEFAULT_CATALOG
 from kpi_lib.observations.actuals import SHEET
-from kpi_lib.observations.gather import load_inputs
+from kpi_lib.observations.handle import DataHandle
 from kpi_lib.observations.judgements import REVIEW_SHEET
 from tests.conftest import kpi
 
@@ -169,7 +169,7 @@ def test_a_hostile_department_name_stays_a_file_in_the_folder(tmp_path):
 
 def test_returned_workbooks_are_read_together(returned):
     catalog = load_catalog(returned["catalog"])
-    inputs = load_inputs(catalog, returned["data"])
+    inputs = DataHandle.open(returned["data"], catalog=catalog).returned
     analyst = inputs.observations[inputs.observations["provenance"] == "analyst"]
     got = {(r.kpi_id, r.year): r.value for r in analyst.itertuples()}
     assert got[("G1-0", 2024)] == 40 and got[("G2-1-1", 2024)] == 52000  # from the Shift_JIS CSV
@@ -319,7 +319,7 @@ def test_a_missing_judgement_year_is_refused(returned, tmp_path):
         {"G4-1-1": {"取組内容": "設置を推進", "評価年度": None}},
     )
     with pytest.raises(InputErrors, match="評価年度"):
-        load_inputs(load_catalog(returned["catalog"]), actuals=[path])
+        DataHandle.open(catalog=load_catalog(returned["catalog"]), actuals=[path])
 
 
 def test_department_names_windows_or_the_unassigned_file_cannot_take(tmp_path):

@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 
 from kpi_lib.catalog.model import load_catalog
 from kpi_lib.evaluation.scorecard import build_scorecard
-from kpi_lib.observations.gather import load_observations
+from kpi_lib.observations.handle import load_observations
 from tests.conftest import cli_csv, scorecard_xlsx
 
 KPI = [sys.executable, "-m", "kpi_lib.cli"]

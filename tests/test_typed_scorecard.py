@@ -16,7 +16,7 @@ from kpi_lib.evaluation.scorecard import (
     _evaluation_fields,
     build_scorecard,
 )
-from kpi_lib.observations.gather import load_observations
+from kpi_lib.observations.handle import load_observations
 from kpi_lib.reporting import batch, reading
 from kpi_lib.reporting.sheet import sheet_frame, write_sheet_csv
 from kpi_lib.reporting.tables import judgement_text

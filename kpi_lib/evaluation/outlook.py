@@ -16,9 +16,7 @@ A target already met is still forecast to the target year: a count that overshot
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
-from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -28,13 +26,14 @@ from kpi_lib.catalog.model import Kpi, schema_errors
 from kpi_lib.core.errors import InputError
 from kpi_lib.core.limits import load_yaml
 from kpi_lib.core.paths import DATA_DIR
+from kpi_lib.evaluation.peers import SKILL_HORIZON, TOTAL, peer_panel, peer_skill
 from kpi_lib.evaluation.rules import RuleSettings, maintain_tolerance
 from kpi_lib.forecasting.calibration import PanelForecast, sample_bounds, share_at_least
 from kpi_lib.forecasting.dist import norm_ppf
 from kpi_lib.forecasting.methods import METHODS
 from kpi_lib.forecasting.panel import panel_forecast_arrays
 from kpi_lib.forecasting.series import SERIES_METHODS, forecast_series
-from kpi_lib.observations.values import public_table
+from kpi_lib.observations.handle import DataHandle
 
 DEFAULT_CONFIG = DATA_DIR / "forecast.yaml"
 
@@ -116,8 +115,7 @@ def outlook(
     obs: pd.DataFrame,
     as_of: int,
     *,
-    data_dir: Path = DATA_DIR,
-    municipality_code: str,
+    data: DataHandle,
     config: ForecastConfig | None = None,
     settings: RuleSettings | None = None,
     target_resolved: float | None = None,
@@ -170,7 +168,7 @@ def outlook(
 
     proj = None
     if future:
-        proj = _project(kpi, years, values, future, config, data_dir, municipality_code, breaks)
+        proj = _project(kpi, years, values, future, config, data, breaks)
         out.method, out.calibration = proj.method, proj.calibration
         out.notes += proj.notes
         out.path = [
@@ -186,8 +184,6 @@ def outlook(
 
 
 MIN_SKILL = 0.05  # Brier skill a panel's probabilities must show before the scorecard prints one
-SKILL_HORIZON = 3
-TOTAL = 0  # the key of the skill of totals over the years, in a Projection's `skill`
 
 
 @dataclass
@@ -206,7 +202,7 @@ class Projection:
     skill: dict[int, float] = field(default_factory=dict)
 
 
-def _project(kpi, years, values, future, config, data_dir, municipality_code, breaks) -> Projection:
+def _project(kpi, years, values, future, config, data, breaks) -> Projection:
     """Method, mean, interval and sd for the future years, with panel calibration if possible."""
     level = config.level
     consecutive = np.all(np.diff(years) == 1) and future[0] == years[-1] + 1
@@ -228,11 +224,7 @@ def _project(kpi, years, values, future, config, data_dir, municipality_code, br
         )
         return Projection(f.mean, f.lower, f.upper, f.sd, f.method, "model", f.notes)
     horizon = len(future)
-    peers = (
-        _peer_panel(kpi, data_dir, municipality_code, int(years[-1]), len(years))
-        if kpi.public_series
-        else None
-    )
+    peers = peer_panel(kpi, data, int(years[-1]), len(years)) if kpi.public_series else None
     own = np.full((1, peers.shape[1] if peers is not None else len(values)), np.nan)
     own[0, -len(values) :] = values[-own.shape[1] :]
     panel = own if peers is None else np.vstack([own, peers])
@@ -241,7 +233,7 @@ def _project(kpi, years, values, future, config, data_dir, municipality_code, br
     skill: dict[int, float] = {}
     if peers is not None:
         notes.insert(0, f"比較パネル: 同じ統計の他の{len(peers)}団体（手法選択と区間の較正）")
-        skill = _peer_skill(kpi, data_dir, municipality_code, int(years[-1]), level)
+        skill = peer_skill(kpi, data, int(years[-1]), level)
     return Projection(
         result.mean[0],
         result.lower[0],
@@ -255,35 +247,6 @@ def _project(kpi, years, values, future, config, data_dir, municipality_code, br
     )
 
 
-def _peer_skill(kpi, data_dir, municipality_code, end, level) -> dict[int, float]:
-    specs = tuple((s.dataset, s.measure, s.year_basis) for s in kpi.public_series)
-    return _skill_of(specs, str(Path(data_dir) / "public"), municipality_code, end, level)
-
-
-@lru_cache(maxsize=32)
-def _skill_of(specs, public_dir, exclude, end, level) -> dict[int, float]:
-    """Brier skill of the peers' probabilities from rolling origins up to `end` (targets ±5–20 %),
-    per horizon 1…SKILL_HORIZON, and under TOTAL that of totals over those years (cumulative
-    targets); one with fewer than 100 calls is left out."""
-    from kpi_lib.forecasting.honesty import brier_skill, rolling_checks
-
-    arr = _peer_arrays(specs, public_dir, exclude, end)
-    if len(arr) < 10:
-        return {}
-    checks = rolling_checks(arr, SKILL_HORIZON, level)  # each origin forecast once
-    df = checks.years
-    out = {}
-    for h, part in df.groupby("h") if len(df) else []:
-        _, _, skill, calls = brier_skill(part)
-        if calls >= 100 and np.isfinite(skill):
-            out[int(cast(int, h))] = float(skill)
-    totals = checks.totals
-    _, _, skill, calls = brier_skill(totals) if len(totals) else (0, 0, np.nan, 0)
-    if calls >= 100 and np.isfinite(skill):
-        out[TOTAL] = float(skill)
-    return out
-
-
 def skill_at(skill: dict[int, float], horizon: int) -> float | None:
     """The measured skill of probabilities `horizon` years ahead (TOTAL: of totals over the
     years). Beyond the farthest horizon measured, the worst measured one: a cautious stand-in
@@ -292,42 +255,6 @@ def skill_at(skill: dict[int, float], horizon: int) -> float | None:
         return skill[horizon]
     years = {h: v for h, v in skill.items() if h != TOTAL}
     return min(years.values()) if years and horizon > max(years) else None
-
-
-@lru_cache(maxsize=32)
-def _peer_arrays(specs: tuple, public_dir: str, exclude: str, end: int):
-    """Every other municipality's series of the KPI's statistics, combined by the same
-    precedence as the KPI's own (the first listed statistic that has the year)."""
-    wide = None
-    for dataset, measure, basis in specs:
-        table = public_table(dataset, public_dir)
-        rows = table[
-            (table["measure"] == measure)
-            & table["month"].isna()
-            & (table["year_basis"] == basis)
-            & (table["level"] == "municipality")
-            & table["municipality_code"].notna()
-            & (table["municipality_code"] != exclude)
-            & (table["year"] <= end)
-        ]
-        part = rows.pivot_table(
-            index="municipality_code", columns="year", values="value", aggfunc="first"
-        )
-        wide = part if wide is None else wide.combine_first(part)
-    if wide is None or wide.empty:
-        return np.empty((0, 0))
-    wide = wide.reindex(columns=range(int(wide.columns.min()), end + 1))
-    arr = wide.to_numpy(float)
-    # Only peers observed in the KPI's last year, without gaps at the end.
-    return arr[~np.isnan(arr[:, -1])]
-
-
-def _peer_panel(kpi, data_dir, municipality_code, end, n):
-    specs = tuple((s.dataset, s.measure, s.year_basis) for s in kpi.public_series)
-    arr = _peer_arrays(specs, str(Path(data_dir) / "public"), municipality_code, end)
-    if len(arr) < 10:
-        return None
-    return arr[:, -n:] if arr.shape[1] >= n else None
 
 
 def _finish(kpi, out: Outlook, hist, target_resolved, settings, proj: Projection | None) -> None:
@@ -444,8 +371,7 @@ def hindsight(
     obs: pd.DataFrame,
     final,
     *,
-    data_dir: Path = DATA_DIR,
-    municipality_code: str,
+    data: DataHandle,
     config: ForecastConfig | None = None,
     settings: RuleSettings | None = None,
 ) -> Hindsight:
@@ -458,8 +384,7 @@ def hindsight(
         kpi,
         seen,
         origin,
-        data_dir=data_dir,
-        municipality_code=municipality_code,
+        data=data,
         config=config,
         settings=settings,
         target_resolved=final.target_resolved,
@@ -481,8 +406,7 @@ def backtest_record(
     obs: pd.DataFrame,
     as_of: int,
     *,
-    data_dir: Path = DATA_DIR,
-    municipality_code: str,
+    data: DataHandle,
     horizon: int = 3,
     level: float = 0.8,
 ) -> pd.DataFrame:
@@ -502,9 +426,7 @@ def backtest_record(
     values = hist["value"].to_numpy(float)[None, :]
     own = backtest(Panel(np.array([0]), np.arange(values.shape[1]), values), horizon, level)
     peers = (
-        _peer_panel(kpi, data_dir, municipality_code, int(hist["year"].iloc[-1]), len(hist))
-        if kpi.public_series
-        else None
+        peer_panel(kpi, data, int(hist["year"].iloc[-1]), len(hist)) if kpi.public_series else None
     )
     pooled = (
         backtest(Panel(np.arange(len(peers)), np.arange(peers.shape[1]), peers), horizon, level)

@@ -13,12 +13,10 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from operator import attrgetter
-from pathlib import Path
 
 import pandas as pd
 
 from kpi_lib.catalog.model import Catalog, Kpi
-from kpi_lib.core.paths import DATA_DIR
 from kpi_lib.core.vocabulary import (
     AWAITED,
     NO_GRADE,
@@ -35,6 +33,7 @@ from kpi_lib.evaluation.outlook import (
     outlook,
 )
 from kpi_lib.evaluation.rules import Evaluation, RuleSettings, evaluate
+from kpi_lib.observations.handle import DataHandle
 from kpi_lib.observations.values import choose_values
 
 # The department's judgement of the evaluation year beside its KPI (observations.judgements).
@@ -255,17 +254,17 @@ def build_scorecard(
     settings: RuleSettings | None = None,
     *,
     forecast: bool = True,
-    data_dir: str | Path = DATA_DIR,
-    municipality_code: str | None = None,
+    data: DataHandle | None = None,
     forecast_config: ForecastConfig | None = None,
     judgements: pd.DataFrame | None = None,
 ) -> Scorecard:
     """Every KPI evaluated as of `as_of`, with its outlook or hindsight and the departments'
-    `judgements` of that year (Returned.judgements_for)."""
+    `judgements` of that year (Returned.judgements_for). The outlooks' peers and settings come
+    from `data` (default: the bundled data opened for `catalog`)."""
     settings = settings or RuleSettings()
-    data = Path(data_dir)
-    municipality_code = municipality_code or catalog.strategy.municipality_code
-    forecast_config = forecast_config or load_config(data / "forecast.yaml")
+    if forecast and data is None:
+        data = DataHandle.open(catalog=catalog)
+    forecast_config = forecast_config or load_config(data.forecast_file if data else None)
     chosen = choose_values(observations)
     given = _judgements_by_kpi(judgements)
     entries = []
@@ -280,24 +279,22 @@ def build_scorecard(
         )
         # Once the target year is reached the verdict is final: no forecast, but a look
         # back at what the outlook said mid-period (public series only).
-        if forecast and not ev.final:
+        if forecast and data and not ev.final:
             entry.outlook = outlook(
                 kpi,
                 obs,
                 as_of,
-                data_dir=data,
-                municipality_code=municipality_code,
+                data=data,
                 config=forecast_config,
                 settings=settings,
                 target_resolved=ev.target_resolved,
             )
-        if forecast and ev.final and kpi.public_series:
+        if forecast and data and ev.final and kpi.public_series:
             entry.hindsight = hindsight(
                 kpi,
                 obs,
                 ev,
-                data_dir=data,
-                municipality_code=municipality_code,
+                data=data,
                 config=forecast_config,
                 settings=settings,
             )

@@ -21,11 +21,12 @@ from kpi_lib.core.paths import DEFAULT_PUBLIC_DIR, DEFAULT_SHARED_DATA, VALIDATI
 from kpi_lib.forecasting.honesty import brier_skill, reliability, rolling_checks
 from kpi_lib.forecasting.inputs import Panel, panel_from_long
 from kpi_lib.forecasting.panel import forecast_panel
-from kpi_lib.observations.values import public_table
+from kpi_lib.observations.handle import PublicTables
 from kpi_lib.sources.loaders.ssds import load_ssds
 
 
 def _panel(
+    tables: PublicTables,
     dataset: str,
     measure: str,
     *,
@@ -33,13 +34,8 @@ def _panel(
     basis: str | None = None,
     first_year: int | None = None,
 ) -> pd.DataFrame:
-    d = public_table(dataset, str(DEFAULT_PUBLIC_DIR))
-    d = d[
-        (d["measure"] == measure)
-        & d["level"].isin(levels)
-        & d["month"].isna()
-        & d["municipality_code"].notna()
-    ]
+    d = tables.annual(dataset)
+    d = d[(d["measure"] == measure) & d["level"].isin(levels) & d["municipality_code"].notna()]
     if basis:
         d = d[d["year_basis"] == basis]
     if first_year:
@@ -61,22 +57,23 @@ def _combined(*parts: pd.DataFrame) -> pd.DataFrame:
 @lru_cache(maxsize=1)
 def panels() -> dict[str, pd.DataFrame]:
     """The bundled panels the KPIs' forecasts are calibrated on, as long tables."""
+    t = PublicTables(DEFAULT_PUBLIC_DIR)
     return {
         # ふるさと納税 受入件数 of every municipality and prefecture, FY2008–FY2024 (the boom and
         # fall)
-        "furusato": _panel("furusato", "受入件数", levels=("municipality", "prefecture")),
+        "furusato": _panel(t, "furusato", "受入件数", levels=("municipality", "prefecture")),
         # 社会増減数, Hokkaido: 住民基本台帳 2013–2021, then SSDS movers 2022–2023
         "migration": _combined(
-            _panel("jumin", "社会増減数", basis="calendar"),
-            _panel("ssds", "転入超過数（日本人移動者）"),
+            _panel(t, "jumin", "社会増減数", basis="calendar"),
+            _panel(t, "ssds", "転入超過数（日本人移動者）"),
         ),
         # 観光入込総数, Hokkaido; FY2007 on (earlier years hold pre-merger municipalities)
-        "tourism": _panel("tourism", "入込総数", first_year=2007),
+        "tourism": _panel(t, "tourism", "入込総数", first_year=2007),
         "births": _combined(
-            _panel("jumin", "出生者数", basis="calendar"), _panel("ssds", "出生数")
+            _panel(t, "jumin", "出生者数", basis="calendar"), _panel(t, "ssds", "出生数")
         ),
-        "marriages": _panel("ssds", "婚姻件数"),  # small counts
-        "population": _panel("ssds", "住民基本台帳人口"),
+        "marriages": _panel(t, "ssds", "婚姻件数"),  # small counts
+        "population": _panel(t, "ssds", "住民基本台帳人口"),
     }
 
 

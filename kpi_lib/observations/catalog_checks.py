@@ -15,7 +15,7 @@ from kpi_lib.catalog.notation import NotationError, normalize, parse_quantity, p
 from kpi_lib.core.errors import InputError
 from kpi_lib.core.glyphs import missing_glyphs
 from kpi_lib.core.paths import DATA_DIR
-from kpi_lib.observations.values import public_table
+from kpi_lib.observations.handle import PublicTables
 
 
 def check_catalog(catalog: Catalog, file: str, data_dir: str | Path = DATA_DIR) -> list[InputError]:
@@ -163,6 +163,7 @@ def _check_target(kpi, err) -> None:
 
 def _check_series(catalog: Catalog, data_dir, err) -> None:
     public_dir = Path(data_dir) / "public"
+    tables = PublicTables(public_dir)
     measures: dict[str, set[tuple[str, str]]] = {}
     for kpi in catalog.kpis:
         for i, spec in enumerate(kpi.public_series):
@@ -175,7 +176,7 @@ def _check_series(catalog: Catalog, data_dir, err) -> None:
                 )
                 continue
             if spec.dataset not in measures:
-                t = public_table(spec.dataset, str(public_dir))
+                t = tables.table(spec.dataset)
                 measures[spec.dataset] = set(zip(t["measure"], t["year_basis"], strict=True))
             known = measures[spec.dataset]
             if (spec.measure, spec.year_basis) not in known:

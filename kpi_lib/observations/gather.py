@@ -2,52 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from kpi_lib.catalog.model import Catalog
 from kpi_lib.core.errors import InputErrors
-from kpi_lib.core.paths import DATA_DIR
 from kpi_lib.observations import actuals as actuals_mod
 from kpi_lib.observations.judgements import Returned, conflicts
 from kpi_lib.observations.values import OBS_COLUMNS, public_observations, strategy_baselines
 
-
-def load_observations(
-    catalog: Catalog,
-    data_dir: str | Path = DATA_DIR,
-    municipality_code: str | None = None,
-    actuals: list[str | Path] | None = None,
-) -> pd.DataFrame:
-    """Public series, analysts' actuals and the strategy's baselines in one tidy table.
-
-    Analysts' files are those given, or else every file in DATA_DIR/actuals. The
-    municipality is the catalog's unless given.
-    """
-    return load_inputs(catalog, data_dir, municipality_code, actuals).observations
+if TYPE_CHECKING:
+    from kpi_lib.observations.handle import PublicTables
 
 
-def load_inputs(
-    catalog: Catalog,
-    data_dir: str | Path = DATA_DIR,
-    municipality_code: str | None = None,
-    actuals: list[str | Path] | None = None,
-) -> Returned:
-    """The observations (as `load_observations`) with the departments' judgements and the
-    committee's opinions. The same figure or judgement given twice with different contents, in
-    one file or two, is refused naming both places."""
-    municipality_code = municipality_code or catalog.strategy.municipality_code
-    frames = [public_observations(catalog, data_dir, municipality_code)]
-    returned = Returned.empty()
-    if municipality_code == catalog.strategy.municipality_code:
-        files = (
-            actuals
-            if actuals is not None
-            else actuals_mod.default_files(Path(data_dir) / "actuals")
-        )
-        returned = returned_together([actuals_mod.read_returned(f, catalog) for f in files])
-        frames += [returned.observations, strategy_baselines(catalog)]
+def load_inputs(catalog: Catalog, tables: PublicTables, actuals: Sequence[str | Path]) -> Returned:
+    """Public series, the departments' figures (the files `actuals`) and the strategy's
+    baselines in one tidy table, with the departments' judgements and the committee's opinions.
+    The same figure or judgement given twice with different contents, in one file or two, is
+    refused naming both places."""
+    returned = returned_together([actuals_mod.read_returned(f, catalog) for f in actuals])
+    frames = [
+        public_observations(catalog, tables),
+        returned.observations,
+        strategy_baselines(catalog),
+    ]
     frames = [f for f in frames if not f.empty]
     returned.observations = (
         pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=OBS_COLUMNS)

@@ -19,7 +19,8 @@ import pandas as pd
 from kpi_lib.catalog.model import load_catalog
 from kpi_lib.core.errors import ArgumentError, KpiError
 from kpi_lib.core.paths import DATA_DIR
-from kpi_lib.observations.values import choose_values, municipality_name, public_table, series_for
+from kpi_lib.observations.handle import PublicTables
+from kpi_lib.observations.values import choose_values, municipality_name, series_for
 
 # The four basic goals (基本目標) of the national 第2期「まち・ひと・しごと創生総合戦略」.
 GOALS = {
@@ -219,7 +220,7 @@ def _notation(v: float, unit: str) -> str:
     return f"{'▲' if v < 0 else ''}{text}{unit}"
 
 
-def _observed(kpi: StarterKpi, code: str, public_dir: str) -> pd.DataFrame:
+def _observed(kpi: StarterKpi, code: str, tables: PublicTables) -> pd.DataFrame:
     """The town's values of a starter KPI, one per year by the precedence rule."""
     from kpi_lib.catalog.model import Kpi
 
@@ -238,8 +239,7 @@ def _observed(kpi: StarterKpi, code: str, public_dir: str) -> pd.DataFrame:
         }
     )
     frames = [
-        series_for(probe, spec, rank, public_dir, code)
-        for rank, spec in enumerate(probe.public_series)
+        series_for(probe, spec, rank, tables, code) for rank, spec in enumerate(probe.public_series)
     ]
     frames = [f for f in frames if not f.empty]
     if not frames:
@@ -257,7 +257,7 @@ def town_name(code: str, start: int, end: int, data_dir: str | Path = DATA_DIR) 
         raise ArgumentError(
             "period", f"{start}-{end}: expected a period such as 2025-2029 (at most 10 years)"
         )
-    name = municipality_name(code, data_dir)
+    name = municipality_name(code, PublicTables(Path(data_dir) / "public"))
     if name is None:
         raise ArgumentError(
             "municipality",
@@ -270,11 +270,11 @@ def town_name(code: str, start: int, end: int, data_dir: str | Path = DATA_DIR) 
 def starter_catalog(code: str, start: int, end: int, data_dir: str | Path = DATA_DIR) -> str:
     """The YAML text of a starter catalog for municipality `code`, period `start`–`end`."""
     name = town_name(code, start, end, data_dir)
-    public_dir = str(Path(data_dir) / "public")
-    prefecture = _prefecture(code, public_dir)
+    tables = PublicTables(Path(data_dir) / "public")
+    prefecture = _prefecture(code, tables)
     blocks, goals = [], set()
     for kpi in STARTER_KPIS:
-        obs = _observed(kpi, code, public_dir)
+        obs = _observed(kpi, code, tables)
         before = obs[obs["year"] <= start - 1]
         if before.empty:
             continue  # no official figure before the period: nothing to start from
@@ -313,9 +313,9 @@ goals:
     return head + "\nkpis:\n" + "\n".join(blocks)
 
 
-def _prefecture(code: str, public_dir: str) -> str:
+def _prefecture(code: str, tables: PublicTables) -> str:
     for name in ("jumin", "ssds", "furusato"):
-        t = public_table(name, public_dir)
+        t = tables.table(name)
         p = t.loc[t["municipality_code"] == code, "prefecture"].dropna()
         if not p.empty:
             return str(p.iloc[-1])

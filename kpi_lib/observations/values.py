@@ -12,16 +12,16 @@ rows of every listed series: `choose_values` applies the one precedence rule.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from kpi_lib.catalog.model import Catalog, Kpi, PublicSeries
 from kpi_lib.core.errors import ArgumentError, InputError, KpiError
-from kpi_lib.core.paths import ASHIBETSU, DATA_DIR
 from kpi_lib.core.vocabulary import year_word
-from kpi_lib.sources.ingest import read_public
+
+if TYPE_CHECKING:
+    from kpi_lib.observations.handle import PublicTables
 
 OBS_COLUMNS = [
     "kpi_id",
@@ -55,19 +55,11 @@ UNIT_FACTORS = {
 OVERRIDE_RANK, PUBLIC_RANK, ANALYST_RANK = 0, 1, 100
 
 
-@lru_cache(maxsize=16)
-def public_table(name: str, public_dir: str) -> pd.DataFrame:
-    """A bundled public table (cached per process)."""
-    return read_public(name, Path(public_dir))
-
-
-def public_observations(
-    catalog: Catalog, data_dir: str | Path = DATA_DIR, municipality_code: str = ASHIBETSU
-) -> pd.DataFrame:
-    """Every KPI with a public series, as annual rows for one municipality."""
-    public_dir = str(Path(data_dir) / "public")
+def public_observations(catalog: Catalog, tables: PublicTables) -> pd.DataFrame:
+    """Every KPI with a public series, as annual rows for the catalog's municipality."""
+    code = catalog.strategy.municipality_code
     frames = [
-        series_for(kpi, spec, rank, public_dir, municipality_code)
+        series_for(kpi, spec, rank, tables, code)
         for kpi in catalog.kpis
         for rank, spec in enumerate(kpi.public_series)
     ]
@@ -76,18 +68,12 @@ def public_observations(
 
 
 def series_for(
-    kpi: Kpi, spec: PublicSeries, rank: int, public_dir: str, municipality_code: str
+    kpi: Kpi, spec: PublicSeries, rank: int, tables: PublicTables, municipality_code: str
 ) -> pd.DataFrame:
     """One listed statistic of a KPI, in the KPI's unit; `rank` is its place in the list."""
-    table = public_table(spec.dataset, public_dir)
     # One year basis per KPI series: the FY2012 住民基本台帳 figures (April–March) are
     # left out of a calendar-year series rather than mixed into it.
-    rows = table[
-        (table["municipality_code"] == municipality_code)
-        & (table["measure"] == spec.measure)
-        & table["month"].isna()
-        & (table["year_basis"] == spec.year_basis)
-    ]
+    rows = _annual_rows(tables, spec.dataset, municipality_code, spec.measure, spec.year_basis)
     if rows.empty:
         return empty()
     published_unit = rows["unit"].iloc[0]
@@ -235,12 +221,20 @@ def source_gaps(obs: pd.DataFrame, kpi_id: str) -> pd.DataFrame:
 FRESHNESS_COLUMNS = ["source", "measure", "kpis", "year_basis", "latest_year", "as_of"]
 
 
-def freshness(
-    catalog: Catalog, data_dir: str | Path = DATA_DIR, municipality_code: str = ASHIBETSU
+def _annual_rows(
+    tables: PublicTables, dataset: str, code: str, measure: str, basis: str
 ) -> pd.DataFrame:
-    """For each public statistic the catalog uses: the latest year it reaches for this
+    """One municipality's annual rows of one measure on one year basis."""
+    t = tables.annual(dataset)
+    return t[
+        (t["municipality_code"] == code) & (t["measure"] == measure) & (t["year_basis"] == basis)
+    ]
+
+
+def freshness(catalog: Catalog, tables: PublicTables) -> pd.DataFrame:
+    """For each public statistic the catalog uses: the latest year it reaches for the catalog's
     municipality (None: it has no figures for it) and the date that figure refers to."""
-    public_dir = str(Path(data_dir) / "public")
+    code = catalog.strategy.municipality_code
     used: dict[tuple, list[str]] = {}
     for kpi in catalog.kpis:
         for spec in kpi.public_series:
@@ -248,13 +242,8 @@ def freshness(
             used.setdefault(key, []).append(kpi.heading)  # as readers know it, not by id
     rows = []
     for (dataset, measure, basis), kpis in used.items():
-        table = public_table(dataset, public_dir)
-        mine = table[
-            (table["municipality_code"] == municipality_code)
-            & (table["measure"] == measure)
-            & table["month"].isna()
-            & (table["year_basis"] == basis)
-        ]
+        table = tables.table(dataset)
+        mine = _annual_rows(tables, dataset, code, measure, basis)
         source = table.loc[table["measure"] == measure, "source"]
         rows.append(
             {
@@ -296,29 +285,29 @@ def stale_sources(fresh: pd.DataFrame, fiscal_year: int) -> pd.DataFrame:
 NAME_TABLES = ("jumin", "ssds", "furusato")  # which bundled tables name municipalities
 
 
-def municipality_name(code: str, data_dir: str | Path = DATA_DIR) -> str | None:
+def municipality_name(code: str, tables: PublicTables) -> str | None:
     """The municipality's name in the bundled data, or None where no table knows the code."""
-    public_dir = str(Path(data_dir) / "public")
     for name in NAME_TABLES:
-        if not (Path(public_dir) / f"{name}.csv.gz").exists():
+        if not tables.has(name):
             continue
-        t = public_table(name, public_dir)
+        t = tables.table(name)
         names = t.loc[t["municipality_code"] == code, "municipality"].dropna()
         if not names.empty:
             return str(names.iloc[-1])
     return None
 
 
-def municipality_for(catalog: Catalog, code: str | None, data_dir: str | Path = DATA_DIR) -> str:
-    """The municipality a run evaluates: the catalog's. A different `--municipality` is
-    refused with the way to evaluate that town; an unknown code is refused before any work."""
+def municipality_for(catalog: Catalog, tables: PublicTables, code: str | None = None) -> str:
+    """The municipality a run evaluates: the catalog's (DataHandle.open asks). A different
+    `--municipality` (`code`) is refused with the way to evaluate that town; an unknown code is
+    refused before any work."""
     own = catalog.strategy.municipality_code
     if code and not (len(code) == 6 and code.isdigit()):
         raise ArgumentError(
             "municipality", f"{code!r}: expected a 6-digit 団体コード such as 012165"
         )
     if code and code != own:
-        other = municipality_name(code, data_dir)
+        other = municipality_name(code, tables)
         if other is None:
             raise ArgumentError(
                 "municipality",
@@ -332,7 +321,7 @@ def municipality_for(catalog: Catalog, code: str | None, data_dir: str | Path = 
             f"{other}, write its catalog with `kpi catalog init --municipality "
             f"{code} --out FILE.yaml` and pass ‹catalog› FILE.yaml",
         )
-    if municipality_name(own, data_dir) is None:
+    if municipality_name(own, tables) is None:
         raise KpiError(
             f"the catalog's municipality {own} ({catalog.strategy.municipality_ja})"
             " is not in the bundled data; check strategy.municipality_code"

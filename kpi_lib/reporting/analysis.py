@@ -1,4 +1,5 @@
-"""The analyses behind the thematic notebooks, on the bundled public tables.
+"""The analyses behind the thematic notebooks, on the public tables of the run's data handle
+(`ctx.tables`: read once, never from disk here).
 
 Each function returns a plain DataFrame with Japanese column names where analysts read
 them; the notebooks only display and chart these.
@@ -6,30 +7,24 @@ them; the notebooks only display and chart these.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import cast
 
 import pandas as pd
 
-from kpi_lib.core.paths import ASHIBETSU, DATA_DIR
 from kpi_lib.observations import values as observations
-from kpi_lib.observations.values import public_table
+from kpi_lib.observations.handle import PublicTables
 
 MONTH_ORDER = [4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3]
 
 
-def _table(name: str, data_dir) -> pd.DataFrame:
-    return public_table(name, str(Path(data_dir or DATA_DIR) / "public"))
-
-
-def municipality_name(code: str, data_dir=None) -> str:
+def municipality_name(tables: PublicTables, code: str) -> str:
     """The municipality's name in the bundled data (the code itself where none is known)."""
-    return observations.municipality_name(code, data_dir or DATA_DIR) or code
+    return observations.municipality_name(code, tables) or code
 
 
-def peers(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
+def peers(tables: PublicTables, code: str) -> pd.DataFrame:
     """The municipalities of the same 振興局 (空知 for 芦別市)."""
-    regions = _table("regions", data_dir)
+    regions = tables.table("regions")
     mine = regions.loc[regions["municipality_code"] == code, "promotion_bureau"]
     if mine.empty:
         return regions.iloc[0:0]
@@ -51,9 +46,9 @@ MIGRATION_MEASURES = {
 }
 
 
-def migration(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
+def migration(tables: PublicTables, code: str) -> pd.DataFrame:
     """転入, 転出, 社会増減 and births by calendar year (FY2012 left out: another basis)."""
-    j = _table("jumin", data_dir)
+    j = tables.table("jumin")
     rows = j[
         (j["municipality_code"] == code)
         & j["measure"].isin(MIGRATION_MEASURES)
@@ -65,13 +60,15 @@ def migration(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
     )
 
 
-def net_migration_ranking(year: int, data_dir=None, prefecture: str = "北海道") -> pd.DataFrame:
+def net_migration_ranking(
+    tables: PublicTables, year: int, prefecture: str = "北海道"
+) -> pd.DataFrame:
     """社会増減率 (per 100 residents at the start of the year) of every municipality, ranked.
 
     The rate is 社会増減数 over the population at the start of the calendar year (the
     previous file's reference date), as the 住民基本台帳 tables define it.
     """
-    j = _table("jumin", data_dir)
+    j = tables.table("jumin")
     j = j[
         (j["prefecture"] == prefecture)
         & (j["level"] == "municipality")
@@ -94,11 +91,9 @@ def net_migration_ranking(year: int, data_dir=None, prefecture: str = "北海道
 # ── tourism ───────────────────────────────────────────────────────────────────
 
 
-def tourism_monthly(
-    code: str = ASHIBETSU, data_dir=None, measure: str = "入込総数"
-) -> pd.DataFrame:
+def tourism_monthly(tables: PublicTables, code: str, measure: str = "入込総数") -> pd.DataFrame:
     """Fiscal year × month (April first), in thousands of persons."""
-    t = _table("tourism", data_dir)
+    t = tables.table("tourism")
     rows = t[(t["municipality_code"] == code) & (t["measure"] == measure) & t["month"].notna()]
     wide = rows.pivot_table(index="year", columns="month", values="value", aggfunc="first")
     return wide.reindex(columns=MONTH_ORDER)
@@ -110,10 +105,10 @@ def seasonal_profile(monthly: pd.DataFrame) -> pd.Series:
     return shares.mean().rename("平均構成比")
 
 
-def tourism_annual(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
+def tourism_annual(tables: PublicTables, code: str) -> pd.DataFrame:
     """Annual totals and the mix: 道内/道外 and 日帰/宿泊 (thousands of persons, shares)."""
-    t = _table("tourism", data_dir)
-    rows = t[(t["municipality_code"] == code) & t["month"].isna()]
+    t = tables.annual("tourism")
+    rows = t[t["municipality_code"] == code]
     wide = rows.pivot_table(index="year", columns="measure", values="value", aggfunc="first")
     if "入込総数" not in wide:
         return pd.DataFrame(columns=["入込総数(千人)"])
@@ -124,11 +119,11 @@ def tourism_annual(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
     return out
 
 
-def tourism_peers(code: str = ASHIBETSU, data_dir=None, base_year: int = 2018) -> pd.DataFrame:
+def tourism_peers(tables: PublicTables, code: str, base_year: int = 2018) -> pd.DataFrame:
     """入込総数 of the 振興局's municipalities, indexed to `base_year` = 100."""
-    t = _table("tourism", data_dir)
-    codes = peers(code, data_dir)["municipality_code"]
-    rows = t[t["municipality_code"].isin(codes) & (t["measure"] == "入込総数") & t["month"].isna()]
+    t = tables.annual("tourism")
+    codes = peers(tables, code)["municipality_code"]
+    rows = t[t["municipality_code"].isin(codes) & (t["measure"] == "入込総数")]
     wide = rows.pivot_table(index="year", columns="municipality", values="value", aggfunc="first")
     return wide.div(wide.loc[base_year]) * 100 if base_year in wide.index else wide
 
@@ -136,9 +131,9 @@ def tourism_peers(code: str = ASHIBETSU, data_dir=None, base_year: int = 2018) -
 # ── furusato-nozei ────────────────────────────────────────────────────────────
 
 
-def furusato(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
+def furusato(tables: PublicTables, code: str) -> pd.DataFrame:
     """Counts, amounts (円), the average gift and year-on-year growth."""
-    f = _table("furusato", data_dir)
+    f = tables.table("furusato")
     rows = f[f["municipality_code"] == code]
     wide = rows.pivot_table(index="year", columns="measure", values="value", aggfunc="first")
     df = pd.DataFrame({"受入件数": wide["受入件数"], "受入額(円)": wide["受入額"] * 1e8})
@@ -148,9 +143,9 @@ def furusato(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
     return df
 
 
-def furusato_context(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
+def furusato_context(tables: PublicTables, code: str) -> pd.DataFrame:
     """The nation's and Hokkaido's totals beside the municipality, and its rank in Hokkaido."""
-    f = _table("furusato", data_dir)
+    f = tables.table("furusato")
     counts = f[f["measure"] == "受入件数"]
     nation = counts[counts["level"] == "nation"].set_index("year")["value"]
     hokkaido = counts[(counts["prefecture"] == "北海道") & (counts["level"] == "municipality")]
@@ -175,13 +170,9 @@ GIFT_RATIO_CAP, COST_RATIO_CAP = 0.3, 0.5
 COST_ITEMS = ["返礼品調達費", "送付費", "広報費", "決済費", "事務費", "その他費"]
 
 
-def _detail(data_dir) -> pd.DataFrame:
-    return _table("furusato_detail", data_dir)
-
-
-def furusato_costs(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
+def furusato_costs(tables: PublicTables, code: str) -> pd.DataFrame:
     """One municipality's donations and their costs by fiscal year (円), with the two ratios."""
-    d = _detail(data_dir)
+    d = tables.table("furusato_detail")
     rows = d[d["municipality_code"] == code]
     wide = rows.pivot_table(index="year", columns="measure", values="value", aggfunc="first")
     out = wide.reindex(columns=["受入件数", "受入額", *COST_ITEMS, "経費合計"])
@@ -191,11 +182,11 @@ def furusato_costs(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
 
 
 def furusato_cost_context(
-    code: str = ASHIBETSU, data_dir=None, prefecture: str = "北海道"
+    tables: PublicTables, code: str, prefecture: str = "北海道"
 ) -> pd.DataFrame:
     """返礼品率 and 経費率 of the municipality beside the prefecture's and the nation's
     municipalities (medians), and how many of them were above the caps."""
-    d = _detail(data_dir)
+    d = tables.table("furusato_detail")
     d = d[d["level"] == "municipality"]
     wide = d.pivot_table(
         index=["municipality_code", "year"], columns="measure", values="value", aggfunc="first"
@@ -246,13 +237,13 @@ def peak_and_latest(series: pd.Series) -> dict:
 GAP_COLUMN = "統計の差（社会・人口統計体系 − 住民基本台帳）"
 
 
-def ssds_migration(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
+def ssds_migration(tables: PublicTables, code: str) -> pd.DataFrame:
     """Japanese movers (SSDS) by calendar year beside the 住民基本台帳 社会増減, where both exist.
 
     SSDS counts moves between municipalities of Japanese residents only; the gap column
     shows how far the two statistics differ in the years they share.
     """
-    t = _table("ssds", data_dir)
+    t = tables.table("ssds")
     rows = t[t["municipality_code"] == code]
     wide = rows.pivot_table(index="year", columns="measure", values="value", aggfunc="first")
     names = {
@@ -266,7 +257,7 @@ def ssds_migration(code: str = ASHIBETSU, data_dir=None) -> pd.DataFrame:
         .dropna(how="all")
         .rename_axis(columns=None)
     )
-    jumin = migration(code, data_dir)
+    jumin = migration(tables, code)
     out["住民基本台帳の社会増減"] = jumin["社会増減"].reindex(out.index)
     out[GAP_COLUMN] = out["転入−転出"] - out["住民基本台帳の社会増減"]
     return out.rename_axis(index="年")

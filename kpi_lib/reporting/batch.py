@@ -45,7 +45,7 @@ def run_batch(
     catalog_dir: str | Path,
     out: str | Path | None = None,
     jobs: int = 2,
-    data_dir: str | Path | None = None,
+    data: str | Path | None = None,
     timeout: int | None = None,
 ) -> Path:
     """One report per catalog in `catalog_dir`, towns one after another, and a summary index across
@@ -77,9 +77,10 @@ def run_batch(
                         target,
                         jobs=jobs,
                         catalog=path,
-                        data=data_dir,
+                        data=data,
                         timeout=timeout or DEFAULT_TIMEOUT,
-                    )
+                    ),
+                    cat,  # loaded once, above
                 )
                 rows.append(_summary_row(built.scorecard, target))
             except ReportFailed as exc:

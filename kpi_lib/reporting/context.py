@@ -1,5 +1,6 @@
-"""What every report notebook works from: the catalog, the observations and the scorecard,
-evaluated once per report (`kpi report` stores it for its kernels)."""
+"""What every report notebook works from: the data handle (catalog, public tables, returned
+files), the observations and the scorecard, evaluated once per report (`kpi report` stores it
+for its kernels, public tables included: they read none from disk)."""
 
 from __future__ import annotations
 
@@ -11,30 +12,42 @@ from typing import Literal
 
 import pandas as pd
 
-from kpi_lib.catalog.model import Catalog, load_catalog
-from kpi_lib.core.paths import DATA_DIR
+from kpi_lib.catalog.model import Catalog
 from kpi_lib.evaluation.rules import RuleSettings
 from kpi_lib.evaluation.scorecard import Scorecard, build_scorecard
-from kpi_lib.observations.gather import load_inputs
+from kpi_lib.observations.handle import DataHandle, PublicTables
 from kpi_lib.observations.judgements import Returned
 from kpi_lib.observations.status import kpi_status
-from kpi_lib.observations.values import choose_values, municipality_for
+from kpi_lib.observations.values import choose_values
 
 
 @dataclass
 class ReportContext:
-    """What every report notebook works from: the catalog, the observations and the scorecard with
-    forecasts."""
+    """What every report notebook works from: the data handle, the observations and the scorecard
+    with forecasts."""
 
     fiscal_year: int
-    municipality_code: str
-    catalog: Catalog
+    data: DataHandle
     observations: pd.DataFrame
     scorecard: Scorecard
     settings: RuleSettings
-    data_dir: Path
     # the departments' judgements and the committee's opinions
     returned: Returned = field(default_factory=Returned.empty)
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalog evaluated (the handle's)."""
+        return self.data.catalog
+
+    @property
+    def municipality_code(self) -> str:
+        """The municipality evaluated: the catalog's."""
+        return self.data.municipality_code
+
+    @property
+    def tables(self) -> PublicTables:
+        """The public tables, as read once by the handle."""
+        return self.data.tables
 
     @property
     def opinions(self) -> dict[int, str]:
@@ -85,51 +98,46 @@ class ReportContext:
 
 def load_context(
     fiscal_year: int,
-    municipality_code: str = "",
     catalog_path: str = "",
     data_dir: str = "",
     grades: str = "ABCD",
     formula: Literal["progress", "ratio"] = "progress",
     cache: str = "",
 ) -> ReportContext:
-    """Catalog, observations and the scorecard with forecasts, as of `fiscal_year`.
+    """The data handle, observations and the scorecard with forecasts, as of `fiscal_year`.
 
-    `municipality_code` empty: the catalog's (another one is refused). `cache`: a file `kpi
-    report` wrote with `save_context`, computed once for all its notebooks; used only if it
-    was made with the same arguments, else computed afresh.
+    `cache`: a file `kpi report` wrote with `save_context`, computed once for all its notebooks;
+    used only if it was made with the same arguments, else computed afresh.
     """
-    key = _key(fiscal_year, municipality_code, catalog_path, data_dir, grades, formula)
+    key = _key(fiscal_year, catalog_path, data_dir, grades, formula)
     if cache and Path(cache).exists():
         with open(cache, "rb") as fh:
             stored_key, ctx = pickle.load(fh)
         if stored_key == key:
             return ctx
-    catalog = load_catalog(catalog_path or None)
-    data = Path(data_dir) if data_dir else DATA_DIR
-    catalog.check_evaluation_year(int(fiscal_year), "fiscal_year")
-    municipality_code = municipality_for(catalog, municipality_code, data)
-    settings = RuleSettings(formula=formula, grades=grades)
-    returned = load_inputs(catalog, data, municipality_code)
-    obs = returned.observations
+    data = DataHandle.open(data_dir or None, catalog_path or None)
+    return build_context(data, int(fiscal_year), RuleSettings(formula=formula, grades=grades))
+
+
+def build_context(data: DataHandle, fiscal_year: int, settings: RuleSettings) -> ReportContext:
+    """The context of an opened data handle, as of `fiscal_year`."""
+    data.catalog.check_evaluation_year(fiscal_year, "fiscal_year")
+    returned = data.returned
     scorecard = build_scorecard(
-        catalog,
-        obs,
+        data.catalog,
+        returned.observations,
         fiscal_year,
         settings,
-        data_dir=data,
-        municipality_code=municipality_code,
-        judgements=returned.judgements_for(int(fiscal_year)),
+        data=data,
+        judgements=returned.judgements_for(fiscal_year),
     )
-    return ReportContext(
-        fiscal_year, municipality_code, catalog, obs, scorecard, settings, data, returned
-    )
+    return ReportContext(fiscal_year, data, returned.observations, scorecard, settings, returned)
 
 
-def _key(fiscal_year, municipality_code, catalog_path, data_dir, grades, formula) -> tuple:
+def _key(fiscal_year, catalog_path, data_dir, grades, formula) -> tuple:
     resolve = lambda p: str(Path(p).resolve()) if p else ""  # noqa: E731
     return (
         int(fiscal_year),
-        str(municipality_code),
         resolve(catalog_path),
         resolve(data_dir),
         grades,
@@ -146,8 +154,9 @@ def save_context(
     formula: str = "progress",
 ) -> None:
     """Store the evaluated context for the report's kernels, so that each loads it instead of
-    evaluating again."""
-    key = _key(ctx.fiscal_year, ctx.municipality_code, catalog_path, data_dir, grades, formula)
+    evaluating again; with every public table of the handle, so that none reads one from disk."""
+    ctx.tables.read_all()
+    key = _key(ctx.fiscal_year, catalog_path, data_dir, grades, formula)
     with open(path, "wb") as fh:
         pickle.dump((key, ctx), fh)
 

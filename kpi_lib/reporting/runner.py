@@ -36,8 +36,10 @@ from kpi_lib.core.publish import (
     swap_in,
     write_marker,
 )
+from kpi_lib.evaluation.rules import RuleSettings
 from kpi_lib.evaluation.scorecard import Scorecard
-from kpi_lib.reporting.context import ReportContext, load_context, save_context
+from kpi_lib.observations.handle import DataHandle
+from kpi_lib.reporting.context import ReportContext, build_context, save_context
 from kpi_lib.reporting.export import relocate, relocated_parameters
 from kpi_lib.reporting.jobs import Gate, Job, plan_jobs, run_all
 from kpi_lib.reporting.kernels import ensure_kernel, interruptible
@@ -61,9 +63,10 @@ class BuiltReport(NamedTuple):
     scorecard: Scorecard
 
 
-def run_report(settings: RunSettings) -> BuiltReport:
+def run_report(settings: RunSettings, catalog: Catalog | None = None) -> BuiltReport:
     """Build the report `settings` ask for (see `RunSettings.of`) into `settings.out` (default:
-    `default_report_dir`); see the module doc.
+    `default_report_dir`); see the module doc. `catalog`: `settings.catalog` already loaded (the
+    batch loads each once).
 
     Phases: check the inputs; evaluate once; run the notebooks while the goal documents are
     drawn; write the scorecard, index and manifest; swap the folder in.
@@ -71,7 +74,7 @@ def run_report(settings: RunSettings) -> BuiltReport:
     started = time.perf_counter()
     s = settings
     _check_inputs(s)
-    catalog = load_catalog(s.catalog)
+    catalog = catalog or load_catalog(s.catalog)
     final = s.out or default_report_dir(catalog, s.fiscal_year)
     catalog.check_evaluation_year(s.fiscal_year, "fiscal_year")
     if notice := period_notice(catalog, s.fiscal_year):
@@ -173,8 +176,6 @@ def _execute(
     catalog_arg, data_arg = str(s.catalog), str(s.data)
     base = {
         "fiscal_year": s.fiscal_year,
-        # the catalog's own: load_context refuses another one before any notebook runs
-        "municipality_code": s.municipality_code or catalog.strategy.municipality_code,
         "catalog_path": catalog_arg,
         "data_dir": data_arg,
         "context_file": str(context_file),
@@ -190,7 +191,9 @@ def _execute(
 
         progress("report", "evaluating the KPIs and their forecasts")
         started = time.perf_counter()
-        ctx = load_context(s.fiscal_year, s.municipality_code, catalog_arg, data_arg)
+        # opened once: another municipality than the catalog's is refused before any notebook runs
+        data = DataHandle.open(s.data, catalog=catalog, municipality=s.municipality_code)
+        ctx = build_context(data, s.fiscal_year, RuleSettings())
         save_context(ctx, context_file, catalog_arg, data_arg)
         timings["evaluation"] = time.perf_counter() - started
         evaluated.append(ctx)

@@ -158,9 +158,7 @@ HINDSIGHT_COLUMNS = [
 
 def freshness_table(ctx: ReportContext) -> pd.DataFrame:
     """Each public statistic the catalog uses: the latest year it reaches for this town."""
-    return freshness_for_readers(
-        freshness(ctx.catalog, ctx.data_dir, ctx.municipality_code), ctx.fiscal_year
-    )
+    return freshness_for_readers(freshness(ctx.catalog, ctx.tables), ctx.fiscal_year)
 
 
 def freshness_warning(ctx: ReportContext) -> str:

@@ -1,0 +1,135 @@
+"""The data handle: one data folder opened once per run.
+
+`DataHandle.open` loads and validates the catalog, reads each public table the catalog uses
+(once, held on the handle's `PublicTables`), checks the municipality (the catalog's alone) and
+reads the departments' returned files. Everything below the command line receives the handle
+instead of a folder; `kpi report` pickles it with the context, so the notebooks' kernels read
+no public table from disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from kpi_lib.catalog.model import Catalog, load_catalog
+from kpi_lib.core.errors import InputError
+from kpi_lib.core.paths import DATA_DIR
+from kpi_lib.observations import actuals as actuals_mod
+from kpi_lib.observations.gather import load_inputs
+from kpi_lib.observations.judgements import Returned
+from kpi_lib.observations.values import municipality_for
+from kpi_lib.sources.ingest import read_public
+
+
+class PublicTables:
+    """The public tables of one folder (data/public), each read from disk once, when first
+    asked for; `reads` counts the reads."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        self.reads = 0
+        self._tables: dict[str, pd.DataFrame] = {}
+        self._memo: dict[tuple, Any] = {}
+
+    def has(self, name: str) -> bool:
+        """The folder holds the table."""
+        return name in self._tables or (self.folder / f"{name}.csv.gz").exists()
+
+    def table(self, name: str) -> pd.DataFrame:
+        """Every row of the table `name` (jumin, ssds, tourism, furusato, …) as ingested."""
+        if name not in self._tables:
+            self._tables[name] = read_public(name, self.folder)
+            self.reads += 1
+        return self._tables[name]
+
+    def annual(self, name: str) -> pd.DataFrame:
+        """The table's annual rows (monthly ones left out)."""
+        return self.memo(("annual", name), lambda: _annual(self.table(name)))
+
+    def read_all(self) -> PublicTables:
+        """Read every table of the folder now (what `kpi report` hands to its kernels)."""
+        for path in sorted(self.folder.glob("*.csv.gz")):
+            self.table(path.name.removesuffix(".csv.gz"))
+        return self
+
+    def memo(self, key: tuple, make: Callable[[], Any]) -> Any:
+        """What `make` computes from these tables, computed once."""
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
+
+
+def _annual(table: pd.DataFrame) -> pd.DataFrame:
+    return table[table["month"].isna()] if "month" in table else table
+
+
+@dataclass
+class DataHandle:
+    """A data folder as one run reads it: the catalog, the public tables, the returned files."""
+
+    folder: Path
+    catalog: Catalog
+    tables: PublicTables
+    returned: Returned
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: str | Path | None = None,
+        catalog_path: str | Path | None = None,
+        *,
+        catalog: Catalog | None = None,
+        actuals: list[str | Path] | None = None,
+        municipality: str | None = None,
+    ) -> DataHandle:
+        """Open `data_dir` (default: the bundled data) for `catalog` (or the catalog file at
+        `catalog_path`, default the bundled one). `actuals`: the departments' files (default:
+        every file in DATA/actuals). `municipality`: a code asked for on the command line; one
+        that disagrees with the catalog's is refused. A missing or damaged file is refused
+        naming it."""
+        folder = Path(data_dir) if data_dir else DATA_DIR
+        public = folder / "public"
+        if not public.is_dir():
+            raise InputError(
+                str(public), "no public/ folder with the bundled data (run `kpi ingest`)"
+            )
+        catalog = catalog or load_catalog(catalog_path)
+        tables = PublicTables(public)
+        for dataset in dict.fromkeys(s.dataset for k in catalog.kpis for s in k.public_series):
+            tables.table(dataset)  # read (and checked) once here
+        municipality_for(catalog, tables, municipality)
+        files = actuals if actuals is not None else actuals_mod.default_files(folder / "actuals")
+        return cls(folder, catalog, tables, load_inputs(catalog, tables, files))
+
+    @property
+    def municipality_code(self) -> str:
+        """The municipality evaluated: the catalog's."""
+        return self.catalog.strategy.municipality_code
+
+    @property
+    def observations(self) -> pd.DataFrame:
+        """Public series, the departments' figures and the strategy's baselines."""
+        return self.returned.observations
+
+    @property
+    def forecast_file(self) -> Path:
+        """The folder's forecast settings (forecast.yaml; absent: the defaults)."""
+        return self.folder / "forecast.yaml"
+
+    def memo(self, key: tuple, make: Callable[[], Any]) -> Any:
+        """What `make` computes from this handle's tables, computed once per handle."""
+        return self.tables.memo(key, make)
+
+
+def load_observations(
+    catalog: Catalog,
+    data_dir: str | Path | None = None,
+    actuals: list[str | Path] | None = None,
+) -> pd.DataFrame:
+    """The observations of `catalog` in `data_dir` (default: the bundled data): a handle's."""
+    return DataHandle.open(data_dir, catalog=catalog, actuals=actuals).observations

@@ -1,0 +1,122 @@
+"""The data handle: one data folder opened once per run, its public tables read once and handed
+to the report's kernels inside the pickled context."""
+
+import json
+import pickle
+import shutil
+
+import pytest
+
+from kpi_lib.catalog.model import load_catalog
+from kpi_lib.core.errors import ArgumentError, InputError, KpiError
+from kpi_lib.core.paths import DATA_DIR, DEFAULT_CATALOG, PROJECT_ROOT
+from kpi_lib.evaluation.outlook import backtest_record
+from kpi_lib.observations import handle as handle_mod
+from kpi_lib.observations.handle import DataHandle
+from kpi_lib.reporting import analysis, batch
+from kpi_lib.reporting.context import load_context, save_context
+from kpi_lib.reporting.tables import freshness_table
+
+
+def test_a_handle_reads_each_public_table_once():
+    data = DataHandle.open()
+    read = data.tables.reads
+    assert read == len({s.dataset for k in data.catalog.kpis for s in k.public_series})
+    assert data.municipality_code == data.catalog.strategy.municipality_code == "012165"
+    data.tables.table("jumin"), data.tables.annual("jumin"), data.tables.table("jumin")
+    assert data.tables.reads == read  # held on the handle
+    assert data.tables.annual("tourism")["month"].isna().all()
+
+
+def test_a_handle_on_a_bad_folder_names_the_file(tmp_path):
+    with pytest.raises(InputError, match=rf"{tmp_path / 'public'}: no public/ folder"):
+        DataHandle.open(tmp_path)
+    public = tmp_path / "public"
+    public.mkdir()
+    with pytest.raises(InputError, match=r"jumin\.csv\.gz: bundled data not found"):
+        DataHandle.open(tmp_path)
+    for f in (DATA_DIR / "public").glob("*.csv.gz"):
+        shutil.copy(f, public / f.name)
+    (public / "tourism.csv.gz").write_bytes(b"not gzip at all")
+    with pytest.raises(KpiError, match=r"tourism\.csv\.gz: bundled data is damaged"):
+        DataHandle.open(tmp_path)
+
+
+def test_a_handle_refuses_another_municipality_than_the_catalogs():
+    with pytest.raises(ArgumentError, match="disagrees with the catalog"):
+        DataHandle.open(municipality="012092")
+    assert DataHandle.open(municipality="012165").municipality_code == "012165"
+
+
+def test_the_kernels_context_holds_the_tables_and_reads_none_from_disk(tmp_path, monkeypatch):
+    ctx = load_context(2021)
+    path = tmp_path / "context.pkl"
+    save_context(ctx, path, str(DEFAULT_CATALOG), str(DATA_DIR))
+
+    def no_disk(name, folder=None):
+        raise AssertionError(f"a kernel read {name} from disk")
+
+    monkeypatch.setattr(handle_mod, "read_public", no_disk)
+    kernel = load_context(2021, str(DEFAULT_CATALOG), str(DATA_DIR), cache=str(path))
+    assert kernel is not ctx and kernel.municipality_code == "012165"
+    t, code = kernel.tables, kernel.municipality_code
+    # every analysis the notebooks draw, and the deep dive's backtest, from the pickled tables
+    assert analysis.municipality_name(t, code) == "芦別市"
+    assert not analysis.migration(t, code).empty and not analysis.ssds_migration(t, code).empty
+    assert code in analysis.net_migration_ranking(t, 2021).index
+    assert not analysis.peers(t, code).empty
+    assert (
+        not analysis.tourism_monthly(t, code).empty and not analysis.tourism_annual(t, code).empty
+    )
+    assert not analysis.tourism_peers(t, code).empty
+    assert not analysis.furusato(t, code).empty and not analysis.furusato_context(t, code).empty
+    assert not analysis.furusato_costs(t, code).empty
+    assert not analysis.furusato_cost_context(t, code).empty
+    assert not freshness_table(kernel).empty
+    kpi = kernel.kpi_for("furusato", "受入件数")
+    assert not backtest_record(kpi, kernel.history(kpi.kpi_id), 2021, data=kernel.data).empty
+
+
+def test_the_notebooks_take_the_municipality_from_the_context():
+    for path in sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+        params = next(
+            "".join(c["source"]) for c in cells if "parameters" in c["metadata"].get("tags", [])
+        )
+        assert "municipality_code" not in params, path.name
+        assert not any("data_dir or None" in c for c in code), path.name  # no folder read
+
+
+def test_catalog_dir_loads_each_catalog_once(tmp_path, monkeypatch):
+    folder = tmp_path / "catalogs"
+    folder.mkdir()
+    for name in ("a", "b"):
+        shutil.copy(DEFAULT_CATALOG, folder / f"{name}.yaml")
+    loads, given = [], []
+
+    def counted(path=None):
+        loads.append(path)
+        return load_catalog(path)
+
+    def fake_run(settings, catalog=None):
+        given.append((settings.catalog, catalog))
+        raise batch.ReportFailed("not built here")
+
+    monkeypatch.setattr(batch, "load_catalog", counted)
+    monkeypatch.setattr(batch, "run_report", fake_run)
+    with pytest.raises(batch.ReportFailed, match="2 of 2"):
+        batch.run_batch(2024, folder, tmp_path / "out")
+    assert sorted(p.name for p in loads) == ["a.yaml", "b.yaml"]
+    assert all(catalog is not None for _, catalog in given)  # the loaded one, not loaded again
+    assert [p.name for p, _ in given] == ["a.yaml", "b.yaml"]
+
+
+def test_a_pickled_handle_keeps_its_tables():
+    data = DataHandle.open()
+    data.tables.read_all()
+    again = pickle.loads(pickle.dumps(data))
+    assert (
+        again.tables.reads == data.tables.reads == len(list((DATA_DIR / "public").glob("*.csv.gz")))
+    )
+    assert again.tables.table("regions").equals(data.tables.table("regions"))
