@@ -1,5 +1,5 @@
-"""What keeps the report fast without changing it: each notebook chart drawn once for its two
-PNGs, the kernels' imports without scipy and pandera, and the report's threads getting the GIL
+"""What keeps the report fast without changing it: each notebook chart laid out once for its
+two PNGs, the kernels' imports without scipy and pandera, and the report's threads getting the GIL
 back quickly while a kernel pool is open."""
 
 import io
@@ -27,37 +27,44 @@ def _chart():
     return charts.share_line(share, "割合", "割合（%）").figure
 
 
-def _not_drawn(*args, **kwargs):
-    raise AssertionError("the figure was drawn again")
+def _not_measured(*args, **kwargs):
+    raise AssertionError("the figure's tight box was measured again")
 
 
-def test_the_page_shows_the_saved_figure_scaled_to_its_dpi(tmp_path, monkeypatch):
+def _png_size(png: bytes) -> tuple[int, int]:
+    return Image.open(io.BytesIO(png)).size
+
+
+def test_the_page_draws_the_saved_figure_in_the_box_found_when_saving(tmp_path, monkeypatch):
     fig = _chart()
     assert isinstance(fig, charts.ReportFigure)
-    fig.savefig(tmp_path / "share.png", dpi=150, bbox_inches="tight")
-    saved = Image.open(tmp_path / "share.png")
-    monkeypatch.setattr(charts.Figure, "savefig", _not_drawn)  # the page's picture: not drawn
-    page = Image.open(io.BytesIO(charts.page_png(fig)))
-    assert page.size == (round(saved.width / 1.5), round(saved.height / 1.5))
+    direct = io.BytesIO()
+    fig.savefig(direct, format="png", bbox_inches="tight")  # as the page was drawn before
+    fig.savefig(tmp_path / "share.png", dpi=150, bbox_inches="tight")  # save_figure's file
+    saved = Image.open(tmp_path / "share.png").size
+    monkeypatch.setattr(charts.Figure, "get_tightbbox", _not_measured)
+    page = _png_size(charts.page_png(fig))
+    assert all(abs(p - d) <= 3 for p, d in zip(page, _png_size(direct.getvalue()), strict=True))
+    assert all(abs(p * 1.5 - s) <= 3 for p, s in zip(page, saved, strict=True))
     plt.close(fig)
 
 
-def test_a_figure_changed_after_saving_is_drawn_afresh_for_the_page(tmp_path):
+def test_a_figure_changed_after_saving_is_measured_afresh_for_the_page(tmp_path):
     fig = _chart()
     fig.savefig(tmp_path / "share.png", dpi=150, bbox_inches="tight")
-    fig.axes[0].set_title("別の題名")
+    fig.axes[0].set_title("ずっと長い別の題名をここに書いておく、図の幅を超えるほどに長い題名")
     assert fig.stale
     page = charts.page_png(fig)
     direct = io.BytesIO()
     fig.savefig(direct, format="png", bbox_inches="tight")
-    assert page == direct.getvalue()  # drawn, not the scaled file
+    assert _png_size(page) == _png_size(direct.getvalue())  # the wider title fits
     plt.close(fig)
 
 
-def test_a_figure_saved_otherwise_is_saved_as_matplotlib_saves_it(tmp_path):
+def test_a_figure_saved_otherwise_keeps_no_box(tmp_path):
     fig = _chart()
-    fig.savefig(tmp_path / "share.png", dpi=150)  # not tight: nothing kept for the page
-    assert fig.saved_png is None
+    fig.savefig(tmp_path / "share.png", dpi=150)  # not tight
+    assert fig.tight_inches is None
     assert Image.open(tmp_path / "share.png").size == (1200, 630)  # 8 × 4.2 in at 150 dpi
     plt.close(fig)
 

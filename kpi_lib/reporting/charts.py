@@ -131,24 +131,29 @@ def describe(fig) -> str:
 
 
 class ReportFigure(Figure):
-    """A notebook's figure drawn once for its two PNGs (a tight savefig lays it out twice): the
-    file `save_figure` keeps in figures/, scaled down, is what `show` puts into the page unless
-    the figure changed since."""
+    """A notebook's figure laid out once for its two PNGs: a tight savefig lays it out twice, to
+    find its tight box and to draw it; the box found when `save_figure` keeps the 150 dpi file is
+    the page's too (`show`), unless the figure changed since."""
 
-    saved_png: tuple[float, bytes] | None = None
+    tight_inches = None  # the padded tight box of the last tight savefig, in inches
+    _measured = None
 
     def savefig(self, fname, *args, **kwargs):
-        """Figure.savefig; a tight PNG file at a given dpi is also kept for `show`."""
-        self.saved_png = None
-        plain = not hasattr(fname, "write") and str(fname).endswith(".png") and not args
-        if not plain or kwargs.keys() != {"dpi", "bbox_inches"} or kwargs["bbox_inches"] != "tight":
-            return super().savefig(fname, *args, **kwargs)
-        buf = io.BytesIO()
-        super().savefig(buf, format="png", **kwargs)
-        with open(fname, "wb") as fh:
-            fh.write(buf.getvalue())
-        self.saved_png = (kwargs["dpi"], buf.getvalue())
-        self.stale = False  # any change to an artist from here on sets it again
+        """Figure.savefig; a tight one keeps its box."""
+        self.tight_inches = self._measured = None
+        result = super().savefig(fname, *args, **kwargs)
+        if kwargs.get("bbox_inches") == "tight" and self._measured is not None:
+            pad = kwargs.get("pad_inches")
+            self.tight_inches = self._measured.padded(
+                plt.rcParams["savefig.pad_inches"] if pad is None else pad
+            )
+            self.stale = False  # any change to an artist from here on sets it again
+        return result
+
+    def get_tightbbox(self, renderer=None, **kwargs):
+        """Figure.get_tightbbox, kept (a tight savefig asks it last)."""
+        self._measured = super().get_tightbbox(renderer, **kwargs)
+        return self._measured
 
 
 def _figure(*args, **kwargs):
@@ -156,20 +161,11 @@ def _figure(*args, **kwargs):
 
 
 def page_png(fig) -> bytes:
-    """The figure at its own dpi, tight: the saved file scaled (ReportFigure), else drawn."""
-    saved = getattr(fig, "saved_png", None)
-    if saved is None or fig.stale or saved[0] < fig.dpi:
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", bbox_inches="tight")
-        return buf.getvalue()
-    from PIL import Image
-
-    dpi, png = saved
-    image = Image.open(io.BytesIO(png))
-    size = (round(image.width * fig.dpi / dpi), round(image.height * fig.dpi / dpi))
-    out = io.BytesIO()
-    image.resize(size, Image.Resampling.LANCZOS).save(out, format="png", dpi=(fig.dpi,) * 2)
-    return out.getvalue()
+    """The figure at its own dpi, tight: in the box of its last savefig if unchanged since."""
+    box = getattr(fig, "tight_inches", None)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight" if box is None or fig.stale else box)
+    return buf.getvalue()
 
 
 def show(fig) -> None:
