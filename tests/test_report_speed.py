@@ -1,10 +1,12 @@
 """What keeps the report fast without changing it: each notebook chart laid out once for its
-two PNGs, the kernels' imports without scipy and pandera, and the report's threads getting the GIL
-back quickly while a kernel pool is open."""
+two PNGs, the kernels' imports without scipy and pandera, every kernel started at once, and the
+report's threads getting the GIL back quickly while a kernel pool is open."""
 
 import io
 import subprocess
 import sys
+import threading
+import time
 
 import matplotlib
 
@@ -16,7 +18,8 @@ import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from kpi_lib.core.errors import InputError  # noqa: E402
-from kpi_lib.reporting import charts  # noqa: E402
+from kpi_lib.reporting import charts, jobs  # noqa: E402
+from kpi_lib.reporting.jobs import Job, run_all  # noqa: E402
 from kpi_lib.reporting.kernels import SWITCH_INTERVAL, KernelPool  # noqa: E402
 from kpi_lib.sources.tidy import TIDY_COLUMNS, finish  # noqa: E402
 
@@ -99,3 +102,26 @@ def test_an_open_kernel_pool_shortens_the_switch_interval_until_the_last_one_clo
         second.close()
         first.close()
     assert sys.getswitchinterval() == before
+
+
+def test_every_kernel_starts_at_once_while_only_jobs_notebooks_run(tmp_path, monkeypatch):
+    plan = [Job(tmp_path / "nb.ipynb", f"out{i}.ipynb", {}, "x") for i in range(4)]
+    together = threading.Barrier(len(plan), timeout=60)  # broken unless all four start at once
+    running, most, lock = [0], [0], threading.Lock()
+
+    def start(self, km, cwd, preload=""):
+        together.wait()
+
+    def execute(job, staging, km, timeout, preloaded):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+
+    monkeypatch.setattr(KernelPool, "start", start)
+    monkeypatch.setattr(jobs, "_execute", execute)
+    run_all(plan, tmp_path, "kpi", 2, 10, while_running=lambda gate: gate.open())
+    assert [job.status for job in plan] == ["ok"] * 4, [job.error for job in plan]
+    assert most[0] <= 2  # --jobs 2: two notebooks at a time
