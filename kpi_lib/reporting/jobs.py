@@ -60,8 +60,8 @@ class Gate:
 @dataclass
 class Job:
     """One notebook of the report: its parameters, where its output goes, and its time split
-    into `PHASES` (kernel start-up with the preloaded imports, waiting for the context, the
-    imports cell, the other cells, the HTML export)."""
+    into `PHASES` (kernel start-up with the preloaded imports, waiting for the context and a free
+    job, the imports cell, the other cells, the HTML export)."""
 
     notebook: Path
     output_name: str
