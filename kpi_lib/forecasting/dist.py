@@ -1,25 +1,32 @@
 """Normal and Student-t quantiles and tails from scipy.special.
 
 scipy.stats would do the same, but importing it costs most of a second in every notebook
-kernel of the report; these three functions are all the forecasts need.
+kernel of the report; these three functions are all the forecasts need. Even scipy.special is
+imported only when one is called (half a second): the report's kernels import this module with
+the evaluation's classes, which they unpickle, but never forecast.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import ndtr, ndtri, stdtrit
 
 
 def norm_ppf(p):
     """Quantile of the standard normal distribution."""
+    from scipy.special import ndtri
+
     return ndtri(p)
 
 
 def norm_cdf(x):
     """Distribution function of the standard normal distribution."""
+    from scipy.special import ndtr
+
     return ndtr(x)
 
 
 def t_ppf(p, df):
     """Quantile of Student's t with `df` degrees of freedom."""
+    from scipy.special import stdtrit
+
     return stdtrit(np.asarray(df, dtype=float), p)

@@ -3,6 +3,7 @@ through papermill on the pool's kernels (`jobs` at a time), each exported as it 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
@@ -18,6 +19,9 @@ from kpi_lib.reporting.export import TITLES, notebook_html
 from kpi_lib.reporting.kernels import STOPPED, KernelPool, ReportInterrupted, ignore_interrupts
 
 PHASES = ("kernel_start", "waiting", "imports", "work", "export")
+# Kernels started ahead per job: the next notebooks' kernels start and import while the first
+# ones run (each start costs seconds; only `jobs` notebooks run at a time).
+AHEAD = 2
 # What every report notebook imports first, run in each kernel as soon as it has started (while
 # the report's process is still evaluating), so that the notebook's imports cell finds it done.
 PRELOAD = (
@@ -57,8 +61,8 @@ class Gate:
 @dataclass
 class Job:
     """One notebook of the report: its parameters, where its output goes, and its time split
-    into `PHASES` (kernel start-up with the preloaded imports, waiting for the context, the
-    imports cell, the other cells, the HTML export)."""
+    into `PHASES` (kernel start-up with the preloaded imports, waiting for the context and a free
+    job, the imports cell, the other cells, the HTML export)."""
 
     notebook: Path
     output_name: str
@@ -108,11 +112,17 @@ def plan_jobs(
 
 
 def run_job(
-    job: Job, staging: Path, pool: KernelPool, timeout: int, gate: Gate | None = None
+    job: Job,
+    staging: Path,
+    pool: KernelPool,
+    timeout: int,
+    gate: Gate | None = None,
+    turns: threading.Semaphore | None = None,
 ) -> Job:
     """Execute one notebook into `staging` on a kernel of `pool`, then export it to HTML. With a
     `gate`, the kernel starts and preloads the imports first, and the notebook waits for the gate
-    to open (and does not run if it is shut)."""
+    to open (and does not run if it is shut), then for one of the `turns` (the jobs that may run
+    at a time)."""
     start = time.perf_counter()
     km = None
     try:
@@ -124,12 +134,15 @@ def run_job(
         # notebook's folder, which races between the jobs' threads.
         pool.start(km, job.notebook.parent, PRELOAD if gate is not None else "")
         preloaded = time.perf_counter() - start
-        if gate is not None:
-            if not gate.wait():
-                job.status, job.error = "cancelled", "the run ended before the notebooks"
-                return job
-            job.phases["waiting"] = time.perf_counter() - start - preloaded
-        _execute(job, staging, km, timeout, preloaded)
+        if gate is not None and not gate.wait():
+            job.status, job.error = "cancelled", "the run ended before the notebooks"
+            return job
+        with turns if turns is not None else contextlib.nullcontext():
+            if gate is not None:
+                job.phases["waiting"] = time.perf_counter() - start - preloaded
+            if pool.stopping:
+                raise ReportInterrupted("interrupted")
+            _execute(job, staging, km, timeout, preloaded)
         job.status = "ok"
     except Exception as exc:  # a cell failed, the kernel died or was stopped, a cell timed out
         job.status = "failed"
@@ -223,10 +236,13 @@ def run_all(
     `while_running` stops every kernel, and so do Ctrl-C and SIGTERM, within seconds."""
     kernels = KernelPool(kernel)
     gate = Gate() if while_running is not None else None
-    pool = ThreadPoolExecutor(max_workers=jobs)
+    turns = threading.Semaphore(jobs)
+    pool = ThreadPoolExecutor(max_workers=min(len(plan), AHEAD * jobs))
     futures: list = []
     try:
-        futures = [pool.submit(run_job, job, staging, kernels, timeout, gate) for job in plan]
+        futures = [
+            pool.submit(run_job, job, staging, kernels, timeout, gate, turns) for job in plan
+        ]
         if while_running is not None and gate is not None:
             try:
                 while_running(gate)

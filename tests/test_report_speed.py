@@ -1,0 +1,127 @@
+"""What keeps the report fast without changing it: each notebook chart laid out once for its
+two PNGs, the kernels' imports without scipy and pandera, every kernel started at once, and the
+report's threads getting the GIL back quickly while a kernel pool is open."""
+
+import io
+import subprocess
+import sys
+import threading
+import time
+
+import matplotlib
+
+matplotlib.use("agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from kpi_lib.core.errors import InputError  # noqa: E402
+from kpi_lib.reporting import charts, jobs  # noqa: E402
+from kpi_lib.reporting.jobs import Job, run_all  # noqa: E402
+from kpi_lib.reporting.kernels import SWITCH_INTERVAL, KernelPool  # noqa: E402
+from kpi_lib.sources.tidy import TIDY_COLUMNS, finish  # noqa: E402
+
+
+def _chart():
+    charts.use_style()
+    share = pd.Series([0.1, 0.2, 0.15], index=[2020, 2021, 2022])
+    return charts.share_line(share, "割合", "割合（%）").figure
+
+
+def _not_measured(*args, **kwargs):
+    raise AssertionError("the figure's tight box was measured again")
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    return Image.open(io.BytesIO(png)).size
+
+
+def test_the_page_draws_the_saved_figure_in_the_box_found_when_saving(tmp_path, monkeypatch):
+    fig = _chart()
+    assert isinstance(fig, charts.ReportFigure)
+    direct = io.BytesIO()
+    fig.savefig(direct, format="png", bbox_inches="tight")  # as the page was drawn before
+    fig.savefig(tmp_path / "share.png", dpi=150, bbox_inches="tight")  # save_figure's file
+    saved = Image.open(tmp_path / "share.png").size
+    monkeypatch.setattr(charts.Figure, "get_tightbbox", _not_measured)
+    page = _png_size(charts.page_png(fig))
+    assert all(abs(p - d) <= 3 for p, d in zip(page, _png_size(direct.getvalue()), strict=True))
+    assert all(abs(p * 1.5 - s) <= 3 for p, s in zip(page, saved, strict=True))
+    plt.close(fig)
+
+
+def test_a_figure_changed_after_saving_is_measured_afresh_for_the_page(tmp_path):
+    fig = _chart()
+    fig.savefig(tmp_path / "share.png", dpi=150, bbox_inches="tight")
+    fig.axes[0].set_title("ずっと長い別の題名をここに書いておく、図の幅を超えるほどに長い題名")
+    assert fig.stale
+    page = charts.page_png(fig)
+    direct = io.BytesIO()
+    fig.savefig(direct, format="png", bbox_inches="tight")
+    assert _png_size(page) == _png_size(direct.getvalue())  # the wider title fits
+    plt.close(fig)
+
+
+def test_a_figure_saved_otherwise_keeps_no_box(tmp_path):
+    fig = _chart()
+    fig.savefig(tmp_path / "share.png", dpi=150)  # not tight
+    assert fig.tight_inches is None
+    assert Image.open(tmp_path / "share.png").size == (1200, 630)  # 8 × 4.2 in at 150 dpi
+    plt.close(fig)
+
+
+def test_the_kernels_imports_leave_out_scipy_and_pandera():
+    # What every report kernel imports (jobs.PRELOAD) and unpickles the context with.
+    code = (
+        "import sys, kpi_lib.reporting.analysis, kpi_lib.reporting.charts, "
+        "kpi_lib.reporting.context, kpi_lib.reporting.tables, kpi_lib.reporting.reading; "
+        "print(sorted(m for m in ('scipy', 'pandera', 'statsmodels', 'seaborn') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_tidy_schema_still_refuses_a_bad_table():
+    row = dict.fromkeys(TIDY_COLUMNS, "x") | {"year": 2020, "month": None, "value": 1.0}
+    with pytest.raises(InputError, match="not valid"):
+        finish(pd.DataFrame([row]), "bad.csv")
+
+
+def test_an_open_kernel_pool_shortens_the_switch_interval_until_the_last_one_closes():
+    before = sys.getswitchinterval()
+    first, second = KernelPool("kpi"), KernelPool("kpi")
+    try:
+        assert sys.getswitchinterval() == min(SWITCH_INTERVAL, before)
+        first.close()
+        first.close()  # twice: counted once
+        assert sys.getswitchinterval() == min(SWITCH_INTERVAL, before)
+    finally:
+        second.close()
+        first.close()
+    assert sys.getswitchinterval() == before
+
+
+def test_every_kernel_starts_at_once_while_only_jobs_notebooks_run(tmp_path, monkeypatch):
+    plan = [Job(tmp_path / "nb.ipynb", f"out{i}.ipynb", {}, "x") for i in range(4)]
+    together = threading.Barrier(len(plan), timeout=60)  # broken unless all four start at once
+    running, most, lock = [0], [0], threading.Lock()
+
+    def start(self, km, cwd, preload=""):
+        together.wait()
+
+    def execute(job, staging, km, timeout, preloaded):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+
+    monkeypatch.setattr(KernelPool, "start", start)
+    monkeypatch.setattr(jobs, "_execute", execute)
+    run_all(plan, tmp_path, "kpi", 2, 10, while_running=lambda gate: gate.open())
+    assert [job.status for job in plan] == ["ok"] * 4, [job.error for job in plan]
+    assert most[0] <= 2  # --jobs 2: two notebooks at a time
