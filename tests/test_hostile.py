@@ -504,4 +504,4 @@ def test_library_errors_name_parameters_and_the_cli_names_options():
     proc = subprocess.run(
         [*KPI, "scorecard", "--as-of", "2040"], capture_output=True, text=True, check=False
     )
-    assert proc.returncode == 2 and "--as-of 2040 is outside" in proc.stderr
+    assert proc.returncode == 2 and "--fiscal-year 2040 is outside" in proc.stderr

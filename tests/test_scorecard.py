@@ -159,3 +159,16 @@ def test_cli_maintain_tolerance_is_configurable():
         "relative": 0.05,
         "points": 1.0,
     }
+
+
+def test_scorecard_takes_the_reports_year_option_and_its_earlier_name(capsys):
+    """`kpi scorecard --fiscal-year` names the year as `kpi report` does; `--as-of` still works
+    and gives the same scorecard."""
+    from kpi_lib.cli import main
+
+    outputs = []
+    for option in ("--fiscal-year", "--as-of"):
+        assert main(["scorecard", option, "2021", "--format", "csv", "--no-forecast"]) == 0
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1]
+    assert "G2-0" in outputs[0] and len(outputs[0].splitlines()) == 66  # header + 65 KPIs
