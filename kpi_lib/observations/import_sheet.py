@@ -21,7 +21,7 @@ from pathlib import Path
 from kpi_lib.catalog.notation import NotationError, parse_year
 from kpi_lib.core.errors import InputError
 from kpi_lib.core.limits import MAX_ROWS, MAX_XLSX_UNCOMPRESSED, check_cell
-from kpi_lib.observations.import_build import Imported, RawKpi, read_bounded, source_text, squash
+from kpi_lib.observations.import_source import Imported, RawKpi, read_bounded, source_text, squash
 
 MAX_UNZIPPED = MAX_XLSX_UNCOMPRESSED  # an xlsx is a zip: bound what it can decompress to
 

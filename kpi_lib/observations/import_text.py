@@ -21,7 +21,7 @@ from pathlib import Path
 from kpi_lib.catalog.model import CIRCLED
 from kpi_lib.catalog.notation import NotationError, parse_year
 from kpi_lib.core.errors import InputError
-from kpi_lib.observations.import_build import (
+from kpi_lib.observations.import_source import (
     Imported,
     RawKpi,
     read_bounded,
