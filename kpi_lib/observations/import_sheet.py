@@ -16,6 +16,7 @@ import io
 import re
 import unicodedata
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from kpi_lib.catalog.notation import NotationError, parse_year
@@ -83,10 +84,20 @@ def _role(header: str) -> str | None:
     return None
 
 
-def read_sheet(path: Path) -> Imported:
-    """The KPI list of a spreadsheet: one indicator per row under the header row."""
-    rows = _rows(path)
-    file = str(path)
+@dataclass
+class _Header:
+    """The header row: its index, the column of each role, and the years and units that the
+    baseline's and the target's headers give in brackets."""
+
+    at: int
+    roles: dict[str, int]
+    years: dict[str, int]
+    units: dict[str, str]
+
+
+def _header(rows: list[list], file: str, notices: list[str]) -> _Header:
+    """The first row (of 30) naming the indicator column, read column by column; a column it
+    does not understand is named in `notices`, a missing name or target column refused."""
     header_at = next(
         (i for i, r in enumerate(rows[:30]) if any(_role(str(c or "")) == "name" for c in r)), None
     )
@@ -98,7 +109,6 @@ def read_sheet(path: Path) -> Imported:
         )
     header = [str(c or "").strip() for c in rows[header_at]]
     roles: dict[str, int] = {}
-    found = Imported({}, [])
     header_years: dict[str, int] = {}
     header_units: dict[str, str] = {}
     for col, h in enumerate(header):
@@ -107,7 +117,7 @@ def read_sheet(path: Path) -> Imported:
         role = _role(h)
         if role is None or role in roles:
             why = "is not understood" if role is None else f"repeats the {role} column"
-            found.notices.append(
+            notices.append(
                 f"{file}, row {header_at + 1}, column {_letter(col)} 「{h}」 {why} and was "
                 f"left out; to use it, name it one of {ROLE_HELP}"
             )
@@ -128,12 +138,21 @@ def read_sheet(path: Path) -> Imported:
             + " and no column ".join(words[m] for m in missing)
             + f"; the columns it understands: {ROLE_HELP}",
         )
+    return _Header(header_at, roles, header_years, header_units)
+
+
+def read_sheet(path: Path) -> Imported:
+    """The KPI list of a spreadsheet: one indicator per row under the header row."""
+    rows = _rows(path)
+    file = str(path)
+    found = Imported({}, [])
+    head = _header(rows, file, found.notices)
     carried: dict[str, str] = {}
     sections: dict[tuple[int, str], int] = {}
-    for i, row in enumerate(rows[header_at + 1 :], start=header_at + 2):
+    for i, row in enumerate(rows[head.at + 1 :], start=head.at + 2):
 
         def cell(role: str, row=row) -> str:
-            col = roles.get(role)
+            col = head.roles.get(role)
             if col is None or col >= len(row) or row[col] is None:
                 return ""
             return _cell_text(row[col])
@@ -155,8 +174,8 @@ def read_sheet(path: Path) -> Imported:
         number = sections.setdefault(
             (goal, measure), len([k for k in sections if k[0] == goal]) + 1
         )
-        by = _year_cell(cell("baseline_year"), header_years.get("baseline"), reviews, "baseline")
-        ty = _year_cell(cell("target_year"), header_years.get("target"), reviews, "target")
+        by = _year_cell(cell("baseline_year"), head.years.get("baseline"), reviews, "baseline")
+        ty = _year_cell(cell("target_year"), head.years.get("target"), reviews, "target")
         found.kpis.append(
             RawKpi(
                 goal,
@@ -164,13 +183,13 @@ def read_sheet(path: Path) -> Imported:
                 None,
                 None if star else number,
                 "数値目標" if star else (squash(measure) or "（施策の記載なし）"),
-                cell("baseline") if "baseline" in roles else None,
+                cell("baseline") if "baseline" in head.roles else None,
                 cell("target"),
                 by,
                 ty,
                 f"row {i}",
                 name=name.lstrip("★").strip(),
-                unit=cell("unit") or header_units.get("target") or header_units.get("baseline"),
+                unit=cell("unit") or head.units.get("target") or head.units.get("baseline"),
                 department=cell("department") or None,
                 numeric_goal=star,
                 reviews=reviews,
