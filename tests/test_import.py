@@ -340,6 +340,36 @@ def test_a_utf8_csv_with_bom_and_a_missing_year(tmp_path):
     assert k.baseline.year == 2024 and "no baseline year" in k.review
 
 
+def test_bare_years_in_year_columns_and_headers(tmp_path):
+    """A year written 2022 (a number in Excel's 基準年度 column, or 目標値（2029） in a header)
+    is a year: it was read as no year, and a header's 2029 as the column's unit (16 → 162029)."""
+    columns = _xlsx(
+        tmp_path / "kpi.xlsx",
+        [
+            ["指標名", "基準値", "基準年度", "目標値", "目標年度"],
+            ["移住者数", "16人", 2022, "40人", 2029],
+        ],
+    )
+    k = imported(columns, tmp_path / "c.yaml")[0].kpis[0]
+    assert (k.baseline.year, k.target.year, k.review) == (2022, 2029, None)
+    header = tmp_path / "kpi.csv"
+    header.write_text("指標名,基準値（2022）,目標値（2029）\n移住者数,16,40\n", encoding="utf-8")
+    k = imported(header, tmp_path / "h.yaml")[0].kpis[0]
+    assert (k.baseline.year, k.baseline.value, k.target.year, k.target.value) == (
+        2022,
+        16,
+        2029,
+        40,
+    )
+    assert k.unit == "" and "no unit" in k.review
+    dated = _xlsx(
+        tmp_path / "d.xlsx",
+        [["指標名", "基準値", "基準年度", "目標値"], ["移住者数", 16, "2023/3/31", 40]],
+    )
+    k = imported(dated, tmp_path / "d.yaml")[0].kpis[0]  # a date is not taken for its year
+    assert "the baseline year 「2023/3/31」 cannot be read" in k.review
+
+
 def test_a_sheet_without_a_target_column_says_how_to_name_it(tmp_path):
     source = _xlsx(tmp_path / "kpi.xlsx", [["指標名", "基準値", "ゴール"], ["移住者数", 16, 40]])
     proc = kpi("catalog", "import", source, "--municipality", ASHIBETSU, "--out",

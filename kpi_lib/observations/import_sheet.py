@@ -64,7 +64,10 @@ ROLE_HELP = (
     "指標名 (or 指標, KPI, 成果指標), 基準値 (or 現状値), 基準年度 (or 現状値の時点), 目標値, "
     "目標年度, 単位, 基本目標, 施策, 担当課"
 )
-YEAR_RE = re.compile(r"(\d{4})\s*年度?|(令和|平成|R|H)\s*(\d{1,2}|元)\s*年?度?")
+# a year as written: 2022年度 / 2022 (a number in Excel; not a date's 2022/4/1) / R4 / 令和4年度
+YEAR_RE = re.compile(
+    r"(?<![\d/.\-])(?:19|20)\d\d(?![\d/.\-])(?:\s*年度?)?|(令和|平成|R|H)\s*(\d{1,2}|元)\s*年?度?"
+)
 
 
 def _key(header: str) -> tuple[str, str | None]:
