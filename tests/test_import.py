@@ -370,6 +370,29 @@ def test_bare_years_in_year_columns_and_headers(tmp_path):
     assert "the baseline year 「2023/3/31」 cannot be read" in k.review
 
 
+def test_a_sheets_goals_numbered_in_roman_numerals(tmp_path):
+    """基本目標Ⅰ / Ⅱ in the goal column are goals 1 and 2 (as in a strategy's text): they were all
+    read as goal 1, titled after the last one (基本目標II…), with nothing to review."""
+    source = tmp_path / "kpi.csv"
+    source.write_text(
+        "基本目標,指標名,基準値（R4）,目標値（R11）\n"
+        "基本目標Ⅰ しごとをつくる,新規立地企業数,2社,5社\n"
+        ",市内総生産,5780億円,6000億円\n"
+        "Ⅱ ひとの流れをつくる,移住者数,16人,40人\n",
+        encoding="utf-8",
+    )
+    cat, _ = imported(source, tmp_path / "c.yaml")
+    assert [(g.goal, g.title_ja) for g in cat.goals] == [
+        (1, "しごとをつくる"),
+        (2, "ひとの流れをつくる"),
+    ]
+    assert [(k.goal, k.name_ja) for k in cat.kpis] == [
+        (1, "新規立地企業数"),
+        (1, "市内総生産"),
+        (2, "移住者数"),
+    ]
+
+
 def test_a_sheet_without_a_target_column_says_how_to_name_it(tmp_path):
     source = _xlsx(tmp_path / "kpi.xlsx", [["指標名", "基準値", "ゴール"], ["移住者数", 16, 40]])
     proc = kpi("catalog", "import", source, "--municipality", ASHIBETSU, "--out",

@@ -109,3 +109,16 @@ def squash(text: str) -> str:
     ('新規林業従事者 数' is 新規林業従事者数, '照明の LED 化率' 照明のLED化率)."""
     text = re.sub(r"(?<![A-Za-z0-9])\s+|\s+(?![A-Za-z0-9])", "", text.strip())
     return re.sub(r"\s+", " ", text)
+
+
+ROMAN = "ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ"
+
+
+def roman_goal(text: str, prefix: str = "基本目標") -> str:
+    """'基本目標Ⅱ …' as '基本目標2 …': a basic goal numbered in Roman numerals, after
+    `prefix` (a regular expression), in digits."""
+    return re.sub(
+        rf"^({prefix}\s*)([{ROMAN}])",
+        lambda m: m[1] + str(ROMAN.index(m[2]) + 1),
+        text,
+    )

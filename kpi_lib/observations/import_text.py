@@ -26,13 +26,13 @@ from kpi_lib.observations.import_source import (
     Imported,
     RawKpi,
     read_bounded,
+    roman_goal,
     source_text,
     squash,
     strip_html,
 )
 
 _DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
-_ROMAN = {r: str(i) for i, r in enumerate("ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ", start=1)}  # 基本目標Ⅱ
 GOAL_RE = re.compile(r"^基本目標\s*(?P<n>\d{1,2})\s*[:：.．、]?\s*(?P<title>.*)$")
 STAR_RE = re.compile(r"^★\s*(?P<name>.+?)\s*[:：]\s*(?P<target>.+)$")
 SECTION_RE = re.compile(r"^(?P<n>\d{1,2})\s*[.．]\s*(?P<title>\S.*)$")
@@ -106,8 +106,7 @@ def read_strategy_text(lines: list[str], file: str) -> Imported:
     found = Imported({}, [])
     at = _Place()
     for no, line in enumerate(lines, start=1):
-        plain = line.strip().translate(_DIGITS)
-        plain = re.sub(r"^(基本目標\s*)([ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ])", lambda m: m[1] + _ROMAN[m[2]], plain)
+        plain = roman_goal(line.strip().translate(_DIGITS))  # 基本目標Ⅱ
         if "\t" not in line:
             _heading_line(plain, line, no, at, found)
             continue
