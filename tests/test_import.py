@@ -393,6 +393,27 @@ def test_a_sheets_goals_numbered_in_roman_numerals(tmp_path):
     ]
 
 
+def test_a_sheets_goal_column_of_titles_without_numbers(tmp_path):
+    """A goal column that gives only the goals' titles numbers them in order of appearance (as
+    measures are): every indicator was read as goal 1, under the first title."""
+    source = _xlsx(
+        tmp_path / "kpi.xlsx",
+        [
+            ["基本目標", "指標名", "基準値（R4）", "目標値（R11）"],
+            ["しごとをつくる", "新規立地企業数", "2社", "5社"],
+            ["ひとの流れをつくる", "移住者数", "16人", "40人"],
+            [None, "転入者数", "300人", "350人"],  # a merged cell: carried down
+            ["しごとをつくる", "市内総生産", "5780億円", "6000億円"],
+        ],
+    )
+    cat, _ = imported(source, tmp_path / "c.yaml")
+    assert [(g.goal, g.title_ja) for g in cat.goals] == [
+        (1, "しごとをつくる"),
+        (2, "ひとの流れをつくる"),
+    ]
+    assert [k.goal for k in cat.kpis] == [1, 2, 2, 1]
+
+
 def test_a_sheet_without_a_target_column_says_how_to_name_it(tmp_path):
     source = _xlsx(tmp_path / "kpi.xlsx", [["指標名", "基準値", "ゴール"], ["移住者数", 16, 40]])
     proc = kpi("catalog", "import", source, "--municipality", ASHIBETSU, "--out",

@@ -175,7 +175,7 @@ def read_sheet(path: Path) -> Imported:
         for role in ("goal", "measure"):  # merged cells: carried down
             if cell(role):
                 carried[role] = cell(role)
-        goal, title = _goal(carried.get("goal", ""))
+        goal, title = _goal(carried.get("goal", ""), found.goals)
         if goal not in found.goals or (title and found.goals[goal].startswith("基本目標")):
             found.goals[goal] = title or found.goals.get(goal, f"基本目標{goal}")
         reviews: list[str] = []
@@ -222,13 +222,19 @@ def _cell_text(v) -> str:
     return str(v).strip() if v is not None else ""
 
 
-def _goal(text: str) -> tuple[int, str]:
-    """'基本目標1 「…」' / '1' / '1. …' / '基本目標Ⅰ …' / 'Ⅰ …' → (1, the title)."""
+def _goal(text: str, goals: dict[int, str]) -> tuple[int, str]:
+    """'基本目標1 「…」' / '1' / '1. …' / '基本目標Ⅰ …' / 'Ⅰ …' → (1, the title). A title without
+    a number is the goal already read with that title, or the next number (goals numbered in
+    order of appearance, as measures are); no goal at all is goal 1."""
     norm = unicodedata.normalize("NFKC", roman_goal(text.strip(), prefix="(?:基本目標)?")).strip()
     m = re.match(r"^(?:基本目標)?\s*(\d{1,2})\s*[.:、:]?\s*(.*)$", norm)
     if m:
         return int(m[1]), squash(m[2])
-    return 1, squash(norm)
+    title = squash(norm)
+    if not title:
+        return 1, title
+    same = next((g for g, t in goals.items() if t == title), None)
+    return (same if same is not None else max(goals, default=0) + 1), title
 
 
 def _year_of(text: str) -> int:
