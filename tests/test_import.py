@@ -161,6 +161,16 @@ def test_another_towns_strategy_text_with_a_name_column(tmp_path):
     assert money.target.comparator == ">=" and money.unit == "円"
 
 
+def test_a_numeric_goal_before_any_goal_heading_is_named_not_dropped(tmp_path):
+    """A ★ line above the first 基本目標 heading belongs to no goal: it is left out with a note
+    naming its line (it was dropped without a word)."""
+    source = tmp_path / "strategy.txt"
+    source.write_text("★ 社会増減数：5年後に△50人\n\n" + OTHER_TOWN_TEXT, encoding="utf-8")
+    cat, stderr = imported(source, tmp_path / "c.yaml")
+    assert "line 1: a ★ numeric goal before any 基本目標 heading, left out" in stderr
+    assert [k.kpi_id for k in cat.kpis if k.numeric_goal] == ["G2-0"]  # the one under its goal
+
+
 # ── layout 2: a line list ──────────────────────────────────────────────────────────────────
 
 LINE_LIST = """\

@@ -128,7 +128,8 @@ def read_strategy_text(lines: list[str], file: str) -> Imported:
 
 def _heading_line(plain: str, line: str, no: int, at: _Place, found: Imported) -> None:
     """A line outside the tables: a basic goal's heading, a ★ numeric goal or a numbered
-    measure section (with the strategy's numbering slips renumbered); other text is prose."""
+    measure section (with the strategy's numbering slips renumbered); other text is prose. A ★
+    goal before any basic goal's heading is named in the notices, not taken."""
     if m := GOAL_RE.match(plain):
         at.goal, at.section, at.used, at.years, at.measure = int(m["n"]), None, set(), None, None
         found.goals[at.goal] = _heading(m["title"])
@@ -160,6 +161,8 @@ def _heading_line(plain: str, line: str, no: int, at: _Place, found: Imported) -
                 f"{max(at.used - {at.section})}; numbered {at.section} here"
             )
         at.used.add(at.section)
+    elif at.goal is None and STAR_RE.match(plain):
+        found.notices.append(f"line {no}: a ★ numeric goal before any 基本目標 heading, left out")
 
 
 def _table_row(cells: list[str], no: int, at: _Place, found: Imported) -> None:
