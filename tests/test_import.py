@@ -171,6 +171,17 @@ def test_a_numeric_goal_before_any_goal_heading_is_named_not_dropped(tmp_path):
     assert [k.kpi_id for k in cat.kpis if k.numeric_goal] == ["G2-0"]  # the one under its goal
 
 
+def test_a_measure_number_before_its_paragraph(tmp_path):
+    """「③<p>関係人口の創出</p>…」: the measure's number stands before the paragraph; it was
+    lost (under review 「no number」) and the next free number, 2, taken instead."""
+    source = tmp_path / "strategy.txt"
+    source.write_text(OTHER_TOWN_TEXT.replace("②<p>", "③<p>"), encoding="utf-8")
+    cat, _ = imported(source, tmp_path / "c.yaml")
+    money = cat.by_id["G2-1-3"]
+    assert (money.measure.number, money.measure.title_ja) == (3, "関係人口の創出")
+    assert money.review is None and "G2-1-2" not in cat.by_id
+
+
 # ── layout 2: a line list ──────────────────────────────────────────────────────────────────
 
 LINE_LIST = """\

@@ -224,6 +224,9 @@ def _measure_cell(cell: str) -> tuple[int | None, str]:
     first paragraph (<p>) or the words before the first space between two Japanese words."""
     paragraphs = re.findall(r"<p>(.*?)</p>", cell, re.S)
     text = strip_html(paragraphs[0] if paragraphs else cell).strip()
+    lead = strip_html(cell[: cell.find("<p>")]).strip() if paragraphs else ""
+    if len(lead) == 1 and lead in CIRCLED and not CIRCLED_RE.match(text):
+        text = lead + text  # '②<p>関係人口の創出</p>…': the number stands before the paragraph
     m = CIRCLED_RE.match(text)
     number = CIRCLED.index(m["c"]) + 1 if m else None
     rest = m["title"] if m else text
