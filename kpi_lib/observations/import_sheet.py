@@ -22,14 +22,7 @@ from pathlib import Path
 from kpi_lib.catalog.notation import NotationError, parse_year
 from kpi_lib.core.errors import InputError
 from kpi_lib.core.limits import MAX_ROWS, MAX_XLSX_UNCOMPRESSED, check_cell
-from kpi_lib.observations.import_source import (
-    Imported,
-    RawKpi,
-    read_bounded,
-    roman_goal,
-    source_text,
-    squash,
-)
+from kpi_lib.observations.import_source import Imported, RawKpi, read_bounded, source_text, squash
 
 MAX_UNZIPPED = MAX_XLSX_UNCOMPRESSED  # an xlsx is a zip: bound what it can decompress to
 
@@ -226,6 +219,8 @@ def _goal(text: str, goals: dict[int, str]) -> tuple[int, str]:
     """'基本目標1 「…」' / '1' / '1. …' / '基本目標Ⅰ …' / 'Ⅰ …' → (1, the title). A title without
     a number is the goal already read with that title, or the next number (goals numbered in
     order of appearance, as measures are); no goal at all is goal 1."""
+    from kpi_lib.observations.import_source import roman_goal
+
     norm = unicodedata.normalize("NFKC", roman_goal(text.strip(), prefix="(?:基本目標)?")).strip()
     m = re.match(r"^(?:基本目標)?\s*(\d{1,2})\s*[.:、:]?\s*(.*)$", norm)
     if m:
