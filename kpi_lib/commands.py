@@ -68,8 +68,10 @@ def cmd_catalog(args) -> int:
         else:
             sys.stdout.write(text)
         return 0
+    from kpi_lib.catalog.listing import CATALOG_COLUMNS, catalog_rows
+
     cat = catalog_mod.load_catalog(args.catalog)
-    df = pd.DataFrame(catalog_mod.catalog_rows(cat), columns=catalog_mod.CATALOG_COLUMNS)
+    df = pd.DataFrame(catalog_rows(cat), columns=CATALOG_COLUMNS)
     if args.format == "table":
         df = df.drop(columns=["baseline_text", "target_text", "name_en"])
     emit(df, args.format, args.out)

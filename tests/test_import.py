@@ -161,6 +161,27 @@ def test_another_towns_strategy_text_with_a_name_column(tmp_path):
     assert money.target.comparator == ">=" and money.unit == "円"
 
 
+def test_a_numeric_goal_before_any_goal_heading_is_named_not_dropped(tmp_path):
+    """A ★ line above the first 基本目標 heading belongs to no goal: it is left out with a note
+    naming its line (it was dropped without a word)."""
+    source = tmp_path / "strategy.txt"
+    source.write_text("★ 社会増減数：5年後に△50人\n\n" + OTHER_TOWN_TEXT, encoding="utf-8")
+    cat, stderr = imported(source, tmp_path / "c.yaml")
+    assert "line 1: a ★ numeric goal before any 基本目標 heading, left out" in stderr
+    assert [k.kpi_id for k in cat.kpis if k.numeric_goal] == ["G2-0"]  # the one under its goal
+
+
+def test_a_measure_number_before_its_paragraph(tmp_path):
+    """「③<p>関係人口の創出</p>…」: the measure's number stands before the paragraph; it was
+    lost (under review 「no number」) and the next free number, 2, taken instead."""
+    source = tmp_path / "strategy.txt"
+    source.write_text(OTHER_TOWN_TEXT.replace("②<p>", "③<p>"), encoding="utf-8")
+    cat, _ = imported(source, tmp_path / "c.yaml")
+    money = cat.by_id["G2-1-3"]
+    assert (money.measure.number, money.measure.title_ja) == (3, "関係人口の創出")
+    assert money.review is None and "G2-1-2" not in cat.by_id
+
+
 # ── layout 2: a line list ──────────────────────────────────────────────────────────────────
 
 LINE_LIST = """\
@@ -338,6 +359,80 @@ def test_a_utf8_csv_with_bom_and_a_missing_year(tmp_path):
     k = cat.kpis[0]
     assert (k.name_ja, k.baseline.value, k.target.year) == ("移住者数", 16, 2029)
     assert k.baseline.year == 2024 and "no baseline year" in k.review
+
+
+def test_bare_years_in_year_columns_and_headers(tmp_path):
+    """A year written 2022 (a number in Excel's 基準年度 column, or 目標値（2029） in a header)
+    is a year: it was read as no year, and a header's 2029 as the column's unit (16 → 162029)."""
+    columns = _xlsx(
+        tmp_path / "kpi.xlsx",
+        [
+            ["指標名", "基準値", "基準年度", "目標値", "目標年度"],
+            ["移住者数", "16人", 2022, "40人", 2029],
+        ],
+    )
+    k = imported(columns, tmp_path / "c.yaml")[0].kpis[0]
+    assert (k.baseline.year, k.target.year, k.review) == (2022, 2029, None)
+    header = tmp_path / "kpi.csv"
+    header.write_text("指標名,基準値（2022）,目標値（2029）\n移住者数,16,40\n", encoding="utf-8")
+    k = imported(header, tmp_path / "h.yaml")[0].kpis[0]
+    assert (k.baseline.year, k.baseline.value, k.target.year, k.target.value) == (
+        2022,
+        16,
+        2029,
+        40,
+    )
+    assert k.unit == "" and "no unit" in k.review
+    dated = _xlsx(
+        tmp_path / "d.xlsx",
+        [["指標名", "基準値", "基準年度", "目標値"], ["移住者数", 16, "2023/3/31", 40]],
+    )
+    k = imported(dated, tmp_path / "d.yaml")[0].kpis[0]  # a date is not taken for its year
+    assert "the baseline year 「2023/3/31」 cannot be read" in k.review
+
+
+def test_a_sheets_goals_numbered_in_roman_numerals(tmp_path):
+    """基本目標Ⅰ / Ⅱ in the goal column are goals 1 and 2 (as in a strategy's text): they were all
+    read as goal 1, titled after the last one (基本目標II…), with nothing to review."""
+    source = tmp_path / "kpi.csv"
+    source.write_text(
+        "基本目標,指標名,基準値（R4）,目標値（R11）\n"
+        "基本目標Ⅰ しごとをつくる,新規立地企業数,2社,5社\n"
+        ",市内総生産,5780億円,6000億円\n"
+        "Ⅱ ひとの流れをつくる,移住者数,16人,40人\n",
+        encoding="utf-8",
+    )
+    cat, _ = imported(source, tmp_path / "c.yaml")
+    assert [(g.goal, g.title_ja) for g in cat.goals] == [
+        (1, "しごとをつくる"),
+        (2, "ひとの流れをつくる"),
+    ]
+    assert [(k.goal, k.name_ja) for k in cat.kpis] == [
+        (1, "新規立地企業数"),
+        (1, "市内総生産"),
+        (2, "移住者数"),
+    ]
+
+
+def test_a_sheets_goal_column_of_titles_without_numbers(tmp_path):
+    """A goal column that gives only the goals' titles numbers them in order of appearance (as
+    measures are): every indicator was read as goal 1, under the first title."""
+    source = _xlsx(
+        tmp_path / "kpi.xlsx",
+        [
+            ["基本目標", "指標名", "基準値（R4）", "目標値（R11）"],
+            ["しごとをつくる", "新規立地企業数", "2社", "5社"],
+            ["ひとの流れをつくる", "移住者数", "16人", "40人"],
+            [None, "転入者数", "300人", "350人"],  # a merged cell: carried down
+            ["しごとをつくる", "市内総生産", "5780億円", "6000億円"],
+        ],
+    )
+    cat, _ = imported(source, tmp_path / "c.yaml")
+    assert [(g.goal, g.title_ja) for g in cat.goals] == [
+        (1, "しごとをつくる"),
+        (2, "ひとの流れをつくる"),
+    ]
+    assert [k.goal for k in cat.kpis] == [1, 2, 2, 1]
 
 
 def test_a_sheet_without_a_target_column_says_how_to_name_it(tmp_path):

@@ -16,12 +16,13 @@ import io
 import re
 import unicodedata
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from kpi_lib.catalog.notation import NotationError, parse_year
 from kpi_lib.core.errors import InputError
 from kpi_lib.core.limits import MAX_ROWS, MAX_XLSX_UNCOMPRESSED, check_cell
-from kpi_lib.observations.import_build import Imported, RawKpi, read_bounded, source_text, squash
+from kpi_lib.observations.import_source import Imported, RawKpi, read_bounded, source_text, squash
 
 MAX_UNZIPPED = MAX_XLSX_UNCOMPRESSED  # an xlsx is a zip: bound what it can decompress to
 
@@ -63,7 +64,10 @@ ROLE_HELP = (
     "指標名 (or 指標, KPI, 成果指標), 基準値 (or 現状値), 基準年度 (or 現状値の時点), 目標値, "
     "目標年度, 単位, 基本目標, 施策, 担当課"
 )
-YEAR_RE = re.compile(r"(\d{4})\s*年度?|(令和|平成|R|H)\s*(\d{1,2}|元)\s*年?度?")
+# a year as written: 2022年度 / 2022 (a number in Excel; not a date's 2022/4/1) / R4 / 令和4年度
+YEAR_RE = re.compile(
+    r"(?<![\d/.\-])(?:19|20)\d\d(?![\d/.\-])(?:\s*年度?)?|(令和|平成|R|H)\s*(\d{1,2}|元)\s*年?度?"
+)
 
 
 def _key(header: str) -> tuple[str, str | None]:
@@ -83,10 +87,20 @@ def _role(header: str) -> str | None:
     return None
 
 
-def read_sheet(path: Path) -> Imported:
-    """The KPI list of a spreadsheet: one indicator per row under the header row."""
-    rows = _rows(path)
-    file = str(path)
+@dataclass
+class _Header:
+    """The header row: its index, the column of each role, and the years and units that the
+    baseline's and the target's headers give in brackets."""
+
+    at: int
+    roles: dict[str, int]
+    years: dict[str, int]
+    units: dict[str, str]
+
+
+def _header(rows: list[list], file: str, notices: list[str]) -> _Header:
+    """The first row (of 30) naming the indicator column, read column by column; a column it
+    does not understand is named in `notices`, a missing name or target column refused."""
     header_at = next(
         (i for i, r in enumerate(rows[:30]) if any(_role(str(c or "")) == "name" for c in r)), None
     )
@@ -98,7 +112,6 @@ def read_sheet(path: Path) -> Imported:
         )
     header = [str(c or "").strip() for c in rows[header_at]]
     roles: dict[str, int] = {}
-    found = Imported({}, [])
     header_years: dict[str, int] = {}
     header_units: dict[str, str] = {}
     for col, h in enumerate(header):
@@ -107,7 +120,7 @@ def read_sheet(path: Path) -> Imported:
         role = _role(h)
         if role is None or role in roles:
             why = "is not understood" if role is None else f"repeats the {role} column"
-            found.notices.append(
+            notices.append(
                 f"{file}, row {header_at + 1}, column {_letter(col)} 「{h}」 {why} and was "
                 f"left out; to use it, name it one of {ROLE_HELP}"
             )
@@ -128,12 +141,21 @@ def read_sheet(path: Path) -> Imported:
             + " and no column ".join(words[m] for m in missing)
             + f"; the columns it understands: {ROLE_HELP}",
         )
+    return _Header(header_at, roles, header_years, header_units)
+
+
+def read_sheet(path: Path) -> Imported:
+    """The KPI list of a spreadsheet: one indicator per row under the header row."""
+    rows = _rows(path)
+    file = str(path)
+    found = Imported({}, [])
+    head = _header(rows, file, found.notices)
     carried: dict[str, str] = {}
     sections: dict[tuple[int, str], int] = {}
-    for i, row in enumerate(rows[header_at + 1 :], start=header_at + 2):
+    for i, row in enumerate(rows[head.at + 1 :], start=head.at + 2):
 
         def cell(role: str, row=row) -> str:
-            col = roles.get(role)
+            col = head.roles.get(role)
             if col is None or col >= len(row) or row[col] is None:
                 return ""
             return _cell_text(row[col])
@@ -146,7 +168,7 @@ def read_sheet(path: Path) -> Imported:
         for role in ("goal", "measure"):  # merged cells: carried down
             if cell(role):
                 carried[role] = cell(role)
-        goal, title = _goal(carried.get("goal", ""))
+        goal, title = _goal(carried.get("goal", ""), found.goals)
         if goal not in found.goals or (title and found.goals[goal].startswith("基本目標")):
             found.goals[goal] = title or found.goals.get(goal, f"基本目標{goal}")
         reviews: list[str] = []
@@ -155,8 +177,8 @@ def read_sheet(path: Path) -> Imported:
         number = sections.setdefault(
             (goal, measure), len([k for k in sections if k[0] == goal]) + 1
         )
-        by = _year_cell(cell("baseline_year"), header_years.get("baseline"), reviews, "baseline")
-        ty = _year_cell(cell("target_year"), header_years.get("target"), reviews, "target")
+        by = _year_cell(cell("baseline_year"), head.years.get("baseline"), reviews, "baseline")
+        ty = _year_cell(cell("target_year"), head.years.get("target"), reviews, "target")
         found.kpis.append(
             RawKpi(
                 goal,
@@ -164,13 +186,13 @@ def read_sheet(path: Path) -> Imported:
                 None,
                 None if star else number,
                 "数値目標" if star else (squash(measure) or "（施策の記載なし）"),
-                cell("baseline") if "baseline" in roles else None,
+                cell("baseline") if "baseline" in head.roles else None,
                 cell("target"),
                 by,
                 ty,
                 f"row {i}",
                 name=name.lstrip("★").strip(),
-                unit=cell("unit") or header_units.get("target") or header_units.get("baseline"),
+                unit=cell("unit") or head.units.get("target") or head.units.get("baseline"),
                 department=cell("department") or None,
                 numeric_goal=star,
                 reviews=reviews,
@@ -193,13 +215,21 @@ def _cell_text(v) -> str:
     return str(v).strip() if v is not None else ""
 
 
-def _goal(text: str) -> tuple[int, str]:
-    """'基本目標1 「…」' / '1' / '1. …' → (1, the title)."""
-    norm = unicodedata.normalize("NFKC", text).strip()
+def _goal(text: str, goals: dict[int, str]) -> tuple[int, str]:
+    """'基本目標1 「…」' / '1' / '1. …' / '基本目標Ⅰ …' / 'Ⅰ …' → (1, the title). A title without
+    a number is the goal already read with that title, or the next number (goals numbered in
+    order of appearance, as measures are); no goal at all is goal 1."""
+    from kpi_lib.observations.import_source import roman_goal
+
+    norm = unicodedata.normalize("NFKC", roman_goal(text.strip(), prefix="(?:基本目標)?")).strip()
     m = re.match(r"^(?:基本目標)?\s*(\d{1,2})\s*[.:、:]?\s*(.*)$", norm)
     if m:
         return int(m[1]), squash(m[2])
-    return 1, squash(norm)
+    title = squash(norm)
+    if not title:
+        return 1, title
+    same = next((g for g, t in goals.items() if t == title), None)
+    return (same if same is not None else max(goals, default=0) + 1), title
 
 
 def _year_of(text: str) -> int:

@@ -16,22 +16,23 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kpi_lib.catalog.model import CIRCLED
 from kpi_lib.catalog.notation import NotationError, parse_year
 from kpi_lib.core.errors import InputError
-from kpi_lib.observations.import_build import (
+from kpi_lib.observations.import_source import (
     Imported,
     RawKpi,
     read_bounded,
+    roman_goal,
     source_text,
     squash,
     strip_html,
 )
 
 _DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
-_ROMAN = {r: str(i) for i, r in enumerate("ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ", start=1)}  # 基本目標Ⅱ
 GOAL_RE = re.compile(r"^基本目標\s*(?P<n>\d{1,2})\s*[:：.．、]?\s*(?P<title>.*)$")
 STAR_RE = re.compile(r"^★\s*(?P<name>.+?)\s*[:：]\s*(?P<target>.+)$")
 SECTION_RE = re.compile(r"^(?P<n>\d{1,2})\s*[.．]\s*(?P<title>\S.*)$")
@@ -85,102 +86,125 @@ def _heading(title: str) -> str:
     return squash(strip_html(title))
 
 
-def read_strategy_text(lines: list[str], file: str) -> Imported:
-    """The KPI chapter of a strategy as extracted from its PDF (the seed file's layout)."""
-    found = Imported({}, [])
+@dataclass
+class _Place:
+    """Where the reader stands in a strategy's text: the goal, the section (and the numbers
+    used so far), the current table's years and columns, and the measure of its rows."""
+
     goal: int | None = None
     section: int | None = None
     section_ja: str | None = None
-    used: set[int] = set()
+    used: set[int] = field(default_factory=set)
     years: tuple[int, int] | None = None
     measure: tuple[int | None, str] | None = None
     review_section: str | None = None
     columns: tuple[int | None, int, int] = (None, 1, 2)  # name, baseline, target
+
+
+def read_strategy_text(lines: list[str], file: str) -> Imported:
+    """The KPI chapter of a strategy as extracted from its PDF (the seed file's layout)."""
+    found = Imported({}, [])
+    at = _Place()
     for no, line in enumerate(lines, start=1):
-        plain = line.strip().translate(_DIGITS)
-        plain = re.sub(r"^(基本目標\s*)([ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ])", lambda m: m[1] + _ROMAN[m[2]], plain)
+        plain = roman_goal(line.strip().translate(_DIGITS))  # 基本目標Ⅱ
         if "\t" not in line:
-            if m := GOAL_RE.match(plain):
-                goal, section, used, years, measure = int(m["n"]), None, set(), None, None
-                found.goals[goal] = _heading(m["title"])
-            elif goal is not None and (m := STAR_RE.match(plain)):
-                found.kpis.append(
-                    RawKpi(
-                        goal,
-                        None,
-                        None,
-                        None,
-                        "数値目標",
-                        None,
-                        line.strip(),
-                        None,
-                        None,
-                        f"line {no}",
-                        name=m["name"],
-                        numeric_goal=True,
-                    )
-                )
-            elif goal is not None and (m := SECTION_RE.match(plain)):
-                section, section_ja, years, measure = int(m["n"]), _heading(m["title"]), None, None
-                review_section = None
-                if section in used:  # a numbering slip of the strategy: the next free number
-                    written, section = section, max(used) + 1
-                    review_section = (
-                        f"the strategy numbers this section {written}. after section "
-                        f"{max(used - {section})}; numbered {section} here"
-                    )
-                used.add(section)
+            _heading_line(plain, line, no, at, found)
             continue
         cells = [c.strip() for c in line.split("\t")]
         while cells and not cells[-1]:
             cells.pop()
         head = "\t".join(cells)
         if (b := BASE_HEAD.search(head)) and (t := TARGET_HEAD.search(head)):
-            years = (
+            at.years = (
                 _year(b["y"], file, f"line {no}, baseline header"),
                 _year(t["y"], file, f"line {no}, target header"),
             )
-            columns = _columns(cells)
+            at.columns = _columns(cells)
             continue
-        if goal is None or section is None or len(cells) < 2:
-            found.notices.append(f"line {no}: a table row outside a goal's section, left out")
-            continue
-        if cells[0]:
-            measure = _measure_cell(cells[0])
-        if measure is None:
-            found.notices.append(f"line {no}: a row without its measure (施策), left out")
-            continue
-        number, title = measure
-        reviews = [review_section] if review_section else []
-        if number is None:
-            reviews.append("the measure cell has no number (①…)")
-        if years is None:
-            reviews.append("the table has no header with the baseline and target years")
-        name_col, base_col, target_col = columns
-        name = cells[name_col] if name_col is not None and name_col < len(cells) else None
-        values = [cells[c] if c < len(cells) else "" for c in (base_col, target_col)]
-        if len(cells) > max(c for c in columns if c is not None) + 1:
-            reviews.append(
-                f"the row has {len(cells)} cells, more than its header: extra cells left out"
-            )
-        found.kpis.append(
-            RawKpi(
-                goal,
-                section,
-                section_ja,
-                number or 0,
-                title,
-                values[0],
-                values[1],
-                years[0] if years else None,
-                years[1] if years else None,
-                f"line {no}",
-                name=name or None,
-                reviews=reviews,
-            )
-        )
+        _table_row(cells, no, at, found)
     _number_unnumbered(found)
     return found
+
+
+def _heading_line(plain: str, line: str, no: int, at: _Place, found: Imported) -> None:
+    """A line outside the tables: a basic goal's heading, a ★ numeric goal or a numbered
+    measure section (with the strategy's numbering slips renumbered); other text is prose. A ★
+    goal before any basic goal's heading is named in the notices, not taken."""
+    if m := GOAL_RE.match(plain):
+        at.goal, at.section, at.used, at.years, at.measure = int(m["n"]), None, set(), None, None
+        found.goals[at.goal] = _heading(m["title"])
+    elif at.goal is not None and (m := STAR_RE.match(plain)):
+        found.kpis.append(
+            RawKpi(
+                at.goal,
+                None,
+                None,
+                None,
+                "数値目標",
+                None,
+                line.strip(),
+                None,
+                None,
+                f"line {no}",
+                name=m["name"],
+                numeric_goal=True,
+            )
+        )
+    elif at.goal is not None and (m := SECTION_RE.match(plain)):
+        at.section, at.section_ja = int(m["n"]), _heading(m["title"])
+        at.years, at.measure = None, None
+        at.review_section = None
+        if at.section in at.used:  # a numbering slip of the strategy: the next free number
+            written, at.section = at.section, max(at.used) + 1
+            at.review_section = (
+                f"the strategy numbers this section {written}. after section "
+                f"{max(at.used - {at.section})}; numbered {at.section} here"
+            )
+        at.used.add(at.section)
+    elif at.goal is None and STAR_RE.match(plain):
+        found.notices.append(f"line {no}: a ★ numeric goal before any 基本目標 heading, left out")
+
+
+def _table_row(cells: list[str], no: int, at: _Place, found: Imported) -> None:
+    """A row of a KPI table: its measure cell (or the measure above it), and the name,
+    baseline and target cells where the table's header puts them."""
+    if at.goal is None or at.section is None or len(cells) < 2:
+        found.notices.append(f"line {no}: a table row outside a goal's section, left out")
+        return
+    if cells[0]:
+        at.measure = _measure_cell(cells[0])
+    if at.measure is None:
+        found.notices.append(f"line {no}: a row without its measure (施策), left out")
+        return
+    number, title = at.measure
+    reviews = [at.review_section] if at.review_section else []
+    if number is None:
+        reviews.append("the measure cell has no number (①…)")
+    if at.years is None:
+        reviews.append("the table has no header with the baseline and target years")
+    name_col, base_col, target_col = at.columns
+    name = cells[name_col] if name_col is not None and name_col < len(cells) else None
+    values = [cells[c] if c < len(cells) else "" for c in (base_col, target_col)]
+    if len(cells) > max(c for c in at.columns if c is not None) + 1:
+        reviews.append(
+            f"the row has {len(cells)} cells, more than its header: extra cells left out"
+        )
+    found.kpis.append(
+        RawKpi(
+            at.goal,
+            at.section,
+            at.section_ja,
+            number or 0,
+            title,
+            values[0],
+            values[1],
+            at.years[0] if at.years else None,
+            at.years[1] if at.years else None,
+            f"line {no}",
+            name=name or None,
+            reviews=reviews,
+        )
+    )
 
 
 NAME_HEAD = re.compile(r"^(指標|指標名|KPI|ＫＰＩ|成果指標|重要業績評価指標|評価指標)$")
@@ -200,6 +224,9 @@ def _measure_cell(cell: str) -> tuple[int | None, str]:
     first paragraph (<p>) or the words before the first space between two Japanese words."""
     paragraphs = re.findall(r"<p>(.*?)</p>", cell, re.S)
     text = strip_html(paragraphs[0] if paragraphs else cell).strip()
+    lead = strip_html(cell[: cell.find("<p>")]).strip() if paragraphs else ""
+    if len(lead) == 1 and lead in CIRCLED and not CIRCLED_RE.match(text):
+        text = lead + text  # '②<p>関係人口の創出</p>…': the number stands before the paragraph
     m = CIRCLED_RE.match(text)
     number = CIRCLED.index(m["c"]) + 1 if m else None
     rest = m["title"] if m else text
