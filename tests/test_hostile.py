@@ -184,8 +184,10 @@ def test_ctrl_c_stops_within_seconds_and_cleans_up(tmp_path):
     assert proc.returncode == 130 and "interrupted" in rest
     assert took < 15, f"took {took:.1f} s to stop"
     assert not out.exists() and not list(tmp_path.glob(".FY2021.building-*"))
+    # this run's kernels only (their sockets are in kpi-ipc-<the report's pid>-…): other runs
+    # on the machine have their own
     kernels = subprocess.run(
-        ["pgrep", "-f", "kpi-ipc-"], capture_output=True, text=True
+        ["pgrep", "-f", f"kpi-ipc-{proc.pid}-"], capture_output=True, text=True
     ).stdout.split()
     assert not kernels, f"kernels still running: {kernels}"
 
