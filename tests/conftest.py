@@ -108,3 +108,17 @@ def bundled_scorecard():
         return built[as_of]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def scorecard_workbook(tmp_path_factory):
+    """`kpi scorecard --as-of YEAR --format xlsx` of the bundled catalog, written once per year
+    and session: a factory giving the workbook's path. Tests only read it."""
+    built: dict[int, Path] = {}
+
+    def get(as_of: int) -> Path:
+        if as_of not in built:
+            built[as_of] = scorecard_xlsx(tmp_path_factory.mktemp(f"scorecard{as_of}"), as_of)
+        return built[as_of]
+
+    return get
