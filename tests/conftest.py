@@ -54,3 +54,71 @@ def need_shared(path: Path = SHARED_DATA) -> Path:
 @pytest.fixture(scope="session")
 def strategy_text() -> str:
     return need_shared(STRATEGY).read_text(encoding="utf-8")
+
+
+# ---- expensive reports, built once per test session and shared by the tests that read them ----
+# A test that changes one of these folders must copy it first (shutil.copytree).
+
+FY2021_DEEP_DIVE = "G2-0"  # asked twice: the report must make one notebook of it
+
+
+@pytest.fixture(scope="session")
+def report_fy2021(tmp_path_factory) -> tuple[Path, str]:
+    """`kpi report --fiscal-year 2021` on the bundled data into a Japanese folder name with a
+    space, the deep dive asked twice: (the report's folder, its progress on stderr). Read by the
+    end-to-end test and the hostile-filesystem tests."""
+    out = tmp_path_factory.mktemp("fy2021") / "報告 書"
+    deep = [FY2021_DEEP_DIVE, FY2021_DEEP_DIVE]
+    proc = kpi("report", "--fiscal-year", 2021, "--out", out, "--deep-dive", *deep)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out, proc.stderr
+
+
+@pytest.fixture(scope="session")
+def report_context():
+    """`load_context(fiscal_year)` on the bundled catalog and data, computed once per year and
+    session (the evaluation with forecasts the notebooks read): a factory. Tests only read it."""
+    from kpi_lib.reporting.context import load_context
+
+    built: dict[int, object] = {}
+
+    def get(fiscal_year: int):
+        if fiscal_year not in built:
+            built[fiscal_year] = load_context(fiscal_year)
+        return built[fiscal_year]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def bundled_scorecard():
+    """`build_scorecard` (with forecasts) of the bundled catalog and observations, once per year
+    and session: a factory. Tests only read it."""
+    from kpi_lib.catalog.model import load_catalog
+    from kpi_lib.evaluation.scorecard import build_scorecard
+    from kpi_lib.observations.handle import load_observations
+
+    catalog = load_catalog()
+    observations = load_observations(catalog)
+    built: dict[int, object] = {}
+
+    def get(as_of: int):
+        if as_of not in built:
+            built[as_of] = build_scorecard(catalog, observations, as_of)
+        return built[as_of]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def scorecard_workbook(tmp_path_factory):
+    """`kpi scorecard --as-of YEAR --format xlsx` of the bundled catalog, written once per year
+    and session: a factory giving the workbook's path. Tests only read it."""
+    built: dict[int, Path] = {}
+
+    def get(as_of: int) -> Path:
+        if as_of not in built:
+            built[as_of] = scorecard_xlsx(tmp_path_factory.mktemp(f"scorecard{as_of}"), as_of)
+        return built[as_of]
+
+    return get

@@ -11,14 +11,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 from kpi_lib.core.paths import ASHIBETSU, DATA_DIR  # noqa: E402
 from kpi_lib.observations.handle import PublicTables  # noqa: E402
 from kpi_lib.reporting import charts  # noqa: E402
-from kpi_lib.reporting.context import load_context  # noqa: E402
 
 TABLES = PublicTables(DATA_DIR / "public")  # read once for these tests
 
 
-def test_kpi_charts_have_every_glyph(tmp_path):
+def test_kpi_charts_have_every_glyph(tmp_path, report_context):
     charts.use_style()
-    ctx = load_context(2021)
+    ctx = report_context(2021)  # computed once per session (tests/conftest.py)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for kpi_id, draw in (
@@ -58,9 +57,9 @@ from kpi_lib.reporting import analysis, chart_cache, export  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def ctx2024():
+def ctx2024(report_context):
     charts.use_style()
-    return load_context(2024)
+    return report_context(2024)
 
 
 def _labels(axis) -> list[str]:
@@ -129,12 +128,12 @@ def test_count_ticks_are_whole_numbers():
     assert labels and all(t.isdigit() for t in labels), labels
 
 
-def test_legends_speak_japanese():
+def test_legends_speak_japanese(report_context):
     for method in (*METHODS, *SERIES_METHODS, *BENCHMARKS):
         label = charts.forecast_label(method)
         assert not re.search(r"[A-Za-z]", label), (method, label)
     assert charts.forecast_label("someday") == "見通し"
-    ctx = load_context(2021)  # before the target year: the charts carry a forecast
+    ctx = report_context(2021)  # before the target year: the charts carry a forecast
     drawn = 0
     for entry in ctx.scorecard:
         if entry.outlook is None or not entry.outlook.path:

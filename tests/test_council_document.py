@@ -12,7 +12,6 @@ from kpi_lib.evaluation.scorecard import build_scorecard
 from kpi_lib.observations.handle import load_observations
 from kpi_lib.reporting import reading
 from kpi_lib.reporting.sheet import sheet_frame
-from tests.conftest import scorecard_xlsx
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +92,8 @@ def test_the_sheet_before_the_target_year(judged):
     assert furusato["施策"] == "2-③" and isinstance(furusato["R4実績"], int)
 
 
-def test_kpi_scorecard_xlsx_is_the_evaluation_sheet(tmp_path):
-    wb = load_workbook(scorecard_xlsx(tmp_path, 2024))
+def test_kpi_scorecard_xlsx_is_the_evaluation_sheet(scorecard_workbook):
+    wb = load_workbook(scorecard_workbook(2024))  # written once per session (tests/conftest.py)
     assert wb.sheetnames == ["効果検証", "スコアカード", "データの時点"]
     ws = wb["効果検証"]
     values = [c.value for row in ws.iter_rows(min_row=3) for c in row if isinstance(c.value, str)]

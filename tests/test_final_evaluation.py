@@ -15,7 +15,6 @@ from kpi_lib.observations.handle import DataHandle, load_observations
 from kpi_lib.observations.values import choose_values, freshness, source_gaps, stale_sources
 from kpi_lib.sources.ingest import read_public
 from kpi_lib.sources.loaders import ssds
-from tests.conftest import scorecard_xlsx
 from tests.helpers import make_kpi, obs
 
 KPI = [sys.executable, "-m", "kpi_lib.cli"]
@@ -260,10 +259,10 @@ def test_bad_ssds_rows_are_refused_with_file_and_row(tmp_path):
         ssds.load_ssds(bad)
 
 
-def test_scorecard_workbook_has_the_verdict_and_a_freshness_sheet(tmp_path):
+def test_scorecard_workbook_has_the_verdict_and_a_freshness_sheet(scorecard_workbook):
     from openpyxl import load_workbook
 
-    wb = load_workbook(scorecard_xlsx(tmp_path, 2024))
+    wb = load_workbook(scorecard_workbook(2024))  # written once per session (tests/conftest.py)
     card = wb["スコアカード"]
     header = [c.value for c in card[3]]
     row = next(r for r in card.iter_rows(values_only=True) if r[0] == "G2-2-3")

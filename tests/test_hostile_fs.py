@@ -31,6 +31,7 @@ from kpi_lib.reporting.kernels import (
     remove_dead_ipc_folders,
 )
 from kpi_lib.reporting.runner import _deep_dive_ids
+from tests.conftest import FY2021_DEEP_DIVE
 from tests.test_hostile import KPI, kpi, no_traceback
 
 VICTIM_TEXT = "the user's notes: never overwritten\n"
@@ -165,10 +166,8 @@ def test_a_lock_replaced_while_waiting_is_not_trusted(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def ctx():
-    from kpi_lib.reporting.context import load_context
-
-    return load_context(2021, str(DEFAULT_CATALOG), str(DATA_DIR))
+def ctx(report_context):
+    return report_context(2021)  # load_context(2021), computed once per session (conftest.py)
 
 
 def chart(cache: ChartCache, ctx) -> str:
@@ -580,11 +579,9 @@ def test_kernel_connection_files_live_in_the_private_folder():
 
 
 @pytest.fixture(scope="session")
-def japanese_report(tmp_path_factory):
-    out = tmp_path_factory.mktemp("jp") / "報告 書"
-    proc = kpi("report", "--fiscal-year", 2021, "--out", out, "--deep-dive", KPI_ID, KPI_ID)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return out
+def japanese_report(report_fy2021):
+    """The session's FY2021 report (tests/conftest.py): out "報告 書", its deep dive asked twice."""
+    return report_fy2021[0]
 
 
 def injected(executed: Path) -> dict:
@@ -605,7 +602,7 @@ def test_executed_notebooks_name_the_final_folder_of_a_japanese_out(japanese_rep
 
 def test_duplicate_deep_dive_ids_make_one_notebook(japanese_report):
     deep = sorted(p.name for p in japanese_report.glob("05_*.ipynb"))
-    assert deep == [f"05_kpi_deep_dive_{KPI_ID}.ipynb"]
+    assert deep == [f"05_kpi_deep_dive_{FY2021_DEEP_DIVE}.ipynb"]
 
 
 def test_an_interrupt_a_library_turned_into_its_own_error_still_exits_130():

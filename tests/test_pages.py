@@ -12,7 +12,6 @@ from markupsafe import Markup
 
 from kpi_lib.catalog.model import load_catalog
 from kpi_lib.reporting import batch
-from kpi_lib.reporting.context import load_context
 from kpi_lib.reporting.index_page import index_html
 from kpi_lib.reporting.pages import render
 
@@ -53,8 +52,8 @@ def test_the_one_stylesheet_prints_on_a4_and_hides_the_index_link():
 
 
 @pytest.fixture(scope="module")
-def ctx():
-    return load_context(2024)
+def ctx(report_context):
+    return report_context(2024)  # computed once per session (tests/conftest.py)
 
 
 def test_the_index_page_uses_the_shell_and_the_stylesheet(ctx):

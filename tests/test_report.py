@@ -12,6 +12,7 @@ import pytest
 from kpi_lib.core.devtools import notebooks_with_outputs
 from kpi_lib.reporting.kernels import ensure_kernel
 from kpi_lib.reporting.run_settings import NOTEBOOK_DIR
+from tests.conftest import FY2021_DEEP_DIVE
 from tests.helpers import council_reads_the_final_evaluation
 
 KPI = [sys.executable, "-m", "kpi_lib.cli"]
@@ -98,15 +99,15 @@ def _report(tmp_path: Path, fiscal_year: int, deep_dive: str) -> tuple[Path, str
     return out, proc.stderr
 
 
-def test_kpi_report_end_to_end(tmp_path):
-    out, progress = _report(tmp_path, 2021, "G2-0")
+def test_kpi_report_end_to_end(report_fy2021):
+    out, progress = report_fy2021  # built once per session (tests/conftest.py)
     names = {p.name for p in out.iterdir()}
     for stem in (
         "01_scorecard",
         "02_migration",
         "03_tourism",
         "04_furusato",
-        "05_kpi_deep_dive_G2-0",
+        f"05_kpi_deep_dive_{FY2021_DEEP_DIVE}",
     ):
         assert {f"{stem}.ipynb", f"{stem}.html"} <= names
     assert {"scorecard.xlsx", "scorecard.csv", "index.html", "manifest.json"} <= names
@@ -124,7 +125,8 @@ def test_kpi_report_end_to_end(tmp_path):
         for i in manifest["inputs"]
     )
     assert manifest["packages"]["papermill"] and "[report]" in progress
-    assert [p.name for p in tmp_path.glob(".FY2021.*")] == []  # no staging, no lock left behind
+    staged = [p.name for p in out.parent.glob(f".{out.name}.*")]
+    assert staged == []  # no staging, no lock left behind
 
 
 def test_a_failing_notebook_leaves_the_previous_report_untouched(tmp_path):

@@ -7,18 +7,14 @@ import sys
 import pytest
 from openpyxl import load_workbook
 
-from kpi_lib.catalog.model import load_catalog
-from kpi_lib.evaluation.scorecard import build_scorecard
-from kpi_lib.observations.handle import load_observations
 from tests.conftest import cli_csv, scorecard_xlsx
 
 KPI = [sys.executable, "-m", "kpi_lib.cli"]
 
 
 @pytest.fixture(scope="module")
-def scorecard():
-    catalog = load_catalog()
-    return build_scorecard(catalog, load_observations(catalog), 2021)
+def scorecard(bundled_scorecard):
+    return bundled_scorecard(2021)  # built once per session (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,8 @@
 
 import json
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 import yaml
@@ -34,24 +36,55 @@ def _towns(n=3) -> list[str]:
     return list(pop.sort_values("value", ascending=False).municipality_code.iloc[3 : 3 + n])
 
 
+@pytest.fixture(scope="module")
+def town_batch(tmp_path_factory) -> tuple[Path, Path, str]:
+    """Starter catalogs of the first two towns in one folder and `kpi report --catalog-dir` over
+    it, built once for this module: (the catalogs' folder, the batch's folder, its stderr). Each
+    town's report in it is the one `kpi report --catalog` makes without --deep-dive; a test that
+    changes a folder copies it first."""
+    root = tmp_path_factory.mktemp("towns")
+    folder = root / "catalogs"
+    folder.mkdir()
+    for code in _towns(2):
+        proc = kpi("catalog", "init", "--municipality", code, "--out", folder / f"{code}.yaml")
+        assert proc.returncode == 0, proc.stderr
+    out = root / "towns"
+    proc = kpi("report", "--fiscal-year", 2024, "--catalog-dir", folder, "--out", out)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return folder, out, proc.stderr
+
+
+def _town_progress(stderr: str, code: str) -> str:
+    """The batch's progress lines for one town: from its `[batch] [i/n] …` line to the next."""
+    parts = re.split(r"^(?=\[batch\] \[\d+/\d+\] )", stderr, flags=re.M)
+    (part,) = [p for p in parts if f"({code}.yaml)" in p.split("\n", 1)[0]]
+    return part
+
+
 @pytest.mark.parametrize("index", [0, 1, 2])
-def test_a_starter_catalog_and_a_report_for_another_town(tmp_path, index):
+def test_a_starter_catalog_and_a_report_for_another_town(tmp_path, index, request):
     code = _towns()[index]
-    path = tmp_path / f"{code}.yaml"
-    proc = kpi("catalog", "init", "--municipality", code, "--out", path)
-    assert proc.returncode == 0, proc.stderr
+    if index < 2:  # the batch's towns: catalog and report shared with the batch test (time)
+        folder, towns, stderr = request.getfixturevalue("town_batch")
+        path, out = folder / f"{code}.yaml", towns / code
+    else:  # one town on its own, with a deep dive
+        path = tmp_path / f"{code}.yaml"
+        proc = kpi("catalog", "init", "--municipality", code, "--out", path)
+        assert proc.returncode == 0, proc.stderr
     assert kpi("validate", path).returncode == 0
     catalog = load_catalog(path)
     name = catalog.strategy.municipality_ja
     assert catalog.strategy.municipality_code == code and all(
         k.target.placeholder for k in catalog.kpis
     )
-    out = tmp_path / "FY2024"
-    deep = (
-        [] if index else ["--deep-dive", "G3-1"]
-    )  # one town with a deep dive, the others without (time)
-    proc = kpi("report", "--fiscal-year", 2024, "--catalog", path, "--out", out, *deep)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    if index < 2:
+        stderr = _town_progress(stderr, code)
+    else:
+        out = tmp_path / "FY2024"
+        deep = ["--deep-dive", "G3-1"]
+        proc = kpi("report", "--fiscal-year", 2024, "--catalog", path, "--out", out, *deep)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        stderr = proc.stderr
     pages = {p.name: p.read_text(encoding="utf-8") for p in out.glob("*.html")}
     everything = "\n".join(pages.values())
     assert name in pages["index.html"] and name in pages["01_scorecard.html"]
@@ -76,7 +109,7 @@ def test_a_starter_catalog_and_a_report_for_another_town(tmp_path, index):
     assert "（仮の目標）（仮の目標）" not in everything  # marked once (issue 25)
     # FY2024 lies before the starter's period FY2025–FY2029: said on the first page and the terminal
     assert "戦略の期間の前の年度です" in pages["index.html"]
-    assert "2025〜2029年度" in pages["index.html"] and "始まる前の年度" in proc.stderr
+    assert "2025〜2029年度" in pages["index.html"] and "始まる前の年度" in stderr
 
 
 def test_starter_baselines_are_the_official_figures_before_the_period(tmp_path):
@@ -259,25 +292,15 @@ def test_the_bundled_catalog_passes_its_checks():
     assert check_catalog(load_catalog(), "bundled") == []
 
 
-def test_batch_run_over_a_folder_of_catalogs(tmp_path):
-    folder = tmp_path / "catalogs"
-    folder.mkdir()
-    for code in _towns(2):
-        assert (
-            kpi(
-                "catalog", "init", "--municipality", code, "--out", folder / f"{code}.yaml"
-            ).returncode
-            == 0
-        )
-    out = tmp_path / "towns"
-    proc = kpi("report", "--fiscal-year", 2024, "--catalog-dir", folder, "--out", out)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+def test_batch_run_over_a_folder_of_catalogs(tmp_path, town_batch):
+    folder, out, _ = town_batch  # catalog init and the batch report, built once (fixture)
     index = (out / "index.html").read_text(encoding="utf-8")
     for code in _towns(2):
         name = load_catalog(folder / f"{code}.yaml").strategy.municipality_ja
         assert name in index and f'href="{code}/index.html"' in index
         assert (out / code / "01_scorecard.html").exists()
     assert "<th>公表待ち</th>" in index and "<th>未入力</th>" in index  # results, not 未確定
+    folder = shutil.copytree(folder, tmp_path / "catalogs")  # the shared folder stays as built
     (folder / "broken.yaml").write_text("schema_version: 1\n", encoding="utf-8")
     proc = kpi(
         "report", "--fiscal-year", 2024, "--catalog-dir", folder, "--out", tmp_path / "again"

@@ -24,10 +24,8 @@ from tests.helpers import make_kpi, obs
 
 
 @pytest.fixture(scope="module")
-def cards():
-    catalog = load_catalog()
-    observations = load_observations(catalog)
-    return {year: build_scorecard(catalog, observations, year) for year in (2021, 2024)}
+def cards(bundled_scorecard):
+    return {year: bundled_scorecard(year) for year in (2021, 2024)}  # once per session
 
 
 def test_an_entry_holds_the_kpi_its_evaluation_outlook_values_and_department(cards):
