@@ -234,13 +234,7 @@ def kpi_chart(kpi, evaluation, outlook=None, history: pd.DataFrame | None = None
                 alpha=0.2,
                 label=f"{outlook.level:.0%}区間",
             )
-    ax.set_title(drawable(kpi.label))
-    ax.set_xlabel(yw)
-    ax.set_ylabel(drawable(kpi.unit))
-    year_axis(ax.xaxis)
-    number_axis(ax.yaxis)
-    ax.legend(loc="best")
-    return ax
+    return _finish_kpi_axes(ax, kpi.label, kpi.unit, yw)
 
 
 OTHER_STATISTIC_LABELS = {"related": "別の統計による値", "proxy": "代理指標による値"}
@@ -316,9 +310,14 @@ def cumulative_chart(kpi, evaluation, outlook=None, history: pd.DataFrame | None
             label="累計の見通し",
         )
     yw = _year_word(history)
-    ax.set_title(drawable(f"{kpi.label}（{w.start}〜{w.end}{yw}の累計）"))
-    ax.set_xlabel(yw)
-    ax.set_ylabel(drawable(kpi.unit))
+    return _finish_kpi_axes(ax, f"{kpi.label}（{w.start}〜{w.end}{yw}の累計）", kpi.unit, yw)
+
+
+def _finish_kpi_axes(ax, title: str, unit: str, year_word: str):
+    """A KPI chart's title, axis labels (the years' word, the unit), ticks and legend."""
+    ax.set_title(drawable(title))
+    ax.set_xlabel(year_word)
+    ax.set_ylabel(drawable(unit))
     year_axis(ax.xaxis)
     number_axis(ax.yaxis)
     ax.legend(loc="best")
