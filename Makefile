@@ -38,11 +38,12 @@ report: $(STAMP)  ## build the annual report on the bundled data (FY=2024)
 	$(BIN)/kpi report --fiscal-year $(FY)
 
 test: $(TEST_STAMP)  ## format check, ruff, type check, every test and the notebooks (what CI runs)
-	@echo "kpi: format, lint and type checks, then every test (about 15 minutes on 2 cores)"
+	@echo "kpi: format, lint and type checks, then every test on two workers, then the timed ones alone"
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest tests notebooks --nbval-lax --nbval-current-env --durations=10
+	$(BIN)/pytest tests notebooks --nbval-lax --nbval-current-env -n 2 --dist loadfile -m "not serial" --durations=10
+	$(BIN)/pytest tests -m serial
 
 lab: $(STAMP)  ## JupyterLab on notebooks/ with the kpi kernel
 	$(BIN)/jupyter lab $(LAB_FLAGS)

@@ -154,6 +154,7 @@ def _slow_notebooks(tmp_path, seconds: int) -> Path:
     return folder
 
 
+@pytest.mark.serial  # a time bound: run alone, after the parallel run
 def test_ctrl_c_stops_within_seconds_and_cleans_up(tmp_path):
     out = tmp_path / "FY2021"
     slow = _slow_notebooks(tmp_path, 120)
@@ -192,6 +193,7 @@ def test_ctrl_c_stops_within_seconds_and_cleans_up(tmp_path):
     assert not kernels, f"kernels still running: {kernels}"
 
 
+@pytest.mark.serial  # a time bound: run alone, after the parallel run
 def test_a_hung_cell_fails_its_notebook_at_the_timeout(tmp_path):
     slow = _slow_notebooks(tmp_path, 60)
     for extra in ("slow1.ipynb", "slow2.ipynb"):

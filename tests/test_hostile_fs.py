@@ -640,6 +640,7 @@ def interrupt_after(
     return proc.returncode, took, rest
 
 
+@pytest.mark.serial  # a time bound: run alone, after the parallel run
 @pytest.mark.parametrize(
     "phase_line, delay, signum",
     [
