@@ -112,3 +112,13 @@ def test_the_readers_table_shows_no_pace_grade_beside_a_final_verdict(judged):
     assert "未確定" not in set(final["最終評価"])
     assert final["最終評価"].value_counts().to_dict() == dict(judged[2024].results())
     assert "評価" in reader_table(judged[2022].entries).columns  # before the target year: the grade
+
+
+def test_the_look_back_table_says_what_an_open_result_waits_for(report_context):
+    from kpi_lib.reporting.tables import hindsight_table
+
+    table = hindsight_table(report_context(2024))
+    assert not any("未確定" in cell for cell in [*table["結果"], *table["最終評価"]])
+    migration = table[table["指標"].str.contains("社会移動数")].iloc[0]
+    assert migration["結果"] == "公表待ち（最新 2023: ▲125）"  # 住民基本台帳 to 2023
+    assert migration["最終評価"] == "公表待ち"

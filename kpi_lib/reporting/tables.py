@@ -119,10 +119,12 @@ def hindsight_table(ctx: ReportContext) -> pd.DataFrame:
             outcome = reader_number(h.actual) + (
                 "（累計）" if kpi.target.kind == "cumulative" else f"（{kpi.target.year}）"
             )
-        elif ev.latest_year is not None:
-            outcome = f"未確定（最新 {int(ev.latest_year)}: {reader_number(ev.latest_value)}）"
+        elif ev.latest_year is not None:  # what it waits for, as the first page says it
+            outcome = (
+                f"{entry.result}（最新 {int(ev.latest_year)}: {reader_number(ev.latest_value)}）"
+            )
         else:
-            outcome = "未確定"
+            outcome = entry.result
         rows.append(
             {
                 "指標": kpi.heading,
@@ -136,7 +138,7 @@ def hindsight_table(ctx: ReportContext) -> pd.DataFrame:
                 "当時の達成確率": reader_percent(o.p_meet),
                 "結果": outcome,
                 "区間": "" if h.inside is None else ("区間内" if h.inside else "区間外"),
-                "最終評価": h.verdict or "",
+                "最終評価": entry.result if h.verdict else "",
             }
         )
     return pd.DataFrame(rows, columns=HINDSIGHT_COLUMNS)
