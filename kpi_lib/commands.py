@@ -313,7 +313,9 @@ def cmd_status(args) -> int:
     _check_out(args, feeds_actuals=True)
     cat = catalog_mod.load_catalog(args.catalog)
     cat.check_evaluation_year(args.fiscal_year, "fiscal_year")
-    returned = DataHandle.open(args.data, catalog=cat, actuals=args.actuals).returned
+    returned = DataHandle.open(
+        args.data, catalog=cat, actuals=args.actuals, municipality=args.municipality
+    ).returned
     per_kpi = kpi_status(cat, returned, args.fiscal_year)
     if args.format == "xlsx":
         if not args.out:

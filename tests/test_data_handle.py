@@ -1,6 +1,7 @@
 """The data handle: one data folder opened once per run, its public tables read once and handed
 to the report's kernels inside the pickled context."""
 
+import gzip
 import json
 import pickle
 import shutil
@@ -12,10 +13,11 @@ from kpi_lib.core.errors import ArgumentError, InputError, KpiError
 from kpi_lib.core.paths import DATA_DIR, DEFAULT_CATALOG, PROJECT_ROOT
 from kpi_lib.evaluation.outlook import backtest_record
 from kpi_lib.observations import handle as handle_mod
-from kpi_lib.observations.handle import DataHandle
+from kpi_lib.observations.handle import DataHandle, PublicTables
 from kpi_lib.reporting import analysis, batch
 from kpi_lib.reporting.context import load_context, save_context
 from kpi_lib.reporting.tables import freshness_table
+from kpi_lib.sources.ingest import TABLE_NAMES
 
 
 def test_a_handle_reads_each_public_table_once():
@@ -120,3 +122,43 @@ def test_a_pickled_handle_keeps_its_tables():
         again.tables.reads == data.tables.reads == len(list((DATA_DIR / "public").glob("*.csv.gz")))
     )
     assert again.tables.table("regions").equals(data.tables.table("regions"))
+
+
+def test_kpi_status_refuses_another_municipality_than_the_catalogs(capsys):
+    from kpi_lib.cli import main
+
+    assert main(["status", "--fiscal-year", "2024", "--municipality", "012092"]) == 2
+    assert "disagrees with the catalog" in capsys.readouterr().err
+
+
+def test_the_kernels_tables_are_the_ingested_ones_and_a_stray_file_is_left_alone(tmp_path):
+    """What `kpi report` hands its kernels: the tables `kpi ingest` writes. A backup or an empty
+    file beside them is not read (it used to abort the report with a traceback); an empty
+    table of ours is refused naming it."""
+    public = tmp_path / "public"
+    shutil.copytree(DATA_DIR / "public", public)
+    with gzip.open(public / "stray.csv.gz", "wb"):
+        pass  # an empty gzip
+    tables = PublicTables(public).read_all()
+    assert tables.reads == sum((public / f"{n}.csv.gz").exists() for n in TABLE_NAMES)
+    with gzip.open(public / "regions.csv.gz", "wb"):
+        pass  # one of ours, emptied
+    with pytest.raises(InputError, match=r"regions\.csv\.gz: bundled data is damaged"):
+        PublicTables(public).table("regions")
+
+
+def test_two_towns_sharing_tables_get_their_own_peers():
+    """The peers of a town leave that town out: a memo on shared tables is kept per town."""
+    data = DataHandle.open()
+    strategy = data.catalog.strategy.model_copy(update={"municipality_code": "012092"})
+    catalog = data.catalog.model_copy(update={"strategy": strategy})
+    other = DataHandle(data.folder, catalog, data.tables, data.returned)
+    assert data.memo(("k",), lambda: "芦別") == "芦別"
+    assert other.memo(("k",), lambda: "滝川") == "滝川"
+
+
+def test_an_old_notebooks_municipality_argument_is_explained():
+    """A custom notebook still calling load_context(fiscal_year, 団体コード, catalog, data) is told
+    what changed, not "file not found" for a catalog named 012165."""
+    with pytest.raises(ArgumentError, match="takes no municipality code any more"):
+        load_context(2024, "012165", str(DEFAULT_CATALOG))

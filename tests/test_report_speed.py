@@ -125,3 +125,31 @@ def test_every_kernel_starts_at_once_while_only_jobs_notebooks_run(tmp_path, mon
     run_all(plan, tmp_path, "kpi", 2, 10, while_running=lambda gate: gate.open())
     assert [job.status for job in plan] == ["ok"] * 4, [job.error for job in plan]
     assert most[0] <= 2  # --jobs 2: two notebooks at a time
+
+
+def test_kernels_started_ahead_are_a_few_not_a_multiple_of_jobs(tmp_path, monkeypatch):
+    """--jobs 3 with six notebooks: three run and two more kernels wait ready (jobs.AHEAD), not
+    six idle kernels each holding pandas and matplotlib."""
+    plan = [Job(tmp_path / "nb.ipynb", f"out{i}.ipynb", {}, "x") for i in range(6)]
+    ahead = threading.Barrier(3 + jobs.AHEAD, timeout=60)  # the first ones start together
+    alive, most, calls, lock = [0], [0], [0], threading.Lock()
+
+    def start(self, km, cwd, preload=""):
+        with lock:
+            alive[0] += 1
+            most[0] = max(most[0], alive[0])
+            calls[0] += 1
+            first = calls[0] <= ahead.parties
+        if first:
+            ahead.wait()
+
+    def execute(job, staging, km, timeout, preloaded):
+        time.sleep(0.05)
+        with lock:
+            alive[0] -= 1
+
+    monkeypatch.setattr(KernelPool, "start", start)
+    monkeypatch.setattr(jobs, "_execute", execute)
+    run_all(plan, tmp_path, "kpi", 3, 10, while_running=lambda gate: gate.open())
+    assert [job.status for job in plan] == ["ok"] * 6, [job.error for job in plan]
+    assert most[0] == 3 + jobs.AHEAD

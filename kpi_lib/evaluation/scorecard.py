@@ -263,7 +263,7 @@ def build_scorecard(
     from `data` (default: the bundled data opened for `catalog`)."""
     settings = settings or RuleSettings()
     if forecast and data is None:
-        data = DataHandle.open(catalog=catalog)
+        data = DataHandle.open(catalog=catalog, actuals=[])  # the peers' tables: no returned file
     forecast_config = forecast_config or load_config(data.forecast_file if data else None)
     chosen = choose_values(observations)
     given = _judgements_by_kpi(judgements)

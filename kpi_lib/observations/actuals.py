@@ -399,7 +399,9 @@ def default_files(folder: Path) -> list[Path]:
         return []
     files = []
     for p in sorted(folder.iterdir()):
-        if p.name.startswith(("~$", ".")) or p.stem.upper() == "README":
+        if p.name.startswith(("~$", ".")) or (
+            p.stem.upper() == "README" and p.suffix.lower() not in ACTUALS_SUFFIXES
+        ):
             continue
         if p.suffix.lower() not in ACTUALS_SUFFIXES:
             why = f"not {ACTUALS_KINDS}"

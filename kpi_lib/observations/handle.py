@@ -23,7 +23,7 @@ from kpi_lib.observations import actuals as actuals_mod
 from kpi_lib.observations.gather import load_inputs
 from kpi_lib.observations.judgements import Returned
 from kpi_lib.observations.values import municipality_for
-from kpi_lib.sources.ingest import read_public
+from kpi_lib.sources.ingest import TABLE_NAMES, read_public
 
 
 class PublicTables:
@@ -52,9 +52,12 @@ class PublicTables:
         return self.memo(("annual", name), lambda: _annual(self.table(name)))
 
     def read_all(self) -> PublicTables:
-        """Read every table of the folder now (what `kpi report` hands to its kernels)."""
-        for path in sorted(self.folder.glob("*.csv.gz")):
-            self.table(path.name.removesuffix(".csv.gz"))
+        """Read now every table `kpi ingest` writes that the folder holds (what `kpi report`
+        hands to its kernels); anything else in the folder (a backup, a stray file) is not ours
+        to read."""
+        for name in TABLE_NAMES:
+            if self.has(name):
+                self.table(name)
         return self
 
     def memo(self, key: tuple, make: Callable[[], Any]) -> Any:
@@ -122,8 +125,9 @@ class DataHandle:
         return self.folder / "forecast.yaml"
 
     def memo(self, key: tuple, make: Callable[[], Any]) -> Any:
-        """What `make` computes from this handle's tables, computed once per handle."""
-        return self.tables.memo(key, make)
+        """What `make` computes from this handle's tables for its municipality, computed once
+        (the peers of one town leave that town out: the key says which)."""
+        return self.tables.memo((self.municipality_code, *key), make)
 
 
 def load_observations(

@@ -5,6 +5,7 @@ for its kernels, public tables included: they read none from disk)."""
 from __future__ import annotations
 
 import pickle
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Literal
 import pandas as pd
 
 from kpi_lib.catalog.model import Catalog
+from kpi_lib.core.errors import ArgumentError
 from kpi_lib.evaluation.rules import RuleSettings
 from kpi_lib.evaluation.scorecard import Scorecard, build_scorecard
 from kpi_lib.observations.handle import DataHandle, PublicTables
@@ -109,6 +111,14 @@ def load_context(
     `cache`: a file `kpi report` wrote with `save_context`, computed once for all its notebooks;
     used only if it was made with the same arguments, else computed afresh.
     """
+    if re.fullmatch(r"\d{6}", str(catalog_path)) and not Path(catalog_path).exists():
+        # a notebook written before the municipality came from the catalog alone
+        raise ArgumentError(
+            "catalog_path",
+            f"{catalog_path} looks like a 団体コード: load_context(fiscal_year, catalog_path, "
+            "data_dir, …) takes no municipality code any more (the catalog's is used); "
+            "remove it from the call",
+        )
     key = _key(fiscal_year, catalog_path, data_dir, grades, formula)
     if cache and Path(cache).exists():
         with open(cache, "rb") as fh:

@@ -29,7 +29,6 @@ from kpi_lib.core.vocabulary import (
     VERDICT_MISSED,
     year_word,
 )
-from kpi_lib.evaluation.outlook import Hindsight
 from kpi_lib.evaluation.scorecard import Entry, Scorecard
 from kpi_lib.observations.judgements import (
     ACTIONS_HEADER,
@@ -249,7 +248,7 @@ def _figures(history: pd.DataFrame) -> dict:
 def _outlook_words(entry: Entry) -> str:
     """The outlook to the target year, or, from it on, the mid-period outlook beside the outcome."""
     if entry.evaluation.final:
-        return _hindsight_words(entry.hindsight)
+        return _hindsight_words(entry)
     o = entry.outlook
     if o is None or o.forecast_value is None:
         return ""
@@ -257,12 +256,13 @@ def _outlook_words(entry: Entry) -> str:
     return f"見通し（{entry.kpi.target.year}年度）: {forecast_words(o, '（区間なし）')}{p}"
 
 
-def _hindsight_words(h: Hindsight | None) -> str:
-    """What the outlook said mid-period, beside the outcome."""
+def _hindsight_words(entry: Entry) -> str:
+    """What the outlook said mid-period, beside the outcome (or what the outcome waits for)."""
+    h = entry.hindsight
     if h is None or h.outlook.forecast_value is None:
         return ""
     o = h.outlook
-    outcome = reader_number(h.actual) if h.actual is not None else "未確定"
+    outcome = reader_number(h.actual) if h.actual is not None else entry.result
     inside = "" if h.inside is None else ("、区間内" if h.inside else "、区間外")
     p = "、達成確率 " + reader_percent(o.p_meet) if o.p_meet is not None else ""
     return (

@@ -19,8 +19,9 @@ from kpi_lib.reporting.export import TITLES, notebook_html
 from kpi_lib.reporting.kernels import STOPPED, KernelPool, ReportInterrupted, ignore_interrupts
 
 PHASES = ("kernel_start", "waiting", "imports", "work", "export")
-# Kernels started ahead per job: the next notebooks' kernels start and import while the first
-# ones run (each start costs seconds; only `jobs` notebooks run at a time).
+# Kernels started ahead, beyond the `jobs` running: the next notebooks' kernels start and import
+# while the first ones run (each start costs seconds). A fixed number, not a multiple of --jobs:
+# each idle kernel holds pandas and matplotlib in memory (--jobs 8 would otherwise keep 16).
 AHEAD = 2
 # What every report notebook imports first, run in each kernel as soon as it has started (while
 # the report's process is still evaluating), so that the notebook's imports cell finds it done.
@@ -237,7 +238,7 @@ def run_all(
     kernels = KernelPool(kernel)
     gate = Gate() if while_running is not None else None
     turns = threading.Semaphore(jobs)
-    pool = ThreadPoolExecutor(max_workers=min(len(plan), AHEAD * jobs))
+    pool = ThreadPoolExecutor(max_workers=min(len(plan), jobs + AHEAD))
     futures: list = []
     try:
         futures = [

@@ -213,7 +213,14 @@ def read_public(name: str, public_dir: Path | None = None) -> pd.DataFrame:
     )
     try:
         return pd.read_csv(path, compression="gzip", dtype=dtypes)
-    except (EOFError, OSError, zlib.error, UnicodeDecodeError, pd.errors.ParserError) as exc:
+    except (
+        EOFError,
+        OSError,
+        zlib.error,
+        UnicodeDecodeError,
+        pd.errors.ParserError,
+        pd.errors.EmptyDataError,  # an empty gzip
+    ) as exc:
         # gzip.BadGzipFile is an OSError; a truncated file ends in EOFError
         raise InputError(
             str(path), f"bundled data is damaged ({exc}); run `kpi ingest` to rebuild it"
