@@ -104,6 +104,15 @@ def test_an_open_kernel_pool_shortens_the_switch_interval_until_the_last_one_clo
     assert sys.getswitchinterval() == before
 
 
+def _run_faked(monkeypatch, tmp_path, plan, n_jobs: int, start, execute) -> None:
+    """run_all over `plan` with `start` for a kernel's start and `execute` for a notebook's run;
+    every job must end ok."""
+    monkeypatch.setattr(KernelPool, "start", start)
+    monkeypatch.setattr(jobs, "_execute", execute)
+    run_all(plan, tmp_path, "kpi", n_jobs, 10, while_running=lambda gate: gate.open())
+    assert [job.status for job in plan] == ["ok"] * len(plan), [job.error for job in plan]
+
+
 def test_every_kernel_starts_at_once_while_only_jobs_notebooks_run(tmp_path, monkeypatch):
     plan = [Job(tmp_path / "nb.ipynb", f"out{i}.ipynb", {}, "x") for i in range(4)]
     together = threading.Barrier(len(plan), timeout=60)  # broken unless all four start at once
@@ -120,10 +129,7 @@ def test_every_kernel_starts_at_once_while_only_jobs_notebooks_run(tmp_path, mon
         with lock:
             running[0] -= 1
 
-    monkeypatch.setattr(KernelPool, "start", start)
-    monkeypatch.setattr(jobs, "_execute", execute)
-    run_all(plan, tmp_path, "kpi", 2, 10, while_running=lambda gate: gate.open())
-    assert [job.status for job in plan] == ["ok"] * 4, [job.error for job in plan]
+    _run_faked(monkeypatch, tmp_path, plan, 2, start, execute)
     assert most[0] <= 2  # --jobs 2: two notebooks at a time
 
 
@@ -148,8 +154,5 @@ def test_kernels_started_ahead_are_a_few_not_a_multiple_of_jobs(tmp_path, monkey
         with lock:
             alive[0] -= 1
 
-    monkeypatch.setattr(KernelPool, "start", start)
-    monkeypatch.setattr(jobs, "_execute", execute)
-    run_all(plan, tmp_path, "kpi", 3, 10, while_running=lambda gate: gate.open())
-    assert [job.status for job in plan] == ["ok"] * 6, [job.error for job in plan]
+    _run_faked(monkeypatch, tmp_path, plan, 3, start, execute)
     assert most[0] == 3 + jobs.AHEAD
