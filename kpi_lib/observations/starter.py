@@ -247,8 +247,15 @@ def _observed(kpi: StarterKpi, code: str, tables: PublicTables) -> pd.DataFrame:
     return choose_values(pd.concat(frames, ignore_index=True)).sort_values("year")
 
 
-def town_name(code: str, start: int, end: int, data_dir: str | Path = DATA_DIR) -> str:
-    """The name of municipality `code`, once the code and the period `start`–`end` are checked."""
+def town_name(
+    code: str,
+    start: int,
+    end: int,
+    data_dir: str | Path = DATA_DIR,
+    tables: PublicTables | None = None,
+) -> str:
+    """The name of municipality `code`, once the code and the period `start`–`end` are checked
+    (from `tables` when the caller has them open, else from DATA/public)."""
     if not (len(code) == 6 and code.isdigit()):
         raise ArgumentError(
             "municipality", f"{code!r}: expected a 6-digit 団体コード such as 012165"
@@ -257,7 +264,7 @@ def town_name(code: str, start: int, end: int, data_dir: str | Path = DATA_DIR) 
         raise ArgumentError(
             "period", f"{start}-{end}: expected a period such as 2025-2029 (at most 10 years)"
         )
-    name = municipality_name(code, PublicTables(Path(data_dir) / "public"))
+    name = municipality_name(code, tables or PublicTables(Path(data_dir) / "public"))
     if name is None:
         raise ArgumentError(
             "municipality",
@@ -269,8 +276,8 @@ def town_name(code: str, start: int, end: int, data_dir: str | Path = DATA_DIR) 
 
 def starter_catalog(code: str, start: int, end: int, data_dir: str | Path = DATA_DIR) -> str:
     """The YAML text of a starter catalog for municipality `code`, period `start`–`end`."""
-    name = town_name(code, start, end, data_dir)
-    tables = PublicTables(Path(data_dir) / "public")
+    tables = PublicTables(Path(data_dir) / "public")  # read once for the name and the KPIs
+    name = town_name(code, start, end, data_dir, tables)
     prefecture = _prefecture(code, tables)
     blocks, goals = [], set()
     for kpi in STARTER_KPIS:
