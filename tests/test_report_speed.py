@@ -20,7 +20,7 @@ from PIL import Image  # noqa: E402
 from kpi_lib.core.errors import InputError  # noqa: E402
 from kpi_lib.reporting import charts, jobs  # noqa: E402
 from kpi_lib.reporting.jobs import Job, run_all  # noqa: E402
-from kpi_lib.reporting.kernels import SWITCH_INTERVAL, KernelPool  # noqa: E402
+from kpi_lib.reporting.kernels import KernelPool  # noqa: E402
 from kpi_lib.sources.tidy import TIDY_COLUMNS, finish  # noqa: E402
 
 
@@ -88,20 +88,6 @@ def test_the_tidy_schema_still_refuses_a_bad_table():
     row = dict.fromkeys(TIDY_COLUMNS, "x") | {"year": 2020, "month": None, "value": 1.0}
     with pytest.raises(InputError, match="not valid"):
         finish(pd.DataFrame([row]), "bad.csv")
-
-
-def test_an_open_kernel_pool_shortens_the_switch_interval_until_the_last_one_closes():
-    before = sys.getswitchinterval()
-    first, second = KernelPool("kpi"), KernelPool("kpi")
-    try:
-        assert sys.getswitchinterval() == min(SWITCH_INTERVAL, before)
-        first.close()
-        first.close()  # twice: counted once
-        assert sys.getswitchinterval() == min(SWITCH_INTERVAL, before)
-    finally:
-        second.close()
-        first.close()
-    assert sys.getswitchinterval() == before
 
 
 def _run_faked(monkeypatch, tmp_path, plan, n_jobs: int, start, execute) -> None:

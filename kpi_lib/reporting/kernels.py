@@ -21,13 +21,6 @@ from kpi_lib.core.publish import pid_alive
 from kpi_lib.reporting.run_settings import KERNEL
 
 IPC_PREFIX = "kpi-ipc-"
-# While a pool is open the report's main thread evaluates and draws the goal documents, holding
-# the GIL, and its worker threads talk to the kernels, import papermill and export: each of their
-# many short waits on a socket or a file got the GIL back only after the switch interval (5 ms by
-# default), which stretched importing papermill to 8 s under load. 0.5 ms while a pool is open.
-SWITCH_INTERVAL = 0.0005
-_open_pools: list[float] = []  # the interval before the first open pool, once per open pool
-_pools_lock = threading.Lock()
 STOPPED = "interrupted; no report was written and the staging folder was removed"
 
 
@@ -66,10 +59,6 @@ class KernelPool:
         self.stopping = False
         self._lock = threading.Lock()
         self._count = 0
-        self._closed = False
-        with _pools_lock:
-            _open_pools.append(_open_pools[0] if _open_pools else sys.getswitchinterval())
-            sys.setswitchinterval(min(SWITCH_INTERVAL, _open_pools[0]))
 
     def manager(self):
         # The async manager: with the blocking one nbclient ignores the cell timeout.
@@ -153,15 +142,8 @@ class KernelPool:
                     self.live.pop(id(km), None)
 
     def close(self) -> None:
-        """Remove the pool's private folder of connection files; the last pool to close puts the
-        switch interval back."""
+        """Remove the pool's private folder of connection files."""
         shutil.rmtree(self.folder, ignore_errors=True)
-        with _pools_lock:
-            if not self._closed:
-                self._closed = True
-                previous = _open_pools.pop()
-                if not _open_pools:
-                    sys.setswitchinterval(previous)
 
 
 def remove_dead_ipc_folders(tmp: Path | None = None) -> list[Path]:
