@@ -20,6 +20,7 @@ from kpi_lib.catalog.notation import NotationError, parse_year
 from kpi_lib.core.errors import InputError, InputErrors
 from kpi_lib.core.numbers import number_text
 from kpi_lib.core.vocabulary import HEADERS_JA
+from kpi_lib.observations.entry_files import cell_text
 
 DEPARTMENT_HEADER = HEADERS_JA["department"]
 JUDGEMENT_YEAR_HEADER = "評価年度"
@@ -136,13 +137,15 @@ def write_review_template(catalog: Catalog, path: str | Path, fiscal_year: int) 
 
 def is_review(rows: list[list]) -> bool:
     """Whether the rows are the committee's workbook (its header names 有識者会議の意見)."""
-    return any(_text(v) == REVIEW_SHEET for r in rows[:10] for v in r)
+    return any(cell_text(v) == REVIEW_SHEET for r in rows[:10] for v in r)
 
 
 def read_review(rows: list[list], file: str, sheet: str | None, catalog: Catalog) -> pd.DataFrame:
     """The committee's opinions, one per basic goal and year; every problem names its cell."""
-    header_index = next(i for i, r in enumerate(rows) if any(_text(v) == REVIEW_SHEET for v in r))
-    col = {_text(h): j for j, h in enumerate(rows[header_index]) if _text(h)}
+    header_index = next(
+        i for i, r in enumerate(rows) if any(cell_text(v) == REVIEW_SHEET for v in r)
+    )
+    col = {cell_text(h): j for j, h in enumerate(rows[header_index]) if cell_text(h)}
     errors: list[InputError] = []
     for name in ("基本目標", JUDGEMENT_YEAR_HEADER):
         if name not in col:
@@ -158,7 +161,7 @@ def read_review(rows: list[list], file: str, sheet: str | None, catalog: Catalog
 
         def cell(name, row=row) -> str:
             j = col.get(name)
-            return _text(row[j]) if j is not None and j < len(row) else ""
+            return cell_text(row[j]) if j is not None and j < len(row) else ""
 
         opinion = cell(REVIEW_SHEET)
         if not opinion:
@@ -193,10 +196,6 @@ def read_review(rows: list[list], file: str, sheet: str | None, catalog: Catalog
     if errors:
         raise InputErrors(errors)
     return pd.DataFrame(records, columns=OPINION_COLUMNS)
-
-
-def _text(v) -> str:
-    return "" if v is None else str(v).strip()
 
 
 # ── everything returned, checked across files ────────────────────────────────
