@@ -11,6 +11,7 @@ of comparable series (recent volatility; size for positive series). The same err
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,36 +55,74 @@ class PanelForecast:
     def probability(self, row: int, h: int, target: float, direction: str) -> float | None:
         """P(value in year h+1 meets `target`) for one series: the share of its stratum's backtest
         errors that would put it there (None without a calibrated distribution)."""
-        key = self._stratum_of(row)
-        if key is None or self.scale is None:
-            return None
-        errors = self.samples.get(key)
-        if errors is None or h >= len(errors) or len(errors[h]) == 0:
-            return None
-        mean = self.mean[row, h]
-        if not np.isfinite(mean):
-            return None
+        p = self.probabilities(h, np.array([target], float), np.array([direction]), [row])[0]
+        return None if np.isnan(p) else float(p)
 
-        if key[0] == "log":
-            if target <= 0 or mean <= 0:  # every value of the distribution has mean's sign
-                return float((direction == "increase") == (mean >= target))
-            threshold = np.log(target / mean)
-        else:
-            threshold = (target - mean) / self.scale[row]
-        above = float((errors[h] >= threshold).mean())
-        return above if direction == "increase" else 1.0 - above
+    def probabilities(
+        self, h: int, targets: np.ndarray, directions: np.ndarray, rows=None
+    ) -> np.ndarray:
+        """`probability` for many series at once (`rows`, default all, with one target and
+        direction each); NaN where a series has no calibrated distribution. One comparison per
+        stratum instead of one per series: the honesty checks ask for tens of thousands."""
+        rows = np.arange(len(self.mean)) if rows is None else np.asarray(rows)
+        out = np.full(len(rows), np.nan)
+        if self.kind is None or self.stratum is None or self.scale is None:
+            return out
+        mean = self.mean[rows, h]
+        kinds, strata = self.kind[rows], self.stratum[rows]
+        for (kind, stratum), errors in self.samples.items():
+            if h >= len(errors) or len(errors[h]) == 0:
+                continue
+            at = np.flatnonzero((kinds == kind) & (strata == stratum) & np.isfinite(mean))
+            if len(at):
+                up = directions[at] == "increase"
+                above = _share_above(errors[h], kind, mean[at], targets[at], self.scale[rows[at]])
+                out[at] = np.where(up, above, 1.0 - above)
+        return out
 
     def total(self, row: int, observed: float) -> np.ndarray | None:
         """Samples of `observed` plus the row's values in every forecast year, one per backtest
         forecast, from its errors at all horizons at once (None without enough of them)."""
-        key = self._stratum_of(row)
-        if key is None or self.scale is None:
-            return None
-        joint, mean = self.joint.get(key), self.mean[row]
-        if joint is None or not np.isfinite(mean).all():
-            return None
-        values = mean * np.exp(joint) if key[0] == "log" else mean + joint * self.scale[row]
-        return observed + values.sum(axis=1)
+        for _, samples in self.totals([row], observed):
+            return samples[0]
+        return None
+
+    def totals(self, rows, observed: float = 0.0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """`total` for many series: (positions in `rows`, their samples, one row each) per
+        stratum, in blocks of at most 256 series (a large panel's samples are many)."""
+        rows = np.asarray(rows)
+        if self.kind is None or self.stratum is None or self.scale is None:
+            return
+        kinds, strata = self.kind[rows], self.stratum[rows]
+        finite = np.isfinite(self.mean[rows]).all(axis=1)
+        for (kind, stratum), joint in self.joint.items():
+            found = np.flatnonzero((kinds == kind) & (strata == stratum) & finite)
+            for start in range(0, len(found), 256):
+                at = found[start : start + 256]
+                mean = self.mean[rows[at]][:, None, :]
+                if kind == "log":
+                    values = mean * np.exp(joint)[None]
+                else:
+                    values = mean + joint[None] * self.scale[rows[at]][:, None, None]
+                yield at, observed + values.sum(axis=2)
+
+
+def _share_above(errors, kind, mean, target, scale) -> np.ndarray:
+    """Per series, the share of `errors` that would put its value at or above `target`. With log
+    errors a target or mean of sign ≤ 0 is decided by the mean alone (every value of the
+    distribution has the mean's sign): 1 or 0, turned by the caller for a decrease."""
+    if kind == "log":
+        signed = (target <= 0) | (mean <= 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            threshold = np.log(np.where(signed, 1.0, target) / np.where(signed, 1.0, mean))
+    else:
+        signed = np.zeros(len(mean), bool)
+        threshold = (target - mean) / scale
+    share = np.empty(len(mean))
+    for start in range(0, len(mean), 256):  # bounded memory for a large panel's many errors
+        part = slice(start, start + 256)
+        share[part] = (errors[None, :] >= threshold[part, None]).mean(axis=1)
+    return np.where(signed, (mean >= target).astype(float), share)
 
 
 FEATURE_STEPS = (
@@ -152,12 +191,18 @@ def _by_horizon(errors: list[np.ndarray]) -> list[np.ndarray] | None:
 def sample_bounds(values: np.ndarray, level: float) -> tuple[float, float]:
     """Central `level` bounds of samples (backtest errors, or totals made of them), with the
     finite-sample conformal correction (n + 1) / n on the tail probability."""
-    values = np.sort(values)
-    n = len(values)
+    lower, upper = row_bounds(values[None, :], level)
+    return float(lower[0]), float(upper[0])
+
+
+def row_bounds(samples: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """`sample_bounds` of each row of `samples` (rows of equally many samples)."""
+    values = np.sort(samples, axis=1)
+    n = values.shape[1]
     tail = max((1 - level) / 2 - (1 - level) / 2 / (n + 1), 0.0)
     lo = min(int(np.floor(tail * n)), n - 1)
     hi = max(int(np.ceil((1 - tail) * n)) - 1, 0)
-    return float(values[lo]), float(values[hi])
+    return values[:, lo], values[:, hi]
 
 
 def share_at_least(values: np.ndarray, target: float) -> float:

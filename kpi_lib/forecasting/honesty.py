@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from kpi_lib.forecasting.backtest import MIN_TRAIN
-from kpi_lib.forecasting.calibration import PanelForecast, sample_bounds, share_at_least
+from kpi_lib.forecasting.calibration import PanelForecast, row_bounds
 from kpi_lib.forecasting.methods import scale_of
 from kpi_lib.forecasting.panel import panel_forecast_arrays
 
@@ -60,12 +60,7 @@ def rolling_checks(
         target = last + delta * np.abs(last)
         direction = np.where(delta > 0, "increase", "decrease")
         for h in range(steps):
-            p = np.array(
-                [
-                    np.nan if (q := res.probability(i, h, target[i], direction[i])) is None else q
-                    for i in range(len(rows))
-                ]
-            )
+            p = res.probabilities(h, target, direction)
             frames.append(
                 pd.DataFrame(
                     {
@@ -111,11 +106,9 @@ def _totals_frame(
 ) -> pd.DataFrame:
     """Each series' forecast total from one origin: its interval and P(total ≥ target)."""
     lower, upper, p = (np.full(len(truth), np.nan) for _ in range(3))
-    for i in range(len(truth)):
-        totals = res.total(i, 0.0)
-        if totals is not None:
-            lower[i], upper[i] = sample_bounds(totals, level)
-            p[i] = share_at_least(totals, target[i])
+    for at, totals in res.totals(np.arange(len(truth))):
+        lower[at], upper[at] = row_bounds(totals, level)
+        p[at] = (totals >= target[at, None]).mean(axis=1)
     return pd.DataFrame(
         {
             "origin": origin,
