@@ -235,7 +235,7 @@ def run_all(
     """The notebooks in a thread pool, `while_running(gate)` in this thread meanwhile: the
     kernels start at once, and the notebooks run when it opens the gate. An error of
     `while_running` stops every kernel, and so do Ctrl-C and SIGTERM, within seconds."""
-    kernels = KernelPool(kernel)
+    kernels = KernelPool(kernel, preload=PRELOAD if while_running is not None else None)
     gate = Gate() if while_running is not None else None
     turns = threading.Semaphore(jobs)
     pool = ThreadPoolExecutor(max_workers=min(len(plan), jobs + AHEAD))

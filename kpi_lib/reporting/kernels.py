@@ -47,14 +47,22 @@ def ensure_kernel(name: str = KERNEL) -> str:
 class KernelPool:
     """The kernels of one run: on IPC sockets in a private folder (no TCP port, no
     unencrypted-TCP warning). nbclient does not shut down a kernel it was handed, so each
-    is ended here when its notebook is done, and all at once when the run is interrupted."""
+    is ended here when its notebook is done, and all at once when the run is interrupted.
 
-    def __init__(self, kernel: str):
+    With `preload` (the notebooks' imports), the kernels are forked from one server process that
+    has started ipykernel and run `preload` once (`forkserver`), instead of each doing both."""
+
+    def __init__(self, kernel: str, preload: str | None = None):
         self.kernel = kernel
         remove_dead_ipc_folders()
         # Short (socket paths are limited) and named for this process, so that the next run
         # removes it if this one is killed.
         self.folder = Path(tempfile.mkdtemp(prefix=f"{IPC_PREFIX}{os.getpid()}-"))
+        self.server = None
+        if preload is not None:
+            from kpi_lib.reporting.forkserver import ForkServer
+
+            self.server = ForkServer(self.folder, preload)
         self.live: dict[int, object] = {}
         self.stopping = False
         self._lock = threading.Lock()
@@ -76,8 +84,23 @@ class KernelPool:
                 # Its HMAC key stays in the private folder, removed with it (not /tmp/tmp*.json).
                 connection_file=str(self.folder / f"k{self._count}.json"),
             )
+            if self.server is not None:
+                self._fork_from_server(km)
             self.live[id(km)] = km
             return km
+
+    def _fork_from_server(self, km) -> None:
+        """Give `km` the launcher that asks the pool's fork server for its kernel."""
+        import uuid
+
+        from kpi_lib.reporting.forkserver import ForkedProvisioner
+
+        km.kernel_id = str(uuid.uuid4())
+        provisioner = ForkedProvisioner(
+            kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km
+        )
+        provisioner.server = self.server
+        km.provisioner = provisioner
 
     def start(self, km, cwd: Path, preload: str = "") -> None:
         """Start the kernel in `cwd` and run `preload` (imports), if any, in it, so that the
@@ -142,7 +165,10 @@ class KernelPool:
                     self.live.pop(id(km), None)
 
     def close(self) -> None:
-        """Remove the pool's private folder of connection files."""
+        """End the fork server, if any, and remove the pool's private folder of connection
+        files."""
+        if self.server is not None:
+            self.server.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 

@@ -1,0 +1,138 @@
+"""The report's kernels forked from one server that imported once (issue 21's speed): each is a
+real kernel in its notebook's folder, as ipykernel_launcher would start it; the pool kills it; a
+server that cannot give one leaves the usual start; and the server ends with its pool."""
+
+import os
+import sys
+import time
+
+import pytest
+
+from kpi_lib.reporting.forkserver import ForkedProcess, kernel_arguments
+from kpi_lib.reporting.kernels import KernelPool
+
+
+def _run(km, code: str) -> str:
+    """Execute `code` in the started kernel `km` and return what it printed."""
+    from jupyter_core.utils import run_sync
+
+    async def go():
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=60)
+            reply = await kc.execute_interactive(code, timeout=60, output_hook=out.append)
+            assert reply["content"]["status"] == "ok", reply["content"]
+        finally:
+            kc.stop_channels()
+
+    out: list = []
+    run_sync(go)()
+    return "".join(m["content"].get("text", "") for m in out if m["msg_type"] == "stream")
+
+
+def _state(km) -> dict:
+    printed = _run(
+        km,
+        "import os, sys, json; print(json.dumps({'ppid': os.getppid(), 'cwd': os.getcwd(), "
+        "'path': sys.path, 'argv0': sys.argv[0], "
+        "'preloaded': 'kpi_lib.reporting.charts' in sys.modules, "
+        "'backend': os.environ.get('MPLBACKEND'), 'pgid': os.getpgid(0), 'pid': os.getpid()}))",
+    )
+    import json
+
+    return json.loads(printed)
+
+
+def _usual_kernel_state(folder) -> dict:
+    pool = KernelPool("kpi")
+    try:
+        km = pool.manager()
+        pool.start(km, folder)
+        return _state(km)
+    finally:
+        pool.stop_all()
+        pool.close()
+
+
+def test_a_kernel_is_forked_from_the_server_in_its_notebooks_folder(tmp_path):
+    pool = KernelPool("kpi", preload="import kpi_lib.reporting.charts")
+    try:
+        km = pool.manager()
+        pool.start(km, tmp_path)
+        state = _state(km)
+        server = pool.server
+        assert server is not None and state["ppid"] == server.process.pid  # forked, not started
+        assert state["preloaded"]  # the server's imports are in the kernel already
+        assert state["cwd"] == str(tmp_path)  # the notebook's folder, as papermill's kernels
+        usual = _usual_kernel_state(tmp_path)
+        assert (state["path"], state["argv0"]) == (usual["path"], usual["argv0"])
+        assert state["backend"] == "module://matplotlib_inline.backend_inline"
+        assert state["pgid"] == state["pid"]  # its own process group: the pool's kill reaches it
+        process = km.provisioner.process
+        assert isinstance(process, ForkedProcess) and process.poll() is None
+        pool.end(km)
+        assert process.poll() is not None  # killed and seen to end
+    finally:
+        pool.stop_all()
+        pool.close()
+    assert server.process.poll() is not None  # the server ended with its pool
+
+
+def test_without_the_server_the_kernel_starts_the_usual_way(tmp_path):
+    pool = KernelPool("kpi", preload="")
+    try:
+        assert pool.server is not None
+        pool.server.process.kill()  # it died (or failed to start)
+        pool.server.process.wait()
+        km = pool.manager()
+        pool.start(km, tmp_path)
+        state = _state(km)
+        assert state["ppid"] == os.getpid()  # started by this process, as before the server
+        assert not isinstance(km.provisioner.process, ForkedProcess)
+        assert pool.server.failed  # the next kernels do not ask again
+        pool.end(km)
+    finally:
+        pool.stop_all()
+        pool.close()
+
+
+def test_the_server_ends_when_the_reports_process_has_gone(tmp_path):
+    # Its standard input is the report's pipe: closed however the report ended (even killed),
+    # and then the server ends, and its kernels with it (ipykernel watches its parent).
+    pool = KernelPool("kpi", preload="")
+    try:
+        km = pool.manager()
+        pool.start(km, tmp_path)
+        kernel = km.provisioner.process
+        server = pool.server
+        server.process.stdin.close()  # what the report's end does
+        server.process.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        while kernel.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert kernel.poll() is not None  # the orphaned kernel ended by itself
+    finally:
+        pool.stop_all()
+        pool.close()
+
+
+@pytest.mark.parametrize(
+    "cmd, expected",
+    [
+        (
+            [sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "c.json"],
+            ["-f", "c.json"],
+        ),
+        (
+            [sys.executable, "-m", "ipykernel_launcher", "-f", "c.json", "--x=1"],
+            ["-f", "c.json", "--x=1"],
+        ),
+        (["/usr/bin/other-python", "-m", "ipykernel_launcher", "-f", "c.json"], None),
+        ([sys.executable, "-m", "other_kernel", "-f", "c.json"], None),
+        ([sys.executable, "ipykernel_launcher", "-f", "c.json"], None),
+        ([], None),
+    ],
+)
+def test_only_this_interpreters_ipykernel_is_forked(cmd, expected):
+    assert kernel_arguments(cmd) == expected
