@@ -2,6 +2,7 @@
 real kernel in its notebook's folder, as ipykernel_launcher would start it; the pool kills it; a
 server that cannot give one leaves the usual start; and the server ends with its pool."""
 
+import contextlib
 import os
 import sys
 import time
@@ -44,28 +45,31 @@ def _state(km) -> dict:
     return json.loads(printed)
 
 
-def _usual_kernel_state(folder) -> dict:
-    pool = KernelPool("kpi")
+@contextlib.contextmanager
+def _kernel(folder, preload: str | None = None, kill_server: bool = False):
+    """A started kernel of a pool (forked with `preload`; usual without), ended afterwards."""
+    pool = KernelPool("kpi", preload=preload)
     try:
+        if kill_server:  # the server died (or failed to start)
+            pool.server.process.kill()
+            pool.server.process.wait()
         km = pool.manager()
         pool.start(km, folder)
-        return _state(km)
+        yield pool, km
     finally:
         pool.stop_all()
         pool.close()
 
 
 def test_a_kernel_is_forked_from_the_server_in_its_notebooks_folder(tmp_path):
-    pool = KernelPool("kpi", preload="import kpi_lib.reporting.charts")
-    try:
-        km = pool.manager()
-        pool.start(km, tmp_path)
+    with _kernel(tmp_path) as (_, km):
+        usual = _state(km)
+    with _kernel(tmp_path, preload="import kpi_lib.reporting.charts") as (pool, km):
         state = _state(km)
         server = pool.server
         assert server is not None and state["ppid"] == server.process.pid  # forked, not started
         assert state["preloaded"]  # the server's imports are in the kernel already
         assert state["cwd"] == str(tmp_path)  # the notebook's folder, as papermill's kernels
-        usual = _usual_kernel_state(tmp_path)
         assert (state["path"], state["argv0"]) == (usual["path"], usual["argv0"])
         assert state["backend"] == "module://matplotlib_inline.backend_inline"
         assert state["pgid"] == state["pid"]  # its own process group: the pool's kill reaches it
@@ -73,48 +77,28 @@ def test_a_kernel_is_forked_from_the_server_in_its_notebooks_folder(tmp_path):
         assert isinstance(process, ForkedProcess) and process.poll() is None
         pool.end(km)
         assert process.poll() is not None  # killed and seen to end
-    finally:
-        pool.stop_all()
-        pool.close()
     assert server.process.poll() is not None  # the server ended with its pool
 
 
 def test_without_the_server_the_kernel_starts_the_usual_way(tmp_path):
-    pool = KernelPool("kpi", preload="")
-    try:
-        assert pool.server is not None
-        pool.server.process.kill()  # it died (or failed to start)
-        pool.server.process.wait()
-        km = pool.manager()
-        pool.start(km, tmp_path)
+    with _kernel(tmp_path, preload="", kill_server=True) as (pool, km):
         state = _state(km)
         assert state["ppid"] == os.getpid()  # started by this process, as before the server
         assert not isinstance(km.provisioner.process, ForkedProcess)
         assert pool.server.failed  # the next kernels do not ask again
-        pool.end(km)
-    finally:
-        pool.stop_all()
-        pool.close()
 
 
 def test_the_server_ends_when_the_reports_process_has_gone(tmp_path):
     # Its standard input is the report's pipe: closed however the report ended (even killed),
     # and then the server ends, and its kernels with it (ipykernel watches its parent).
-    pool = KernelPool("kpi", preload="")
-    try:
-        km = pool.manager()
-        pool.start(km, tmp_path)
+    with _kernel(tmp_path, preload="") as (pool, km):
         kernel = km.provisioner.process
-        server = pool.server
-        server.process.stdin.close()  # what the report's end does
-        server.process.wait(timeout=10)
+        pool.server.process.stdin.close()  # what the report's end does
+        pool.server.process.wait(timeout=10)
         deadline = time.monotonic() + 15
         while kernel.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
         assert kernel.poll() is not None  # the orphaned kernel ended by itself
-    finally:
-        pool.stop_all()
-        pool.close()
 
 
 @pytest.mark.parametrize(
