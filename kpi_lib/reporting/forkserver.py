@@ -26,7 +26,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import traceback
 from pathlib import Path
@@ -43,8 +42,7 @@ class ForkServer:
 
     def __init__(self, folder: Path, preload: str):
         self.socket_path = folder / "forkserver.sock"
-        self.failed = False
-        self._lock = threading.Lock()
+        self.failed = False  # once set, the rest of the run starts kernels the usual way
         self.process = subprocess.Popen(
             [sys.executable, "-m", "kpi_lib.reporting.forkserver", str(self.socket_path), preload],
             stdin=subprocess.PIPE,  # closed by close() or by this process's end: the server ends
@@ -65,8 +63,7 @@ class ForkServer:
                 reply = _read_line(conn)
             return int(json.loads(reply)["pid"])
         except (OSError, ValueError, KeyError, TypeError):
-            with self._lock:
-                self.failed = True  # the rest of the run starts kernels the usual way
+            self.failed = True
             return None
 
     def _connect(self) -> socket.socket:
