@@ -1,6 +1,7 @@
 """What keeps the report fast without changing it: each notebook chart laid out once for its
-two PNGs, the kernels' imports without scipy and pandera, every kernel started at once, and the
-report's threads getting the GIL back quickly while a kernel pool is open."""
+two PNGs, nbformat loaded without the IRI grammar, the kernels' imports without scipy and
+pandera, every kernel started at once, and the report's threads getting the GIL back quickly
+while a kernel pool is open."""
 
 import io
 import subprocess
@@ -82,6 +83,19 @@ def test_the_kernels_imports_leave_out_scipy_and_pandera():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_papermill_and_nbconvert_load_without_building_the_iri_grammar():
+    # The grammar cost 1.5 s of CPU at import; an IRI is still checked once asked for.
+    code = (
+        "import sys, kpi_lib.reporting.jobs, papermill, nbconvert\n"
+        "print(hasattr(sys.modules['rfc3987_syntax'], 'make_syntax_validator'))\n"
+        "from jsonschema import Draft7Validator as V\n"
+        "v = V({'format': 'iri'}, format_checker=V.FORMAT_CHECKER)\n"
+        "print(v.is_valid('https://例え.jp/a'), v.is_valid('not an iri'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "False"]
 
 
 def test_the_tidy_schema_still_refuses_a_bad_table():
