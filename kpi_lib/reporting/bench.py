@@ -149,9 +149,10 @@ def _full_data(tmp: Path) -> tuple[Path, int]:
 
 def split_rows(manifests: list[dict]) -> list[tuple[str, float]]:
     """The split of the report's time, each the median over `manifests` (one per run): the
-    report process's evaluation and goal documents, then each notebook's phases."""
+    report process's evaluation, goal documents and sheets, then each notebook's phases."""
     rows = []
-    for key, label in (("evaluation", "evaluation"), ("goal_documents", "goal documents")):
+    own = (("evaluation", "evaluation"), ("goal_documents", "goal documents"), ("sheets", "sheets"))
+    for key, label in own:
         values = [m[f"{key}_seconds"] for m in manifests if f"{key}_seconds" in m]
         if values:
             rows.append((label, statistics.median(values)))

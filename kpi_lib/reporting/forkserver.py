@@ -280,3 +280,7 @@ def _become_kernel(request: dict, home: str, launcher: str) -> None:
 
 if __name__ == "__main__":
     serve(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "")
+    # Nothing to flush or clean up (the kernels are the pool's, the folder too): ending without
+    # the interpreter's finalisation of pandas and matplotlib spares the report's end 0.3 s.
+    sys.stderr.flush()
+    os._exit(0)

@@ -1,4 +1,4 @@
-"""What a report run writes beside its notebooks: the 効果検証 sheet (xlsx, csv), index.html,
+"""What a report run writes beside its notebooks: the 効果検証 sheet (xlsx, csv), index.html
 and manifest.json (parameters, input files with SHA-256, package versions, timings)."""
 
 from __future__ import annotations
@@ -34,17 +34,22 @@ PACKAGES = [
 ]
 
 
+def write_sheets(ctx, staging: Path) -> None:
+    """scorecard.xlsx and .csv: they need the evaluation only, so the report writes them while
+    its notebooks run."""
+    from kpi_lib.reporting.sheet import sheet_frame, write_evaluation_workbook, write_sheet_csv
+
+    frame = sheet_frame(ctx.scorecard)  # the xlsx's first sheet and the readers' CSV
+    fresh = freshness_table(ctx)  # the xlsx sheet and the index show the same table
+    write_evaluation_workbook(staging / "scorecard.xlsx", ctx.scorecard, fresh, frame)
+    write_sheet_csv(staging / "scorecard.csv", frame)
+
+
 def write_summary(
     ctx, staging: Path, plan: list[Job], settings: RunSettings, timings: dict[str, float]
 ) -> None:
-    """scorecard.xlsx/.csv, index.html and manifest.json beside the executed notebooks;
+    """index.html and manifest.json beside the executed notebooks (and `write_sheets`' files);
     `timings` are the report process's own phases (seconds), the notebooks' are in `plan`."""
-    from kpi_lib.reporting.sheet import sheet_frame, write_evaluation_workbook, write_sheet_csv
-
-    fresh = freshness_table(ctx)  # the xlsx sheet and the index show the same table
-    frame = sheet_frame(ctx.scorecard)  # the xlsx's first sheet and the readers' CSV
-    write_evaluation_workbook(staging / "scorecard.xlsx", ctx.scorecard, fresh, frame)
-    write_sheet_csv(staging / "scorecard.csv", frame)
     sources = _data_as_of(ctx.observations)
     (staging / "index.html").write_text(index_html(ctx, plan, sources), encoding="utf-8")
     manifest = {

@@ -43,7 +43,7 @@ from kpi_lib.reporting.context import ReportContext, build_context, save_context
 from kpi_lib.reporting.export import relocate, relocated_parameters
 from kpi_lib.reporting.jobs import Gate, Job, plan_jobs, run_all
 from kpi_lib.reporting.kernels import ensure_kernel, interruptible
-from kpi_lib.reporting.manifest import write_summary
+from kpi_lib.reporting.manifest import write_sheets, write_summary
 from kpi_lib.reporting.run_settings import RunSettings
 from kpi_lib.reporting.tables import period_notice
 
@@ -186,7 +186,8 @@ def _execute(
     evaluated: list[ReportContext] = []
 
     def evaluate_then_draw(gate: Gate) -> None:  # in this process while the kernels start
-        """Evaluate, let the notebooks run, and write the per-goal documents meanwhile."""
+        """Evaluate, let the notebooks run, and write the per-goal documents and the sheets
+        meanwhile."""
         from kpi_lib.reporting.goal_docs import goal_documents
 
         progress("report", "evaluating the KPIs and their forecasts")
@@ -208,6 +209,9 @@ def _execute(
             (staging / doc.file_name).write_text(doc.html, encoding="utf-8")
         timings["goal_documents"] = time.perf_counter() - drawn
         progress("report", f"goal documents written ({len(ctx.catalog.kpis)} KPIs)")
+        written = time.perf_counter()
+        write_sheets(ctx, staging)
+        timings["sheets"] = time.perf_counter() - written
 
     run_all(plan, staging, kernel, s.jobs, s.timeout, while_running=evaluate_then_draw)
     context_file.unlink()
