@@ -1,8 +1,9 @@
-"""What keeps the report fast without changing it: each notebook chart laid out once for its
-two PNGs, nbformat loaded without the IRI grammar, the kernels' imports without scipy and
+"""What keeps the report fast without changing it: each notebook chart drawn once for its
+file and its page, nbformat loaded without the IRI grammar, the kernels' imports without scipy and
 pandera, every kernel started at once, and the report's threads getting the GIL back quickly
 while a kernel pool is open."""
 
+import base64
 import io
 import subprocess
 import sys
@@ -10,16 +11,17 @@ import threading
 import time
 
 import matplotlib
+import matplotlib.figure
 
 matplotlib.use("agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from kpi_lib.core.errors import InputError  # noqa: E402
 from kpi_lib.reporting import charts, jobs  # noqa: E402
+from kpi_lib.reporting.context import save_figure  # noqa: E402
 from kpi_lib.reporting.jobs import Job, run_all  # noqa: E402
 from kpi_lib.reporting.kernels import KernelPool  # noqa: E402
 from kpi_lib.sources.tidy import TIDY_COLUMNS, finish  # noqa: E402
@@ -31,46 +33,55 @@ def _chart():
     return charts.share_line(share, "割合", "割合（%）").figure
 
 
-def _not_measured(*args, **kwargs):
-    raise AssertionError("the figure's tight box was measured again")
+def _not_drawn(*args, **kwargs):
+    raise AssertionError("the figure was drawn again")
 
 
 def _png_size(png: bytes) -> tuple[int, int]:
     return Image.open(io.BytesIO(png)).size
 
 
-def test_the_page_draws_the_saved_figure_in_the_box_found_when_saving(tmp_path, monkeypatch):
+def _shown(fig, monkeypatch) -> tuple[bytes, dict]:
+    """The PNG and its metadata that charts.show displays."""
+    shown = []
+    monkeypatch.setattr("IPython.display.display", shown.append)
+    charts.show(fig)
+    data, metadata = shown[0]._repr_png_()
+    return base64.b64decode(data), metadata
+
+
+def test_the_page_shows_the_saved_file_at_the_figures_own_size(tmp_path, monkeypatch):
     fig = _chart()
-    assert isinstance(fig, charts.ReportFigure)
     direct = io.BytesIO()
     fig.savefig(direct, format="png", bbox_inches="tight")  # as the page was drawn before
-    fig.savefig(tmp_path / "share.png", dpi=150, bbox_inches="tight")  # save_figure's file
-    saved = Image.open(tmp_path / "share.png").size
-    monkeypatch.setattr(charts.Figure, "get_tightbbox", _not_measured)
-    page = _png_size(charts.page_png(fig))
-    assert all(abs(p - d) <= 3 for p, d in zip(page, _png_size(direct.getvalue()), strict=True))
-    assert all(abs(p * 1.5 - s) <= 3 for p, s in zip(page, saved, strict=True))
-    plt.close(fig)
+    save_figure(fig, str(tmp_path), "share")
+    saved = (tmp_path / "share.png").read_bytes()
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", _not_drawn)
+    png, metadata = _shown(fig, monkeypatch)
+    assert png == saved  # one drawing for the file and the page
+    assert Image.open(tmp_path / "share.png").info["dpi"] == pytest.approx((150, 150), abs=0.1)
+    assert abs(metadata["width"] - _png_size(direct.getvalue())[0]) <= 3  # as wide as before
+    assert metadata["alt"].startswith("割合")
 
 
-def test_a_figure_changed_after_saving_is_measured_afresh_for_the_page(tmp_path):
+def test_a_figure_changed_after_saving_is_drawn_afresh_for_the_page(tmp_path, monkeypatch):
     fig = _chart()
-    fig.savefig(tmp_path / "share.png", dpi=150, bbox_inches="tight")
+    save_figure(fig, str(tmp_path), "share")
     fig.axes[0].set_title("ずっと長い別の題名をここに書いておく、図の幅を超えるほどに長い題名")
     assert fig.stale
-    page = charts.page_png(fig)
     direct = io.BytesIO()
-    fig.savefig(direct, format="png", bbox_inches="tight")
-    assert _png_size(page) == _png_size(direct.getvalue())  # the wider title fits
-    plt.close(fig)
+    fig.savefig(direct, format="png", dpi=150, bbox_inches="tight")
+    png, metadata = _shown(fig, monkeypatch)
+    assert png != (tmp_path / "share.png").read_bytes()  # the new title is on the page
+    assert _png_size(png) == _png_size(direct.getvalue())  # in its own tight box
+    assert metadata["width"] == round(_png_size(png)[0] * 100 / 150)
 
 
-def test_a_figure_saved_otherwise_keeps_no_box(tmp_path):
+def test_a_figure_without_an_output_folder_is_drawn_once_for_the_page(monkeypatch):
     fig = _chart()
-    fig.savefig(tmp_path / "share.png", dpi=150)  # not tight
-    assert fig.tight_inches is None
-    assert Image.open(tmp_path / "share.png").size == (1200, 630)  # 8 × 4.2 in at 150 dpi
-    plt.close(fig)
+    save_figure(fig, "", "share")  # interactive: no file
+    png, metadata = _shown(fig, monkeypatch)
+    assert metadata["width"] == round(_png_size(png)[0] * 100 / 150)
 
 
 def test_the_kernels_imports_leave_out_scipy_and_pandera():

@@ -14,7 +14,6 @@ import matplotlib_fontja  # noqa: F401  (registers the Japanese font)
 import pandas as pd
 from cycler import cycler
 from matplotlib import ticker
-from matplotlib.figure import Figure
 
 from kpi_lib.core.glyphs import drawable
 from kpi_lib.core.numbers import number_text
@@ -130,52 +129,37 @@ def describe(fig) -> str:
     return "。".join(parts) + "のグラフ" if parts else "グラフ"
 
 
-class ReportFigure(Figure):
-    """A notebook's figure laid out once for its two PNGs: a tight savefig lays it out twice, to
-    find its tight box and to draw it; the box found when `save_figure` keeps the 150 dpi file is
-    the page's too (`show`), unless the figure changed since."""
+FILE_DPI = 150  # the figures/ files, and the page's image (shown at the figure's own size)
 
-    tight_inches = None  # the padded tight box of the last tight savefig, in inches
-    _measured = None
 
-    def savefig(self, fname, *args, **kwargs):
-        """Figure.savefig; a tight one keeps its box."""
-        self.tight_inches = self._measured = None
-        result = super().savefig(fname, *args, **kwargs)
-        if kwargs.get("bbox_inches") == "tight" and self._measured is not None:
-            pad = kwargs.get("pad_inches")
-            self.tight_inches = self._measured.padded(
-                plt.rcParams["savefig.pad_inches"] if pad is None else pad
-            )
-            self.stale = False  # any change to an artist from here on sets it again
-        return result
-
-    def get_tightbbox(self, renderer=None, **kwargs):
-        """Figure.get_tightbbox, kept (a tight savefig asks it last)."""
-        self._measured = super().get_tightbbox(renderer, **kwargs)
-        return self._measured
+def figure_png(fig) -> bytes:
+    """The figure as a tight PNG at FILE_DPI, drawn once: the file `save_figure` kept and the
+    page's image are the same drawing, unless the figure changed since (then it is drawn again).
+    A tight savefig lays the figure out twice (to find its box, to draw it); a second PNG at
+    another dpi cost a third pass."""
+    png = getattr(fig, "report_png", None)
+    if png is None or fig.stale:
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=FILE_DPI, bbox_inches="tight")
+        png = fig.report_png = buf.getvalue()
+        fig.stale = False  # any change to an artist from here on sets it again
+    return png
 
 
 def _figure(*args, **kwargs):
-    return plt.subplots(*args, FigureClass=ReportFigure, **kwargs)
-
-
-def page_png(fig) -> bytes:
-    """The figure at its own dpi, tight: in the box of its last savefig if unchanged since."""
-    box = getattr(fig, "tight_inches", None)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight" if box is None or fig.stale else box)
-    return buf.getvalue()
+    return plt.subplots(*args, **kwargs)
 
 
 def show(fig) -> None:
     """Display the figure in the notebook with its description as alt text (the HTML export
-    reads it from the output's metadata) and close it."""
+    reads it from the output's metadata) and close it. The image is the FILE_DPI drawing shown
+    at the figure's own size (sharper on screen and in print than one drawn at that size)."""
     from IPython.display import Image, display
 
-    png, alt = page_png(fig), describe(fig)
+    png, alt = figure_png(fig), describe(fig)
+    width = round(int.from_bytes(png[16:20], "big") * fig.dpi / FILE_DPI)  # the PNG's IHDR
     plt.close(fig)
-    display(Image(data=png, format="png", metadata={"alt": alt}))
+    display(Image(data=png, format="png", width=width, metadata={"alt": alt}))
 
 
 def _year_word(history: pd.DataFrame | None) -> str:

@@ -174,7 +174,10 @@ def save_context(
 
 
 def save_figure(fig, output_dir: str, name: str) -> None:
-    """Keep a figure beside the report when the notebook is given an output folder."""
+    """Keep a figure beside the report (150 dpi, tight) when the notebook is given an output
+    folder; the page shows the same drawing (`charts.show`)."""
     if output_dir:
+        from kpi_lib.reporting.charts import figure_png
+
         Path(output_dir).mkdir(parents=True, exist_ok=True)
-        fig.savefig(Path(output_dir) / f"{name}.png", dpi=150, bbox_inches="tight")
+        (Path(output_dir) / f"{name}.png").write_bytes(figure_png(fig))
