@@ -242,3 +242,11 @@ def test_cli_refuses_a_bad_catalog_without_traceback(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "KPI G1-0" in proc.stderr and "direction" in proc.stderr
+
+
+def test_the_bounded_loader_reads_the_catalog_as_pyyaml_does():
+    # libyaml gives the events, PyYAML's own composer and constructor build the data
+    from kpi_lib.core.limits import load_yaml
+
+    text = DEFAULT_CATALOG.read_text(encoding="utf-8")
+    assert load_yaml(DEFAULT_CATALOG) == yaml.load(text, Loader=yaml.SafeLoader)

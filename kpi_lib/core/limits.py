@@ -79,14 +79,36 @@ def read_bytes(path: Path, what: str, limit: int) -> bytes:
         raise InputError(str(path), f"cannot read it: {exc.strerror or exc}") from None
 
 
-class _BoundedLoader(yaml.SafeLoader):
+# libyaml's scanner and parser (five times PyYAML's own on the catalog) give the events; the
+# composer that counts aliases and depth, and the constructor, stay PyYAML's Python ones.
+_Parser = getattr(yaml, "CParser", None) if yaml.__with_libyaml__ else None
+
+
+class _BoundedLoader(
+    yaml.composer.Composer,
+    *(
+        (_Parser,)
+        if _Parser is not None
+        else (yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser)
+    ),
+    yaml.constructor.SafeConstructor,
+    yaml.resolver.Resolver,
+):
     """PyYAML's safe loader with bounds on depth, aliases and expanded size, refusing duplicate
     keys (PyYAML lets the last one win silently) and overlong integers."""
 
     file = ""
 
     def __init__(self, stream):
-        super().__init__(stream)
+        if _Parser is not None:
+            _Parser.__init__(self, stream)
+        else:
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+        yaml.composer.Composer.__init__(self)
+        yaml.constructor.SafeConstructor.__init__(self)
+        yaml.resolver.Resolver.__init__(self)
         self._depth = 0
         self._aliases = 0
 
