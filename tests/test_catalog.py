@@ -250,3 +250,13 @@ def test_the_bounded_loader_reads_the_catalog_as_pyyaml_does():
 
     text = DEFAULT_CATALOG.read_text(encoding="utf-8")
     assert load_yaml(DEFAULT_CATALOG) == yaml.load(text, Loader=yaml.SafeLoader)
+
+
+def test_a_tab_in_the_catalog_is_named_with_its_line(tmp_path):
+    from kpi_lib.core.errors import InputError
+    from kpi_lib.core.limits import load_yaml
+
+    path = tmp_path / "tab.yaml"
+    path.write_text("kpis:\n  - id: G1-1\n\tname: 人口\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"line 3, column 1: .*found '\\t'"):
+        load_yaml(path)

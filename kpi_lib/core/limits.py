@@ -9,10 +9,12 @@ its name and the bound, before the expensive part is done.
 from __future__ import annotations
 
 import argparse
+import importlib
 import math
 import re
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -79,20 +81,24 @@ def read_bytes(path: Path, what: str, limit: int) -> bytes:
         raise InputError(str(path), f"cannot read it: {exc.strerror or exc}") from None
 
 
+class _PyYamlEvents(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
+    """PyYAML's own scanner and parser, where libyaml is missing."""
+
+    def __init__(self, stream):
+        yaml.reader.Reader.__init__(self, stream)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+
+
 # libyaml's scanner and parser (five times PyYAML's own on the catalog) give the events; the
 # composer that counts aliases and depth, and the constructor, stay PyYAML's Python ones.
-_Parser = getattr(yaml, "CParser", None) if yaml.__with_libyaml__ else None
+_Events: Any = (
+    importlib.import_module("yaml._yaml").CParser if yaml.__with_libyaml__ else _PyYamlEvents
+)
 
 
 class _BoundedLoader(
-    yaml.composer.Composer,
-    *(
-        (_Parser,)
-        if _Parser is not None
-        else (yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser)
-    ),
-    yaml.constructor.SafeConstructor,
-    yaml.resolver.Resolver,
+    yaml.composer.Composer, _Events, yaml.constructor.SafeConstructor, yaml.resolver.Resolver
 ):
     """PyYAML's safe loader with bounds on depth, aliases and expanded size, refusing duplicate
     keys (PyYAML lets the last one win silently) and overlong integers."""
@@ -100,12 +106,7 @@ class _BoundedLoader(
     file = ""
 
     def __init__(self, stream):
-        if _Parser is not None:
-            _Parser.__init__(self, stream)
-        else:
-            yaml.reader.Reader.__init__(self, stream)
-            yaml.scanner.Scanner.__init__(self)
-            yaml.parser.Parser.__init__(self)
+        _Events.__init__(self, stream)
         yaml.composer.Composer.__init__(self)
         yaml.constructor.SafeConstructor.__init__(self)
         yaml.resolver.Resolver.__init__(self)
@@ -195,6 +196,16 @@ def _expanded_size(node, sizes: dict) -> int:
     return sizes[id(node)]
 
 
+def _character_at(text: str, mark) -> str:
+    """' (found '\\t')' for the character a scanner error points at (libyaml's message does not
+    name it, PyYAML's did): a tab, most often, where YAML wants spaces."""
+    lines = text.splitlines()
+    if mark is None or not 0 <= mark.line < len(lines):
+        return ""
+    line = lines[mark.line]
+    return f" (found {line[mark.column]!r})" if 0 <= mark.column < len(line) else ""
+
+
 def load_yaml(path: str | Path, what: str = "YAML file"):
     """A YAML file read within the bounds above, as plain Python data; every problem is an
     InputError naming the file and the line."""
@@ -216,7 +227,8 @@ def load_yaml(path: str | Path, what: str = "YAML file"):
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise InputError(str(path), f"{where}not valid YAML: {exc.problem or exc}") from None
+        problem = f"{exc.problem or exc}{_character_at(text, mark)}"
+        raise InputError(str(path), f"{where}not valid YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise InputError(str(path), f"not valid YAML: {exc}") from None
     except RecursionError:  # a bound above should come first; never a traceback
