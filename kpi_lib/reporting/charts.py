@@ -146,10 +146,6 @@ def figure_png(fig) -> bytes:
     return png
 
 
-def _figure(*args, **kwargs):
-    return plt.subplots(*args, **kwargs)
-
-
 def show(fig) -> None:
     """Display the figure in the notebook with its description as alt text (the HTML export
     reads it from the output's metadata) and close it. The image is the FILE_DPI drawing shown
@@ -171,7 +167,7 @@ def _year_word(history: pd.DataFrame | None) -> str:
 
 def kpi_chart(kpi, evaluation, outlook=None, history: pd.DataFrame | None = None, ax=None):
     """History, baseline, target and its straight path, and the forecast fan of one KPI."""
-    ax = ax or _figure()[1]
+    ax = ax or plt.subplots()[1]
     yw = _year_word(history)
     if history is not None and not history.empty:
         ax.plot(
@@ -254,7 +250,7 @@ def _mark_other_statistics(ax, history: pd.DataFrame, y: pd.Series) -> None:
 
 def cumulative_chart(kpi, evaluation, outlook=None, history: pd.DataFrame | None = None, ax=None):
     """Running total over the window against the pro-rata path to the total."""
-    ax = ax or _figure()[1]
+    ax = ax or plt.subplots()[1]
     w = kpi.target.span
     total = evaluation.target_resolved
     ax.plot(
@@ -310,7 +306,7 @@ def _finish_kpi_axes(ax, title: str, unit: str, year_word: str):
 
 def grade_bar(counts: pd.DataFrame, ax=None):
     """Stacked bars of grades per basic goal."""
-    ax = ax or _figure(figsize=(8, 3.5))[1]
+    ax = ax or plt.subplots(figsize=(8, 3.5))[1]
     data = counts.drop(index="計", errors="ignore")
     left = pd.Series(0, index=data.index)
     for grade in data.columns:
@@ -338,7 +334,7 @@ def cost_structure_chart(
     costs: pd.DataFrame, items: list[str], gift_cap: float, cost_cap: float, ax=None
 ):
     """Each cost item as a share of the donations received, stacked by year, with the caps."""
-    ax = ax or _figure(figsize=(9, 4.2))[1]
+    ax = ax or plt.subplots(figsize=(9, 4.2))[1]
     shares = costs[items].div(costs["受入額"], axis=0)
     bottom = pd.Series(0.0, index=shares.index)
     colors = [MUTED[i % len(MUTED)] for i in range(len(items))]
@@ -364,7 +360,7 @@ def cost_structure_chart(
 
 def month_heatmap(monthly: pd.DataFrame, title: str, unit: str = "千人", ax=None):
     """Fiscal year × month values as a heatmap (April first)."""
-    ax = ax or _figure(figsize=(9, 5))[1]
+    ax = ax or plt.subplots(figsize=(9, 5))[1]
     image = ax.imshow(monthly.to_numpy(float), cmap="Blues", aspect="auto")
     bar = ax.figure.colorbar(image, ax=ax, label=unit)
     number_axis(bar.ax.yaxis)
@@ -380,7 +376,7 @@ def mix_areas(shares: pd.DataFrame, groups: list[list[str]], titles: list[str]):
 
     Drawn with stackplot (pandas' area legend showed the first band without a swatch); the
     legend lists the bands top first, as they are stacked."""
-    fig, axes = _figure(1, len(groups), figsize=(5 * len(groups), 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 3.8), squeeze=False)
     for ax, cols, title in zip(axes[0], groups, titles, strict=True):
         data = shares[cols].dropna(how="all")
         ax.stackplot(
@@ -396,7 +392,7 @@ def mix_areas(shares: pd.DataFrame, groups: list[list[str]], titles: list[str]):
 
 def peer_lines(indexed: pd.DataFrame, highlight: str, title: str, ylabel: str, ax=None):
     """Each column a grey line; the highlighted one red and thick; 100 marked."""
-    ax = ax or _figure(figsize=(9, 5))[1]
+    ax = ax or plt.subplots(figsize=(9, 5))[1]
     for col in indexed.columns:
         mine = col == highlight
         ax.plot(
@@ -417,7 +413,7 @@ def peer_lines(indexed: pd.DataFrame, highlight: str, title: str, ylabel: str, a
 
 def migration_chart(mig: pd.DataFrame, title: str, ax=None):
     """転入 and 転出 as lines, 社会増減 as bars around zero, by calendar year."""
-    ax = ax or _figure()[1]
+    ax = ax or plt.subplots()[1]
     for col in ("転入", "転出"):
         ax.plot(mig.index, mig[col], marker="o", label=col)
     ax.bar(mig.index, mig["社会増減"], color="#BDBDBD", label="社会増減")
@@ -431,7 +427,7 @@ def migration_chart(mig: pd.DataFrame, title: str, ax=None):
 
 def rate_bars(rates: pd.Series, highlight: str, title: str, xlabel: str, ax=None):
     """Horizontal bars of a rate in % (▲ for a fall), the highlighted row red."""
-    ax = ax or _figure(figsize=(8, max(3, 0.3 * len(rates))))[1]
+    ax = ax or plt.subplots(figsize=(8, max(3, 0.3 * len(rates))))[1]
     colors = [PALETTE["target"] if i == highlight else PALETTE["history"] for i in rates.index]
     ax.barh(list(rates.index), rates.to_numpy(float), color=colors)
     ax.invert_yaxis()
@@ -443,7 +439,7 @@ def rate_bars(rates: pd.Series, highlight: str, title: str, xlabel: str, ax=None
 
 def seasonal_bars(profile: pd.Series, title: str, ax=None):
     """Each month's mean share of the fiscal year (April first), in %."""
-    ax = ax or _figure()[1]
+    ax = ax or plt.subplots()[1]
     ax.bar([f"{m}月" for m in profile.index], profile.to_numpy(float), color=PALETTE["history"])
     ax.set(title=title, xlabel="月", ylabel="構成比（%）")
     percent_axis(ax.yaxis)
@@ -453,7 +449,7 @@ def seasonal_bars(profile: pd.Series, title: str, ax=None):
 
 def share_line(share: pd.Series, title: str, ylabel: str, ax=None):
     """A share (a fraction) by fiscal year, in %."""
-    ax = ax or _figure()[1]
+    ax = ax or plt.subplots()[1]
     ax.plot(share.index, share.to_numpy(float), marker="o", color=PALETTE["history"])
     ax.set(title=title, xlabel="年度", ylabel=ylabel)
     year_axis(ax.xaxis)
@@ -463,7 +459,7 @@ def share_line(share: pd.Series, title: str, ylabel: str, ax=None):
 
 def furusato_overview(gifts: pd.DataFrame):
     """受入件数, 受入額 (億円) and the mean gift (円) side by side; returns the figure."""
-    fig, axes = _figure(1, 3, figsize=(13, 3.8))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     axes[0].bar(gifts.index, gifts["受入件数"], color=PALETTE["history"])
     axes[0].set(title="受入件数", xlabel="年度", ylabel="件")
     number_axis(axes[0].yaxis, counts=True)
