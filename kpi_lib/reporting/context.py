@@ -168,9 +168,7 @@ def save_context(
     ctx.tables.read_all()
     key = _key(ctx.fiscal_year, catalog_path, data_dir, grades, formula)
     with open(path, "wb") as fh:
-        # Protocol 5 (Python 3.8+; the default only from 3.14) keeps the tables' arrays as
-        # whole buffers: half the time of protocol 4 to write, and to read in every kernel.
-        pickle.dump((key, ctx), fh, protocol=5)
+        pickle.dump((key, ctx), fh)
 
 
 def save_figure(fig, output_dir: str, name: str) -> None:
