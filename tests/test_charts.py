@@ -211,3 +211,13 @@ def test_exported_pages_have_a_japanese_title_and_alt_text(tmp_path):
     assert 'alt="受入件数の推移（横軸: 年度、縦軸: 件）のグラフ"' in alts[0]
     assert 'alt="経費の構成のグラフ"' in alts[1]  # no description: named by its section
     assert export.page_title("05_kpi_deep_dive_G2-0") == "KPI 詳細 G2-0"
+
+
+def test_exported_pages_print_wide_tables_whole(tmp_path):
+    # On screen a wide table scrolls sideways; a printout would cut it (04_furusato's costs).
+    executed = _executed_notebook(tmp_path, "04_furusato.ipynb")
+    out = tmp_path / "04_furusato.html"
+    export.notebook_html(executed, out)
+    head = out.read_text(encoding="utf-8").split("</head>")[0]
+    printed = head.rsplit("@media print", 1)[1]
+    assert "overflow:visible!important" in printed and "font-size:7.5pt" in printed

@@ -41,7 +41,7 @@ def notebook_html(executed: Path, out: Path) -> None:
     nb.metadata["title"] = page_title(executed.stem)  # the template's <title>
     with _EXPORT_LOCK:
         body, _ = _exporter().from_notebook_node(nb)
-    out.write_text(_with_alt_text(body, nb), encoding="utf-8")
+    out.write_text(_for_readers(body, nb), encoding="utf-8")
 
 
 def page_title(stem: str) -> str:
@@ -54,19 +54,31 @@ def page_title(stem: str) -> str:
     return stem
 
 
-def _with_alt_text(body: str, nb) -> str:
+def _for_readers(body: str, nb) -> str:
+    """nbconvert's page with each chart's alt text and the print stylesheet."""
+    from bs4 import BeautifulSoup
+
+    from kpi_lib.reporting.pages import asset
+
+    soup = BeautifulSoup(body, features="html.parser")
+    _name_images(soup, nb)
+    if soup.head is not None:
+        style = soup.new_tag("style")
+        style.string = asset("notebook_print.css")
+        soup.head.append(style)
+    return str(soup)
+
+
+def _name_images(soup, nb) -> None:
     """Each chart's alt text from its output's metadata (charts.show puts the figure's
     description there; nbconvert's template does not read it and would write "No description
     has been provided for this image"). A chart without one is named by its section."""
-    from bs4 import BeautifulSoup
-
     alts = [
         (o.get("metadata", {}).get("image/png") or {}).get("alt")
         for cell in nb.cells
         for o in cell.get("outputs", [])
         if "image/png" in o.get("data", {})
     ]
-    soup = BeautifulSoup(body, features="html.parser")
     images = soup.select(".jp-RenderedImage img")
     for i, img in enumerate(images):
         alt = alts[i] if i < len(alts) and len(images) == len(alts) else None
@@ -75,7 +87,6 @@ def _with_alt_text(body: str, nb) -> str:
             section = heading.get_text(strip=True).rstrip("¶") if heading else ""
             alt = f"{section}のグラフ" if section else "グラフ"
         img["alt"] = alt
-    return str(soup)
 
 
 def relocated_parameters(params: dict, staging: Path, final: Path) -> dict:
