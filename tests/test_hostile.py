@@ -213,6 +213,12 @@ def test_a_hung_cell_fails_its_notebook_at_the_timeout(tmp_path):
     )
     assert proc.returncode == 1 and "timeout of 3 s" in proc.stderr
     assert time.monotonic() - start < 45
+    # kept for debugging, written when it ended (papermill no longer writes it at every cell)
+    import nbformat
+
+    kept = nbformat.read(tmp_path / "FY2021.failed" / "slow0.ipynb", as_version=4)
+    hung = kept.cells[-1]
+    assert "time.sleep(60)" in hung.source and hung.metadata.papermill["start_time"]
 
 
 # ── nothing injected ──────────────────────────────────────────────────────────

@@ -4,6 +4,7 @@ through papermill on the pool's kernels (`jobs` at a time), each exported as it 
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import threading
 import time
@@ -165,6 +166,7 @@ def _execute(job: Job, staging: Path, km, timeout: int, preloaded: float) -> Non
     executed = pm.execute_notebook(
         papermill_path(job.notebook),
         papermill_path(staging / job.output_name),
+        engine_name=_saved_at_end_engine(),
         parameters=job.parameters,
         kernel_name=km.kernel_name,
         progress_bar=False,
@@ -180,6 +182,42 @@ def _execute(job: Job, staging: Path, km, timeout: int, preloaded: float) -> Non
         staging / job.output_name, staging / Path(job.output_name).with_suffix(".html").name
     )
     job.phases["export"] = time.perf_counter() - exported
+
+
+@functools.cache
+def _saved_at_end_engine() -> str:
+    """papermill's nbclient engine, writing the executed notebook once, when it ends however it
+    ends (a failed, timed-out or stopped one is kept for debugging as before), instead of at every
+    cell's start and end as well: some twenty JSON dumps of a growing notebook per page, each
+    validated, in the report's process, where the jobs' threads share one interpreter."""
+    from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+
+    class SavedAtEnd(NotebookExecutionManager):
+        def save(self, **kwargs):
+            if self.end_time is not None:  # set by notebook_complete, which papermill always calls
+                super().save(**kwargs)
+
+    class SavedAtEndEngine(NBClientEngine):
+        @classmethod
+        def execute_notebook(cls, nb, kernel_name, output_path=None, **kwargs):
+            # papermill's Engine.execute_notebook, with the manager above
+            nb_man = SavedAtEnd(
+                nb,
+                output_path=output_path,
+                progress_bar=kwargs.pop("progress_bar", False),
+                log_output=kwargs.get("log_output", False),
+                autosave_cell_every=kwargs.pop("autosave_cell_every", 30),
+            )
+            nb_man.notebook_start()
+            try:
+                cls.execute_managed_notebook(nb_man, kernel_name, **kwargs)
+            finally:
+                nb_man.cleanup_pbar()
+                nb_man.notebook_complete()
+            return nb_man.nb
+
+    papermill_engines.register("kpi-saved-at-end", SavedAtEndEngine)
+    return "kpi-saved-at-end"
 
 
 def papermill_path(path: Path) -> str:
