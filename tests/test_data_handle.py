@@ -124,6 +124,25 @@ def test_a_pickled_handle_keeps_its_tables():
     assert again.tables.table("regions").equals(data.tables.table("regions"))
 
 
+def test_a_pickled_handle_unpacks_each_table_when_first_asked_for(tmp_path):
+    """A report's kernel unpacks only the tables its notebook reads, and reads none from disk."""
+    data = DataHandle.open()
+    data.tables.read_all()
+    annual = data.tables.annual("jumin")
+    again = pickle.loads(pickle.dumps(data))
+    again.tables.folder = tmp_path / "gone"  # a read from disk would fail
+    assert again.tables._tables == {} and again.tables.has("tourism")
+    assert again.tables.table("ssds").equals(data.tables.table("ssds"))
+    assert list(again.tables._tables) == ["ssds"]
+    assert again.tables.annual("jumin").equals(annual)  # the memo's, not made again
+    assert "jumin" not in again.tables._tables
+    twice = pickle.loads(pickle.dumps(again))  # packed and unpacked tables both survive
+    for name in TABLE_NAMES:
+        if data.tables.has(name):
+            assert twice.tables.table(name).equals(data.tables.table(name)), name
+    assert twice.tables.reads == data.tables.reads
+
+
 def test_kpi_status_refuses_another_municipality_than_the_catalogs(capsys):
     from kpi_lib.cli import main
 

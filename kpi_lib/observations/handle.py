@@ -9,6 +9,7 @@ no public table from disk.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,23 +29,41 @@ from kpi_lib.sources.ingest import TABLE_NAMES, read_public
 
 class PublicTables:
     """The public tables of one folder (data/public), each read from disk once, when first
-    asked for; `reads` counts the reads."""
+    asked for; `reads` counts the reads.
+
+    Pickled table by table (and memo by memo), each unpickled when first asked for: a report's
+    kernel unpacks only the tables its notebook reads (the tourism table alone is 18 MB)."""
 
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
         self.reads = 0
         self._tables: dict[str, pd.DataFrame] = {}
         self._memo: dict[tuple, Any] = {}
+        self._packed_tables: dict[str, bytes] = {}
+        self._packed_memo: dict[tuple, bytes] = {}
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__ | {"_tables": {}, "_memo": {}}
+        state["_packed_tables"] = self._packed_tables | _packed(self._tables)
+        state["_packed_memo"] = self._packed_memo | _packed(self._memo)
+        return state
 
     def has(self, name: str) -> bool:
         """The folder holds the table."""
-        return name in self._tables or (self.folder / f"{name}.csv.gz").exists()
+        return (
+            name in self._tables
+            or name in self._packed_tables
+            or (self.folder / f"{name}.csv.gz").exists()
+        )
 
     def table(self, name: str) -> pd.DataFrame:
         """Every row of the table `name` (jumin, ssds, tourism, furusato, …) as ingested."""
         if name not in self._tables:
-            self._tables[name] = read_public(name, self.folder)
-            self.reads += 1
+            if name in self._packed_tables:
+                self._tables[name] = pickle.loads(self._packed_tables.pop(name))
+            else:
+                self._tables[name] = read_public(name, self.folder)
+                self.reads += 1
         return self._tables[name]
 
     def annual(self, name: str) -> pd.DataFrame:
@@ -63,8 +82,13 @@ class PublicTables:
     def memo(self, key: tuple, make: Callable[[], Any]) -> Any:
         """What `make` computes from these tables, computed once."""
         if key not in self._memo:
-            self._memo[key] = make()
+            packed = self._packed_memo.pop(key, None)
+            self._memo[key] = make() if packed is None else pickle.loads(packed)
         return self._memo[key]
+
+
+def _packed(values: dict) -> dict:
+    return {key: pickle.dumps(value) for key, value in values.items()}
 
 
 def _annual(table: pd.DataFrame) -> pd.DataFrame:
