@@ -213,6 +213,40 @@ def test_exported_pages_have_a_japanese_title_and_alt_text(tmp_path):
     assert export.page_title("05_kpi_deep_dive_G2-0") == "KPI 詳細 G2-0"
 
 
+def test_exported_alt_texts_are_escaped_and_name_a_displayed_heading(tmp_path):
+    """A chart's alt text is written by the page template, escaped; one without a description
+    is named by the heading above it, a displayed one included, or just グラフ before any."""
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(30)).decode()
+    image = lambda meta=None: nbformat.v4.new_output(  # noqa: E731
+        "display_data", data={"image/png": png}, metadata={"image/png": meta or {}}
+    )
+    heading = nbformat.v4.new_output(
+        "display_data", data={"text/markdown": "## 道内の**順位**", "text/plain": "<Markdown>"}
+    )
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("x", outputs=[image()]),
+        nbformat.v4.new_code_cell("y", outputs=[image({"alt": '"><script>alert(1)</script>'})]),
+        nbformat.v4.new_code_cell("z", outputs=[heading, image()]),
+    ]
+    path = tmp_path / "03_tourism.ipynb"
+    nbformat.write(nb, path)
+    out = tmp_path / "03_tourism.html"
+    export.notebook_html(path, out)
+    page = out.read_text(encoding="utf-8")
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page, "html.parser")
+    alts = [img["alt"] for img in soup.find_all("img")]
+    assert alts == [
+        "グラフ",
+        '"><script>alert(1)</script>',
+        "道内の順位のグラフ",
+    ]  # text, not markup
+    assert "<script>alert" not in page and "No description" not in page
+    assert not [s for s in soup.find_all("script") if "alert" in s.get_text()]
+
+
 def test_exported_pages_print_wide_tables_whole(tmp_path):
     # On screen a wide table scrolls sideways; a printout would cut it (04_furusato's costs).
     executed = _executed_notebook(tmp_path, "04_furusato.ipynb")

@@ -84,11 +84,14 @@ def test_every_template_file_is_shipped_with_the_package():
     (a wheel) carries them all."""
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     globs = config["tool"]["setuptools"]["package-data"]["kpi_lib.reporting"]
-    files = sorted(p.name for p in TEMPLATES.iterdir())
+    files = sorted(p.relative_to(TEMPLATES).as_posix() for p in TEMPLATES.rglob("*") if p.is_file())
     assert {"page.html", "style.css", "towns.html"} <= set(files)
     assert {"index.html", "goal.html", "goal_section.html", "parts.html"} <= set(files)
+    assert {"nbconvert/kpi_lab/index.html.j2", "nbconvert/kpi_lab/conf.json"} <= set(files)
     for name in files:
-        assert any(fnmatch(f"templates/{name}", g) for g in globs), name
+        # fnmatch's * also crosses "/": a glob must name the file's own folder
+        matches = [g for g in globs if fnmatch(f"templates/{name}", g)]
+        assert any(g.count("/") == name.count("/") + 1 for g in matches), name
 
 
 def test_the_page_bodies_are_templates_not_strings_escaped_by_hand():

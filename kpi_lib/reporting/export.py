@@ -4,6 +4,8 @@ every chart), and its parameters moved from the staging folder to the report's o
 from __future__ import annotations
 
 import functools
+import html
+import re
 import threading
 from pathlib import Path
 
@@ -17,6 +19,9 @@ TITLES = {
 
 
 _EXPORT_LOCK = threading.Lock()  # the jobs' threads share one exporter, one at a time
+TEMPLATE = "kpi_lab"  # templates/nbconvert/kpi_lab: nbconvert's lab page with the readers' changes
+_HEADING = re.compile(r"^#{1,3}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+_HTML_HEADING = re.compile(r"<h[1-3][^>]*>(.*?)</h[1-3]>", re.IGNORECASE | re.DOTALL)
 
 
 @functools.cache
@@ -26,6 +31,8 @@ def _exporter():
     from nbconvert import HTMLExporter
 
     return HTMLExporter(
+        template_name=TEMPLATE,
+        extra_template_basedirs=[str(Path(__file__).parent / "templates" / "nbconvert")],
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,
@@ -34,14 +41,20 @@ def _exporter():
 
 
 def notebook_html(executed: Path, out: Path) -> None:
-    """The executed notebook as HTML for readers: outputs only, no code cells."""
+    """The executed notebook as HTML for readers: outputs only, no code cells, each chart with
+    its alt text, the print stylesheet in the head (all in nbconvert's one pass over the page)."""
     import nbformat
+
+    from kpi_lib.reporting.pages import asset
 
     nb = nbformat.read(executed, as_version=4)
     nb.metadata["title"] = page_title(executed.stem)  # the template's <title>
+    name_images(nb)
     with _EXPORT_LOCK:
-        body, _ = _exporter().from_notebook_node(nb)
-    out.write_text(_for_readers(body, nb), encoding="utf-8")
+        body, _ = _exporter().from_notebook_node(
+            nb, resources={"kpi_print_css": asset("notebook_print.css")}
+        )
+    out.write_text(body, encoding="utf-8")
 
 
 def page_title(stem: str) -> str:
@@ -54,39 +67,34 @@ def page_title(stem: str) -> str:
     return stem
 
 
-def _for_readers(body: str, nb) -> str:
-    """nbconvert's page with each chart's alt text and the print stylesheet."""
-    from bs4 import BeautifulSoup
+def name_images(nb) -> None:
+    """Give each chart of `nb` its alt text, which the template writes (nbconvert's own would
+    write "No description has been provided for this image"): charts.show puts the figure's
+    description in the output's metadata; a chart without one is named by the heading above it
+    (a markdown cell's or a displayed one's)."""
+    section = ""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            section = _last_heading(cell.source, "") or section
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            section = _last_heading(data.get("text/markdown", ""), data.get("text/html", "")) or (
+                section
+            )
+            if "image/png" in data:
+                meta = output.setdefault("metadata", {}).setdefault("image/png", {})
+                if not meta.get("alt"):
+                    meta["alt"] = f"{section}のグラフ" if section else "グラフ"
 
-    from kpi_lib.reporting.pages import asset
 
-    soup = BeautifulSoup(body, features="html.parser")
-    _name_images(soup, nb)
-    if soup.head is not None:
-        style = soup.new_tag("style")
-        style.string = asset("notebook_print.css")
-        soup.head.append(style)
-    return str(soup)
-
-
-def _name_images(soup, nb) -> None:
-    """Each chart's alt text from its output's metadata (charts.show puts the figure's
-    description there; nbconvert's template does not read it and would write "No description
-    has been provided for this image"). A chart without one is named by its section."""
-    alts = [
-        (o.get("metadata", {}).get("image/png") or {}).get("alt")
-        for cell in nb.cells
-        for o in cell.get("outputs", [])
-        if "image/png" in o.get("data", {})
-    ]
-    images = soup.select(".jp-RenderedImage img")
-    for i, img in enumerate(images):
-        alt = alts[i] if i < len(alts) and len(images) == len(alts) else None
-        if not alt:
-            heading = img.find_previous(["h1", "h2", "h3"])
-            section = heading.get_text(strip=True).rstrip("¶") if heading else ""
-            alt = f"{section}のグラフ" if section else "グラフ"
-        img["alt"] = alt
+def _last_heading(markdown, html_text) -> str:
+    """The text of the last heading (levels 1–3) in a markdown or an HTML text, or ''."""
+    join = lambda t: "".join(t) if isinstance(t, list) else str(t)  # noqa: E731
+    found = _HEADING.findall(join(markdown)) + _HTML_HEADING.findall(join(html_text))
+    if not found:
+        return ""
+    plain = html.unescape(re.sub(r"<[^>]+>", "", found[-1]))
+    return re.sub(r"[*`]", "", plain).strip()
 
 
 def relocated_parameters(params: dict, staging: Path, final: Path) -> dict:
