@@ -61,6 +61,16 @@ def _kernel(folder, preload: str | None = None, kill_server: bool = False):
         pool.close()
 
 
+def test_the_pools_clients_lose_no_output_without_jupyter_clients_idle_wait(tmp_path):
+    """ready_client: ready once the kernel has answered on shell and IOPub, without waiting
+    for IOPub to be quiet for 0.2 s; what the first request prints still arrives, each time."""
+    from kpi_lib.reporting.ready_client import ReadyKernelClient
+
+    with _kernel(tmp_path, preload="import kpi_lib.reporting.charts") as (_, km):
+        assert isinstance(km.client(), ReadyKernelClient)
+        assert [_run(km, f"print({i})") for i in range(5)] == [f"{i}\n" for i in range(5)]
+
+
 def test_a_kernel_is_forked_from_the_server_in_its_notebooks_folder(tmp_path):
     with _kernel(tmp_path) as (_, km):
         usual = _state(km)

@@ -83,6 +83,7 @@ class KernelPool:
                 ip=str(self.folder / f"k{self._count}"),
                 # Its HMAC key stays in the private folder, removed with it (not /tmp/tmp*.json).
                 connection_file=str(self.folder / f"k{self._count}.json"),
+                client_class="kpi_lib.reporting.ready_client.ReadyKernelClient",
             )
             if self.server is not None:
                 self._fork_from_server(km)
