@@ -297,3 +297,15 @@ def test_break_years_in_forecast_yaml_are_refused_with_the_way_out(tmp_path):
     )
     with pytest.raises(InputError, match="forecast_breaks"):
         load_config(path)
+
+
+def test_t_quantiles_are_scipys_for_every_series_of_a_panel():
+    """dist.t_ppf solves each distinct df once; each series still gets scipy's own quantile."""
+    from scipy import stats
+
+    from kpi_lib.forecasting.dist import t_ppf
+
+    df = np.array([1, 3, 3, 8, 1, 20, 3], dtype=float)
+    np.testing.assert_allclose(t_ppf(0.9, df), stats.t.ppf(0.9, df), rtol=1e-12)
+    assert t_ppf(0.9, df).shape == df.shape and t_ppf(0.9, df[:, None]).shape == (7, 1)
+    assert float(t_ppf(0.975, 10.0)) == pytest.approx(2.228139, abs=1e-6)  # the t table

@@ -15,6 +15,20 @@ from kpi_lib.forecasting.calibration import PanelForecast, row_bounds
 from kpi_lib.forecasting.methods import scale_of
 from kpi_lib.forecasting.panel import panel_forecast_arrays
 
+_YEAR_COLUMNS = (
+    "series",
+    "origin",
+    "h",
+    "truth",
+    "forecast",
+    "lower",
+    "upper",
+    "naive",
+    "scale",
+    "target",
+    "direction",
+    "p_meet",
+)
 DELTAS = (-0.20, -0.15, -0.10, -0.05, 0.05, 0.10, 0.15, 0.20)  # targets such as strategies set
 MIN_FIT_YEARS = 6
 
@@ -45,7 +59,8 @@ def rolling_checks(
     """
     T = values.shape[1]
     origins = origins if origins is not None else list(range(MIN_FIT_YEARS - 1, T - 1))
-    frames, total_frames = [], []
+    columns: dict[str, list] = {name: [] for name in _YEAR_COLUMNS}  # one frame at the end
+    total_frames = []
     for o in origins:
         fit = values[:, : o + 1]
         rows = np.flatnonzero(~np.isnan(fit[:, -1]) & ((~np.isnan(fit)).sum(1) >= MIN_TRAIN))
@@ -60,32 +75,30 @@ def rolling_checks(
         target = last + delta * np.abs(last)
         direction = np.where(delta > 0, "increase", "decrease")
         for h in range(steps):
-            p = res.probabilities(h, target, direction)
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "series": rows,
-                        "origin": o,
-                        "h": h + 1,
-                        "truth": truth[:, h],
-                        "forecast": res.mean[:, h],
-                        "lower": res.lower[:, h],
-                        "upper": res.upper[:, h],
-                        "naive": last,
-                        "scale": scale,
-                        "target": target,
-                        "direction": direction,
-                        "p_meet": p,
-                    }
-                )
-            )
+            part = {
+                "series": rows,
+                "origin": np.full(len(rows), o),
+                "h": np.full(len(rows), h + 1),
+                "truth": truth[:, h],
+                "forecast": res.mean[:, h],
+                "lower": res.lower[:, h],
+                "upper": res.upper[:, h],
+                "naive": last,
+                "scale": scale,
+                "target": target,
+                "direction": direction,
+                "p_meet": res.probabilities(h, target, direction),
+            }
+            for name in _YEAR_COLUMNS:
+                columns[name].append(part[name])
         if steps == horizon:
             total_frames.append(
                 _totals_frame(res, o, truth.sum(axis=1), horizon * last * (1 + delta), level)
             )
     years = pd.DataFrame()
-    if frames:
-        years = pd.concat(frames, ignore_index=True).dropna(subset=["truth", "forecast"])
+    if columns["series"]:
+        years = pd.DataFrame({name: np.concatenate(parts) for name, parts in columns.items()})
+        years = years.dropna(subset=["truth", "forecast"])
         years["covered"] = (years["truth"] >= years["lower"]) & (years["truth"] <= years["upper"])
         years["met"] = np.where(
             years["direction"] == "increase",
