@@ -130,3 +130,28 @@ def test_the_server_ends_when_the_reports_process_has_gone(tmp_path):
 )
 def test_only_this_interpreters_ipykernel_is_forked(cmd, expected):
     assert kernel_arguments(cmd) == expected
+
+
+def test_code_run_in_a_kernel_of_the_pool_passes_its_output_on_and_names_its_error(
+    tmp_path, capsys
+):
+    """KernelPool.run_code (the goal documents are drawn this way, off the report's process):
+    what the code prints reaches the report's stderr, an exception or the timeout is a KpiError
+    naming it, and each kernel is ended afterwards."""
+    from kpi_lib.core.errors import KpiError
+
+    pool = KernelPool("kpi", preload="import kpi_lib.reporting.charts")
+    try:
+        code = "import sys\nprint('[report] warning: x', file=sys.stderr)\n"
+        code += "open('made', 'w').write('1')"
+        pool.run_code(tmp_path, code, 60)
+        assert (tmp_path / "made").read_text() == "1"  # in its folder
+        assert "[report] warning: x" in capsys.readouterr().err
+        with pytest.raises(KpiError, match="ValueError: bad"):
+            pool.run_code(tmp_path, "raise ValueError('bad')", 60)
+        with pytest.raises(KpiError, match="timeout of 1 s"):
+            pool.run_code(tmp_path, "import time\ntime.sleep(30)", 1)
+        assert pool.live == {}
+    finally:
+        pool.stop_all()
+        pool.close()

@@ -120,7 +120,7 @@ def _run_faked(monkeypatch, tmp_path, plan, n_jobs: int, start, execute) -> None
     every job must end ok."""
     monkeypatch.setattr(KernelPool, "start", start)
     monkeypatch.setattr(jobs, "_execute", execute)
-    run_all(plan, tmp_path, "kpi", n_jobs, 10, while_running=lambda gate: gate.open())
+    run_all(plan, tmp_path, "kpi", n_jobs, 10, while_running=lambda gate, _: gate.open())
     assert [job.status for job in plan] == ["ok"] * len(plan), [job.error for job in plan]
 
 

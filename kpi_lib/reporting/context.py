@@ -121,12 +121,21 @@ def load_context(
         )
     key = _key(fiscal_year, catalog_path, data_dir, grades, formula)
     if cache and Path(cache).exists():
-        with open(cache, "rb") as fh:
-            stored_key, ctx = pickle.load(fh)
+        stored_key, ctx = _stored(cache)
         if stored_key == key:
             return ctx
     data = DataHandle.open(data_dir or None, catalog_path or None)
     return build_context(data, int(fiscal_year), RuleSettings(formula=formula, grades=grades))
+
+
+def saved_context(path: str | Path) -> ReportContext:
+    """The context `kpi report` saved at `path` for its kernels, whatever it was asked with."""
+    return _stored(path)[1]
+
+
+def _stored(path: str | Path) -> tuple[tuple, ReportContext]:
+    with open(path, "rb") as fh:  # the report's own file, in its staging folder
+        return pickle.load(fh)
 
 
 def build_context(data: DataHandle, fiscal_year: int, settings: RuleSettings) -> ReportContext:

@@ -62,6 +62,17 @@ def goal_documents(ctx: ReportContext, cache_dir: Path | None = None) -> list[Go
         charts.close()
 
 
+def write_goal_documents(context_file: str, folder: str, cache_dir: str = "") -> None:
+    """Every goal document of the context `kpi report` saved, written into `folder`: run in a
+    kernel of the report's pool, so that the report's own process is free for the notebooks'
+    jobs meanwhile."""
+    from kpi_lib.reporting.context import saved_context
+
+    ctx = saved_context(context_file)
+    for doc in goal_documents(ctx, Path(cache_dir) if cache_dir else None):
+        (Path(folder) / doc.file_name).write_text(doc.html, encoding="utf-8")
+
+
 def _documents(ctx: ReportContext, charts: ChartCache) -> list[GoalDocument]:
     card = ctx.scorecard
     docs = []

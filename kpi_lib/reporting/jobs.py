@@ -268,11 +268,12 @@ def run_all(
     kernel: str,
     jobs: int,
     timeout: int,
-    while_running: Callable[[Gate], None] | None = None,
+    while_running: Callable[[Gate, KernelPool], None] | None = None,
 ) -> None:
-    """The notebooks in a thread pool, `while_running(gate)` in this thread meanwhile: the
-    kernels start at once, and the notebooks run when it opens the gate. An error of
-    `while_running` stops every kernel, and so do Ctrl-C and SIGTERM, within seconds."""
+    """The notebooks in a thread pool, `while_running(gate, kernels)` in this thread meanwhile:
+    the kernels start at once, and the notebooks run when it opens the gate (it may run code of
+    its own on the pool's kernels). An error of `while_running` stops every kernel, and so do
+    Ctrl-C and SIGTERM, within seconds."""
     kernels = KernelPool(kernel, preload=PRELOAD if while_running is not None else None)
     gate = Gate() if while_running is not None else None
     turns = threading.Semaphore(jobs)
@@ -284,7 +285,7 @@ def run_all(
         ]
         if while_running is not None and gate is not None:
             try:
-                while_running(gate)
+                while_running(gate, kernels)
             except Exception:
                 gate.shut()
                 kernels.stop_all()

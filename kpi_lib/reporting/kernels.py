@@ -13,6 +13,7 @@ import stat
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from kpi_lib.core.errors import KpiError
@@ -116,24 +117,58 @@ class KernelPool:
     async def _start(self, km, cwd: Path, preload: str) -> None:
         # As nbclient starts it: in-memory history, nothing written to ~/.ipython.
         await km.start_kernel(cwd=str(cwd), extra_arguments=["--HistoryManager.hist_file=:memory:"])
-        if not preload:
-            return
+        if preload:
+            await self._execute(km, preload, silent=True)
+
+    async def _execute(self, km, code: str, silent: bool, timeout: float = 0) -> dict | None:
+        """Execute `code` on the started kernel `km`: the reply's content, or None if the kernel
+        died or the run is being stopped first. Unless `silent`, what it printed is passed on
+        to this process's stderr. `timeout` (seconds, 0 for none): KpiError when exceeded."""
         kc = km.client()
         kc.start_channels()
         try:
             await kc.wait_for_ready(timeout=60)
-            msg_id = kc.execute(preload, silent=True, store_history=False)
+            msg_id = kc.execute(code, silent=silent, store_history=False)
+            deadline = time.monotonic() + timeout if timeout else float("inf")
             while not self.stopping:  # the reply, unless the run is being stopped
                 try:
                     reply = await kc.get_shell_msg(timeout=0.5)
                 except queue.Empty:
                     if not await km.is_alive():
-                        return
+                        return None
+                    if time.monotonic() > deadline:
+                        raise KpiError(f"it ran longer than the timeout of {timeout} s") from None
                     continue
                 if reply.get("parent_header", {}).get("msg_id") == msg_id:
-                    return
+                    if not silent:
+                        await _pass_on_output(kc, msg_id)
+                    return reply["content"]
+            return None
         finally:
             kc.stop_channels()
+
+    def run_code(self, cwd: Path, code: str, timeout: int) -> None:
+        """Run `code` in a kernel of its own from this pool (forked like the notebooks'), in
+        `cwd`, off this process and its interpreter; what it prints goes to this process's
+        stderr. KpiError naming the exception it raised, a kernel that died or the timeout;
+        ReportInterrupted once the pool is stopping. Each call runs on its own event loop, so
+        call it from a thread of its own (as the notebooks' jobs do)."""
+        from jupyter_core.utils import run_sync
+
+        km = self.manager()
+
+        async def start_and_execute():
+            await self._start(km, cwd, "")
+            return await self._execute(km, code, silent=False, timeout=timeout)
+
+        try:
+            content = run_sync(start_and_execute)()
+        finally:
+            self.end(km)
+        if content is None:
+            raise ReportInterrupted("interrupted") if self.stopping else KpiError("its kernel died")
+        if content.get("status") != "ok":
+            raise KpiError(f"{content.get('ename')}: {content.get('evalue')}")
 
     def end(self, km) -> None:
         """Kill the kernel's process group (kernels start their own session)."""
@@ -171,6 +206,23 @@ class KernelPool:
         if self.server is not None:
             self.server.close()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+async def _pass_on_output(kc, msg_id: str) -> None:
+    """What the kernel printed for the request `msg_id`, written to this process's stderr (its
+    messages are already formatted and made safe for a terminal where they were printed)."""
+    while True:
+        try:
+            msg = await kc.get_iopub_msg(timeout=1)
+        except queue.Empty:
+            return
+        if msg.get("parent_header", {}).get("msg_id") != msg_id:
+            continue
+        if msg["msg_type"] == "stream":
+            sys.stderr.write(msg["content"].get("text", ""))
+            sys.stderr.flush()
+        elif msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
+            return
 
 
 def remove_dead_ipc_folders(tmp: Path | None = None) -> list[Path]:

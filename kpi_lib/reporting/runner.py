@@ -18,6 +18,7 @@ import json
 import re
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
@@ -42,7 +43,12 @@ from kpi_lib.observations.handle import DataHandle
 from kpi_lib.reporting.context import ReportContext, build_context, save_context
 from kpi_lib.reporting.export import relocate, relocated_parameters
 from kpi_lib.reporting.jobs import Gate, Job, plan_jobs, run_all
-from kpi_lib.reporting.kernels import ensure_kernel, interruptible
+from kpi_lib.reporting.kernels import (
+    KernelPool,
+    ReportInterrupted,
+    ensure_kernel,
+    interruptible,
+)
 from kpi_lib.reporting.manifest import write_sheets, write_summary
 from kpi_lib.reporting.run_settings import RunSettings
 from kpi_lib.reporting.tables import period_notice
@@ -185,11 +191,9 @@ def _execute(
     cache = final.parent / ".kpi-cache"
     evaluated: list[ReportContext] = []
 
-    def evaluate_then_draw(gate: Gate) -> None:  # in this process while the kernels start
-        """Evaluate, let the notebooks run, and write the per-goal documents and the sheets
-        meanwhile."""
-        from kpi_lib.reporting.goal_docs import goal_documents
-
+    def evaluate_then_draw(gate: Gate, kernels: KernelPool) -> None:  # while the kernels start
+        """Evaluate, let the notebooks run, and write the per-goal documents (in a kernel of
+        the pool) and the sheets (here) meanwhile."""
         progress("report", "evaluating the KPIs and their forecasts")
         started = time.perf_counter()
         # opened once: another municipality than the catalog's is refused before any notebook runs
@@ -205,13 +209,29 @@ def _execute(
             f"with {s.jobs} job(s), kernel {kernel!r} → {final}",
         )
         drawn = time.perf_counter()
-        for doc in goal_documents(ctx, cache):
-            (staging / doc.file_name).write_text(doc.html, encoding="utf-8")
+        # Their charts in a kernel, not here: this process's interpreter is shared with the
+        # notebooks' jobs, whose start it held back (and it would be one core of two idle).
+        drawer = ThreadPoolExecutor(1, thread_name_prefix="goal-documents")
+        try:
+            documents = drawer.submit(
+                kernels.run_code,
+                staging,
+                _goal_documents_code(context_file, staging, cache),
+                s.timeout,
+            )
+            written = time.perf_counter()
+            write_sheets(ctx, staging)
+            timings["sheets"] = time.perf_counter() - written
+            try:
+                documents.result()
+            except ReportInterrupted:
+                raise
+            except KpiError as exc:
+                raise KpiError(f"the goal documents could not be written: {exc}") from None
+        finally:
+            drawer.shutdown(wait=False)  # on Ctrl-C, stopping the kernels ends its thread
         timings["goal_documents"] = time.perf_counter() - drawn
         progress("report", f"goal documents written ({len(ctx.catalog.kpis)} KPIs)")
-        written = time.perf_counter()
-        write_sheets(ctx, staging)
-        timings["sheets"] = time.perf_counter() - written
 
     run_all(plan, staging, kernel, s.jobs, s.timeout, while_running=evaluate_then_draw)
     context_file.unlink()
@@ -222,6 +242,14 @@ def _execute(
         relocate(staging / job.output_name, staging, final)
         job.parameters = relocated_parameters(job.parameters, staging, final)
     return evaluated[0], plan
+
+
+def _goal_documents_code(context_file: Path, staging: Path, cache: Path) -> str:
+    """The code that writes the goal documents in a kernel (each path a Python literal)."""
+    return (
+        "from kpi_lib.reporting.goal_docs import write_goal_documents\n"
+        f"write_goal_documents({str(context_file)!r}, {str(staging)!r}, {str(cache)!r})\n"
+    )
 
 
 def _keep_failed(staging: Path, final: Path, failed: list[Job]) -> None:
