@@ -142,11 +142,11 @@ def test_code_run_in_a_kernel_of_the_pool_passes_its_output_on_and_names_its_err
 
     pool = KernelPool("kpi", preload="import kpi_lib.reporting.charts")
     try:
-        code = "import sys\nprint('[report] warning: x', file=sys.stderr)\n"
+        code = "import sys\nprint('[report] warning: x\\x1b[2J', file=sys.stderr)\n"
         code += "open('made', 'w').write('1')"
         pool.run_code(tmp_path, code, 60)
         assert (tmp_path / "made").read_text() == "1"  # in its folder
-        assert "[report] warning: x" in capsys.readouterr().err
+        assert "[report] warning: x\\x1b[2J" in capsys.readouterr().err  # escaped, not obeyed
         with pytest.raises(KpiError, match="ValueError: bad"):
             pool.run_code(tmp_path, "raise ValueError('bad')", 60)
         with pytest.raises(KpiError, match="timeout of 1 s"):

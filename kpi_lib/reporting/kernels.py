@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from kpi_lib.core.errors import KpiError
-from kpi_lib.core.output import progress
+from kpi_lib.core.output import progress, terminal_text
 from kpi_lib.core.publish import pid_alive
 from kpi_lib.reporting.run_settings import KERNEL
 
@@ -209,8 +209,8 @@ class KernelPool:
 
 
 async def _pass_on_output(kc, msg_id: str) -> None:
-    """What the kernel printed for the request `msg_id`, written to this process's stderr (its
-    messages are already formatted and made safe for a terminal where they were printed)."""
+    """What the kernel printed for the request `msg_id`, written to this process's stderr, its
+    control characters escaped (a library's warning may quote a catalog's text)."""
     while True:
         try:
             msg = await kc.get_iopub_msg(timeout=1)
@@ -219,7 +219,7 @@ async def _pass_on_output(kc, msg_id: str) -> None:
         if msg.get("parent_header", {}).get("msg_id") != msg_id:
             continue
         if msg["msg_type"] == "stream":
-            sys.stderr.write(msg["content"].get("text", ""))
+            sys.stderr.write(terminal_text(msg["content"].get("text", "")))
             sys.stderr.flush()
         elif msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
             return
