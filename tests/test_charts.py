@@ -255,3 +255,17 @@ def test_exported_pages_print_wide_tables_whole(tmp_path):
     head = out.read_text(encoding="utf-8").split("</head>")[0]
     printed = head.rsplit("@media print", 1)[1]
     assert "overflow:visible!important" in printed and "font-size:7.5pt" in printed
+
+
+@pytest.mark.parametrize(
+    "markdown, heading",
+    [
+        ("## 経費の構成", "経費の構成"),
+        ("intro\n### 基本目標1　雇用 ##  ", "基本目標1　雇用"),  # closing #s and spaces dropped
+        ("# a" + " " * 3000 + "b", "a" + " " * 3000 + "b"),  # a catalog's long run of spaces
+        ("# \n#not a heading", ""),
+    ],
+)
+def test_the_heading_that_names_a_chart(markdown, heading):
+    # the former pattern backtracked cubically on the third case (minutes at 4,000 spaces)
+    assert export._last_heading(markdown, "") == heading

@@ -155,3 +155,25 @@ def test_code_run_in_a_kernel_of_the_pool_passes_its_output_on_and_names_its_err
     finally:
         pool.stop_all()
         pool.close()
+
+
+def test_a_kernel_that_dies_at_its_start_is_a_kpi_error(tmp_path, monkeypatch):
+    """A goal-documents kernel that exits before it answers is reported as a KpiError (which
+    the report turns into its message), not jupyter_client's RuntimeError as a traceback."""
+    import json
+    import sys
+
+    from kpi_lib.core.errors import KpiError
+
+    spec = tmp_path / "jp" / "kernels" / "dying"
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-c", "import sys; sys.exit(1)", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "dying"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jp"))
+    pool = KernelPool("dying")
+    try:
+        with pytest.raises(KpiError, match="did not start|kernel died"):
+            pool.run_code(tmp_path, "print(1)", 60)
+    finally:
+        pool.stop_all()
+        pool.close()

@@ -20,7 +20,10 @@ TITLES = {
 
 _EXPORT_LOCK = threading.Lock()  # the jobs' threads share one exporter, one at a time
 TEMPLATE = "kpi_lab"  # templates/nbconvert/kpi_lab: nbconvert's lab page with the readers' changes
-_HEADING = re.compile(r"^#{1,3}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+# No backtracking pattern: a catalog's title with a long run of spaces made the former
+# `(.+?)\s*#*\s*$` take minutes (in this process, holding the jobs' threads); the closing
+# `#`s and spaces are trimmed in _last_heading instead.
+_HEADING = re.compile(r"^#{1,3}[ \t]+(.*)$", re.MULTILINE)
 _HTML_HEADING = re.compile(r"<h[1-3][^>]*>(.*?)</h[1-3]>", re.IGNORECASE | re.DOTALL)
 
 
@@ -90,7 +93,8 @@ def name_images(nb) -> None:
 def _last_heading(markdown, html_text) -> str:
     """The text of the last heading (levels 1–3) in a markdown or an HTML text, or ''."""
     join = lambda t: "".join(t) if isinstance(t, list) else str(t)  # noqa: E731
-    found = _HEADING.findall(join(markdown)) + _HTML_HEADING.findall(join(html_text))
+    closed = [h.rstrip().rstrip("#").rstrip() for h in _HEADING.findall(join(markdown))]
+    found = [h for h in closed if h] + _HTML_HEADING.findall(join(html_text))
     if not found:
         return ""
     plain = html.unescape(re.sub(r"<[^>]+>", "", found[-1]))

@@ -127,7 +127,10 @@ class KernelPool:
         kc = km.client()
         kc.start_channels()
         try:
-            await kc.wait_for_ready(timeout=60)
+            try:
+                await kc.wait_for_ready(timeout=60)
+            except RuntimeError as exc:  # jupyter_client's "Kernel died before replying …"
+                raise KpiError(f"its kernel did not start: {exc}") from None
             msg_id = kc.execute(code, silent=silent, store_history=False)
             deadline = time.monotonic() + timeout if timeout else float("inf")
             while not self.stopping:  # the reply, unless the run is being stopped

@@ -217,7 +217,8 @@ def _execute(
                 kernels.run_code,
                 staging,
                 _goal_documents_code(context_file, staging, cache),
-                s.timeout,
+                # --timeout bounds one cell; this one cell draws every goal's document
+                s.timeout * max(1, len({k.goal for k in ctx.catalog.kpis})),
             )
             written = time.perf_counter()
             write_sheets(ctx, staging)
